@@ -1,0 +1,16 @@
+//! gridwork-core: the shared core of gridwork.
+//!
+//! Always compiled (shared with the server): [`model`], [`protocol`], [`reference`],
+//! [`validate`], [`merge`], [`hlc`], [`fixtures`].
+//! With the `device` feature (default): the local store ([`store`]) and the sync client
+//! ([`sync`]), tied together by [`client::Device`].
+
+pub mod fixtures;
+pub mod hlc;
+pub mod merge;
+pub mod model;
+pub mod protocol;
+pub mod reference;
+pub mod validate;
+
+pub use uuid::Uuid;

@@ -1,0 +1,266 @@
+//! How one op changes one record: the rules the server applies to every pushed op and the
+//! device applies to its own changes. Field by field, last writer wins by hybrid logical
+//! clock; status changes must follow the state machine; the result must validate.
+//! Pure functions: storage and transport live elsewhere.
+
+use crate::hlc::{Hlc, HlcClock, MAX_FUTURE_MS};
+use crate::model::{mergeable_fields, Record, RecordBody, Role};
+use crate::protocol::{BodyPatch, Op, OpAction, RejectReason, Rejection};
+use crate::reference::RefIndex;
+use crate::validate::validate_record;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A record with the clock of the last accepted write of each field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRecord {
+    pub record: Record,
+    pub clocks: BTreeMap<String, Hlc>,
+}
+
+/// Who applies an op. `scope` is checked when present (the server); devices pass `None`
+/// and leave authorisation to the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    pub role: Role,
+    pub scope: Option<&'a str>,
+}
+
+/// The stamp the server orders an op by: the op's own, unless it runs more than
+/// [`MAX_FUTURE_MS`] ahead of the server's clock, when the server's clock stands in for it.
+/// This keeps a phone whose clock is set in the future from winning every later edit.
+pub fn effective_hlc(op_hlc: &Hlc, server: &HlcClock, now_ms: u64) -> Hlc {
+    if op_hlc.wall_ms > now_ms.saturating_add(MAX_FUTURE_MS) {
+        server.tick_at(now_ms)
+    } else {
+        server.observe_at(op_hlc, now_ms);
+        op_hlc.clone()
+    }
+}
+
+fn internal(message: &str) -> Rejection {
+    Rejection::new(RejectReason::Invalid, None, message.to_owned())
+}
+
+/// The kind-specific fields of a body as a JSON map (without the kind tag).
+fn body_fields(body: &RecordBody) -> Result<Map<String, Value>, Rejection> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(mut outer)) => match outer.values_mut().next().map(Value::take) {
+            Some(Value::Object(inner)) => Ok(inner),
+            _ => Err(internal("记录内容无法解析")),
+        },
+        _ => Err(internal("记录内容无法解析")),
+    }
+}
+
+fn patch_fields(patch: &BodyPatch) -> Result<Map<String, Value>, Rejection> {
+    match serde_json::to_value(patch) {
+        Ok(Value::Object(mut outer)) => match outer.values_mut().next().map(Value::take) {
+            Some(Value::Object(inner)) => Ok(inner),
+            _ => Err(internal("修改内容无法解析")),
+        },
+        _ => Err(internal("修改内容无法解析")),
+    }
+}
+
+fn rebuild_body(kind_tag: &str, fields: Map<String, Value>) -> Result<RecordBody, Rejection> {
+    let mut outer = Map::new();
+    outer.insert(kind_tag.to_owned(), Value::Object(fields));
+    serde_json::from_value(Value::Object(outer)).map_err(|_| internal("合并后的记录无法解析"))
+}
+
+/// Apply `op` to `current` (None if the record does not exist yet), stamped `hlc`, at time
+/// `now`. Returns the new state, or why the op is refused.
+pub fn apply_op(
+    current: Option<&StoredRecord>,
+    op: &Op,
+    hlc: &Hlc,
+    actor: &Actor<'_>,
+    refs: &RefIndex,
+    now: DateTime<Utc>,
+) -> Result<StoredRecord, Rejection> {
+    match &op.action {
+        OpAction::Create(new) => {
+            if current.is_some() {
+                return Err(Rejection::new(RejectReason::AlreadyExists, None, "该记录已存在"));
+            }
+            let kind = new.body.kind();
+            if new.status != kind.initial_status() {
+                return Err(Rejection::new(RejectReason::InvalidTransition, Some("status"), "新记录的状态应为初始状态"));
+            }
+            let record = Record {
+                id: op.record_id,
+                author: actor.user_id.to_owned(),
+                device: actor.device_id.to_owned(),
+                org: new.org.clone(),
+                // A phone clock ahead of ours must not date a record in the future.
+                created_at: new.created_at.min(now),
+                updated_at: now,
+                updated_by: actor.user_id.to_owned(),
+                location: new.location.clone(),
+                status: new.status,
+                body: new.body.clone(),
+                seq: None,
+            };
+            check_scope(&record, actor, refs)?;
+            validate_record(&record, refs)?;
+            let clocks = mergeable_fields(kind).iter().map(|f| ((*f).to_owned(), hlc.clone())).collect();
+            Ok(StoredRecord { record, clocks })
+        }
+        OpAction::Update(patch) => {
+            let cur = current.ok_or_else(|| Rejection::new(RejectReason::NotFound, None, "记录不存在或尚未同步"))?;
+            let kind = cur.record.kind();
+            if patch.body.as_ref().is_some_and(|b| b.kind() != kind) {
+                return Err(Rejection::new(RejectReason::KindMismatch, Some("body"), "修改内容与记录类型不符"));
+            }
+            check_scope(&cur.record, actor, refs)?;
+            let mut next = cur.clone();
+            let wins = |clocks: &BTreeMap<String, Hlc>, field: &str| clocks.get(field).is_none_or(|c| hlc > c);
+            let mut changed = false;
+            if let Some(loc) = &patch.location {
+                if wins(&next.clocks, "location") {
+                    next.record.location = loc.clone();
+                    next.clocks.insert("location".into(), hlc.clone());
+                    changed = true;
+                }
+            }
+            if let Some(status) = patch.status {
+                if wins(&next.clocks, "status") {
+                    if !cur.record.status.may_follow(status, kind, actor.role) {
+                        return Err(Rejection::new(
+                            RejectReason::InvalidTransition,
+                            Some("status"),
+                            format!("不能从“{}”变更为“{}”", cur.record.status.label_zh(), status.label_zh()),
+                        ));
+                    }
+                    next.record.status = status;
+                    next.clocks.insert("status".into(), hlc.clone());
+                    changed = true;
+                }
+            }
+            if let Some(body_patch) = &patch.body {
+                let incoming = patch_fields(body_patch)?;
+                let mut fields = body_fields(&next.record.body)?;
+                for (name, value) in incoming {
+                    if wins(&next.clocks, &name) {
+                        fields.insert(name.clone(), value);
+                        next.clocks.insert(name, hlc.clone());
+                        changed = true;
+                    }
+                }
+                next.record.body = rebuild_body(kind.as_str(), fields)?;
+            }
+            if changed {
+                next.record.updated_at = now;
+                next.record.updated_by = actor.user_id.to_owned();
+                validate_record(&next.record, refs)?;
+            }
+            Ok(next)
+        }
+    }
+}
+
+fn check_scope(record: &Record, actor: &Actor<'_>, refs: &RefIndex) -> Result<(), Rejection> {
+    match actor.scope {
+        Some(scope) if !refs.is_within(&record.org.grid, scope) => {
+            Err(Rejection::new(RejectReason::OutOfScope, Some("org.grid"), "该网格不在您的管辖范围内"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crate::model::Status;
+    use crate::protocol::{NoticePatch, RecordPatch};
+
+    fn actor(role: Role, scope: Option<&'static str>) -> Actor<'static> {
+        Actor { user_id: "u1", device_id: "d1", role, scope }
+    }
+
+    fn create_notice() -> (Op, StoredRecord) {
+        let refs = fixtures::refs();
+        let op = fixtures::create_op(fixtures::records().remove(1), Hlc::new(100, 0, "d1"));
+        let stored = apply_op(None, &op, &op.hlc, &actor(Role::Officer, Some(fixtures::DISTRICT)), &refs, Utc::now()).unwrap();
+        (op, stored)
+    }
+
+    fn update(fields: RecordPatch, hlc: Hlc) -> Op {
+        Op { op_id: uuid::Uuid::now_v7(), record_id: uuid::Uuid::nil(), hlc, action: OpAction::Update(fields) }
+    }
+
+    #[test]
+    fn concurrent_edits_of_different_fields_both_survive_in_any_order() {
+        let refs = fixtures::refs();
+        let (_, base) = create_notice();
+        let a = update(
+            RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("A".into()), ..Default::default() })), ..Default::default() },
+            Hlc::new(200, 0, "dA"),
+        );
+        let b = update(
+            RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { legal_basis: Some("B".into()), ..Default::default() })), ..Default::default() },
+            Hlc::new(150, 0, "dB"),
+        );
+        let who = actor(Role::Officer, Some(fixtures::DISTRICT));
+        let ab = apply_op(Some(&apply_op(Some(&base), &a, &a.hlc, &who, &refs, Utc::now()).unwrap()), &b, &b.hlc, &who, &refs, Utc::now()).unwrap();
+        let ba = apply_op(Some(&apply_op(Some(&base), &b, &b.hlc, &who, &refs, Utc::now()).unwrap()), &a, &a.hlc, &who, &refs, Utc::now()).unwrap();
+        assert_eq!(ab.record.body, ba.record.body);
+        let RecordBody::Notice(n) = &ab.record.body else { panic!() };
+        assert_eq!((n.facts.as_str(), n.legal_basis.as_str()), ("A", "B"));
+    }
+
+    #[test]
+    fn same_field_older_clock_loses() {
+        let refs = fixtures::refs();
+        let (_, base) = create_notice();
+        let who = actor(Role::Officer, None);
+        let newer = update(RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("new".into()), ..Default::default() })), ..Default::default() }, Hlc::new(300, 0, "a"));
+        let older = update(RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("old".into()), ..Default::default() })), ..Default::default() }, Hlc::new(200, 0, "b"));
+        let s = apply_op(Some(&base), &newer, &newer.hlc, &who, &refs, Utc::now()).unwrap();
+        let s = apply_op(Some(&s), &older, &older.hlc, &who, &refs, Utc::now()).unwrap();
+        let RecordBody::Notice(n) = &s.record.body else { panic!() };
+        assert_eq!(n.facts, "new");
+    }
+
+    #[test]
+    fn status_follows_the_state_machine_and_roles() {
+        let refs = fixtures::refs();
+        let (_, base) = create_notice();
+        let to = |s: Status, t: u64| update(RecordPatch { status: Some(s), ..Default::default() }, Hlc::new(t, 0, "x"));
+        let officer = actor(Role::Officer, None);
+        let rectified = apply_op(Some(&base), &to(Status::Rectified, 200), &Hlc::new(200, 0, "x"), &officer, &refs, Utc::now()).unwrap();
+        let back = apply_op(Some(&rectified), &to(Status::Issued, 300), &Hlc::new(300, 0, "x"), &officer, &refs, Utc::now());
+        assert_eq!(back.unwrap_err().reason, RejectReason::InvalidTransition);
+        let wrong_kind = apply_op(Some(&base), &to(Status::Accepted, 300), &Hlc::new(300, 0, "x"), &officer, &refs, Utc::now());
+        assert_eq!(wrong_kind.unwrap_err().reason, RejectReason::InvalidTransition);
+        let worker = actor(Role::GridWorker, None);
+        let by_worker = apply_op(Some(&base), &to(Status::Cancelled, 300), &Hlc::new(300, 0, "x"), &worker, &refs, Utc::now());
+        assert_eq!(by_worker.unwrap_err().reason, RejectReason::InvalidTransition);
+    }
+
+    #[test]
+    fn scope_is_checked_when_given() {
+        let refs = fixtures::refs();
+        let op = fixtures::create_op(fixtures::records().remove(0), Hlc::new(100, 0, "d1"));
+        let outside = actor(Role::GridWorker, Some(fixtures::OTHER_GRID));
+        assert_eq!(apply_op(None, &op, &op.hlc, &outside, &refs, Utc::now()).unwrap_err().reason, RejectReason::OutOfScope);
+        let inside = actor(Role::GridWorker, Some(fixtures::GRID));
+        assert!(apply_op(None, &op, &op.hlc, &inside, &refs, Utc::now()).is_ok());
+    }
+
+    #[test]
+    fn a_clock_far_in_the_future_is_replaced_by_the_servers() {
+        let server = HlcClock::new("server");
+        let now = 1_000_000;
+        let far = Hlc::new(now + MAX_FUTURE_MS + 1, 0, "bad");
+        let eff = effective_hlc(&far, &server, now);
+        assert!(eff < far && eff.wall_ms == now);
+        let near = Hlc::new(now + 10, 0, "ok");
+        assert_eq!(effective_hlc(&near, &server, now), near);
+    }
+}

@@ -1,0 +1,329 @@
+//! The sync protocol, version 1: every type that crosses the wire between devices and the
+//! server, defined once and used by both. docs/protocol.md describes the exchanges.
+//! Requests reject unknown fields so that a typo is an error, not silently dropped data.
+
+use crate::hlc::Hlc;
+use crate::model::{Activity, Location, OrgRef, Party, Record, RecordBody, RecordKind, Status};
+use crate::reference::UserInfo;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PROTOCOL_VERSION: &str = "v1";
+/// Most ops one push may carry.
+pub const MAX_PUSH_OPS: usize = 1000;
+/// Largest request body the server reads (after gzip decoding).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Default and largest page of a pull.
+pub const DEFAULT_PULL_LIMIT: u32 = 500;
+pub const MAX_PULL_LIMIT: u32 = 2000;
+
+pub mod paths {
+    pub const LOGIN: &str = "/v1/auth/login";
+    pub const LOGOUT: &str = "/v1/auth/logout";
+    pub const REVOKE: &str = "/v1/auth/revoke";
+    pub const PUSH: &str = "/v1/sync/push";
+    pub const PULL: &str = "/v1/sync/pull";
+    pub const REFERENCE: &str = "/v1/reference";
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    /// The device the token will be bound to.
+    pub device_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("username", &self.username).field("device_id", &self.device_id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer <token>`, valid for this device only.
+    pub token: String,
+    pub user: UserInfo,
+    pub server_hlc: Hlc,
+}
+
+/// Revoke sessions: an admin names a user (all their devices) and optionally one device.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<Uuid>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeResponse {
+    pub revoked: u64,
+}
+
+/// A new record as its author files it. Author, device and server times are not sent:
+/// the server takes them from the session.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecord {
+    pub org: OrgRef,
+    pub created_at: DateTime<Utc>,
+    pub location: Location,
+    pub status: Status,
+    pub body: RecordBody,
+}
+
+/// Changes to some fields of one record. Absent fields are unchanged.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<BodyPatch>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum BodyPatch {
+    Report(ReportPatch),
+    Notice(NoticePatch),
+    ServiceLog(ServiceLogPatch),
+}
+
+impl BodyPatch {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            BodyPatch::Report(_) => RecordKind::Report,
+            BodyPatch::Notice(_) => RecordKind::Notice,
+            BodyPatch::ServiceLog(_) => RecordKind::ServiceLog,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NoticePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Party>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLogPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaints: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_reports: Option<Vec<Uuid>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<String>>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum OpAction {
+    Create(NewRecord),
+    Update(RecordPatch),
+}
+
+/// One change made on a device, sent in a push. `op_id` is made on the device; the server
+/// applies each op id at most once and answers a repeated op id with the first answer.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    pub op_id: Uuid,
+    pub record_id: Uuid,
+    /// Hybrid logical clock of the change: orders concurrent edits per field.
+    pub hlc: Hlc,
+    pub action: OpAction,
+}
+
+impl Op {
+    /// The record kind the op names; an update that changes only common fields names none.
+    pub fn kind(&self) -> Option<RecordKind> {
+        match &self.action {
+            OpAction::Create(n) => Some(n.body.kind()),
+            OpAction::Update(p) => p.body.as_ref().map(BodyPatch::kind),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub ops: Vec<Op>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted,
+    Rejected,
+}
+
+/// Why an op was rejected. Stable codes; devices show them and keep the op.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// A field breaks a validation rule (`field` says which).
+    Invalid,
+    /// The record is outside the pusher's scope.
+    OutOfScope,
+    /// An update for a record the server does not have.
+    NotFound,
+    /// A create for a record id that already exists.
+    AlreadyExists,
+    /// The update's kind differs from the record's kind.
+    KindMismatch,
+    /// The status change is not allowed from the record's status, or not for this role.
+    InvalidTransition,
+    /// The op id was already used by another account or for another record.
+    OpIdConflict,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Invalid => "invalid",
+            RejectReason::OutOfScope => "out_of_scope",
+            RejectReason::NotFound => "not_found",
+            RejectReason::AlreadyExists => "already_exists",
+            RejectReason::KindMismatch => "kind_mismatch",
+            RejectReason::InvalidTransition => "invalid_transition",
+            RejectReason::OpIdConflict => "op_id_conflict",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        use RejectReason::*;
+        [Invalid, OutOfScope, NotFound, AlreadyExists, KindMismatch, InvalidTransition, OpIdConflict]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            RejectReason::Invalid => "内容不符合要求",
+            RejectReason::OutOfScope => "超出您的管辖范围",
+            RejectReason::NotFound => "记录不存在",
+            RejectReason::AlreadyExists => "记录已存在",
+            RejectReason::KindMismatch => "记录类型不符",
+            RejectReason::InvalidTransition => "不允许的状态变更",
+            RejectReason::OpIdConflict => "操作编号冲突",
+        }
+    }
+}
+
+/// A rejection with the field it concerns and a message free of personal data.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Rejection {
+    pub fn new(reason: RejectReason, field: Option<&str>, message: impl Into<String>) -> Self {
+        Rejection { reason, field: field.map(str::to_owned), message: message.into() }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OpResult {
+    pub op_id: Uuid,
+    pub outcome: Outcome,
+    /// Server sequence of the record after this op (accepted ops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PushResponse {
+    /// One result per op, in the order of the request.
+    pub results: Vec<OpResult>,
+    pub server_hlc: Hlc,
+}
+
+/// `GET /v1/sync/pull?since=<seq>&limit=<n>`
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    #[serde(default)]
+    pub since: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PullResponse {
+    /// Current state of every visible record changed after `since`, in sequence order.
+    pub records: Vec<Record>,
+    /// Cursor for the next pull.
+    pub next: u64,
+    pub has_more: bool,
+    /// Version of the reference data; fetch `/v1/reference` when it differs from yours.
+    pub reference_version: String,
+    pub server_hlc: Hlc,
+}
+
+/// Body of every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `unauthorized`, `malformed_json`, `batch_too_large`.
+    pub code: String,
+    pub message: String,
+}

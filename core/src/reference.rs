@@ -1,0 +1,148 @@
+//! Reference data the server hands to devices and both sides validate against:
+//! the org tree (市/区/街道/社区/网格), the GB/T 47678.5 category table, and the users a
+//! device needs to show names. Devices keep a copy so that everything works offline.
+
+use crate::model::Role;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgLevel {
+    City,
+    District,
+    Street,
+    Community,
+    Grid,
+}
+
+impl OrgLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgLevel::City => "city",
+            OrgLevel::District => "district",
+            OrgLevel::Street => "street",
+            OrgLevel::Community => "community",
+            OrgLevel::Grid => "grid",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        use OrgLevel::*;
+        [City, District, Street, Community, Grid].into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OrgUnit {
+    pub code: String,
+    pub name: String,
+    pub level: OrgLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryKind {
+    Component,
+    Matter,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub kind: CategoryKind,
+}
+
+/// An account as other devices see it: enough to show a name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserInfo {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Org code of the user's scope: a grid, a district or the city.
+    pub scope: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceData {
+    /// Changes whenever any of the lists change; devices refetch when it differs.
+    pub version: String,
+    pub orgs: Vec<OrgUnit>,
+    pub categories: Vec<Category>,
+    pub users: Vec<UserInfo>,
+}
+
+/// Notice categories besides the standard matter codes: the 七乱 and 门前五包.
+pub const NOTICE_EXTRA_CATEGORIES: &[(&str, &str)] = &[
+    ("QL-BUILD", "乱搭建"),
+    ("QL-ENCLOSE", "乱圈占"),
+    ("QL-STALL", "乱摆摊"),
+    ("QL-PILE", "乱堆放"),
+    ("QL-POST", "乱贴画"),
+    ("QL-HANG", "乱扯挂"),
+    ("QL-DISCHARGE", "乱排放"),
+    ("MQWB", "门前五包"),
+];
+
+/// Where a grid sits in the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GridPlace {
+    pub grid: String,
+    pub community: String,
+    pub street: String,
+    pub district: String,
+}
+
+/// Fast look-ups over [`ReferenceData`].
+#[derive(Debug, Default)]
+pub struct RefIndex {
+    orgs: HashMap<String, OrgUnit>,
+    categories: HashMap<String, Category>,
+}
+
+impl RefIndex {
+    pub fn new(data: &ReferenceData) -> Self {
+        RefIndex {
+            orgs: data.orgs.iter().map(|o| (o.code.clone(), o.clone())).collect(),
+            categories: data.categories.iter().map(|c| (c.code.clone(), c.clone())).collect(),
+        }
+    }
+
+    pub fn org(&self, code: &str) -> Option<&OrgUnit> {
+        self.orgs.get(code)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.get(code)
+    }
+
+    /// The chain from a grid up to its district, if `grid` is a grid.
+    pub fn grid_place(&self, grid: &str) -> Option<GridPlace> {
+        let g = self.orgs.get(grid).filter(|o| o.level == OrgLevel::Grid)?;
+        let c = self.orgs.get(g.parent.as_deref()?).filter(|o| o.level == OrgLevel::Community)?;
+        let s = self.orgs.get(c.parent.as_deref()?).filter(|o| o.level == OrgLevel::Street)?;
+        let d = self.orgs.get(s.parent.as_deref()?).filter(|o| o.level == OrgLevel::District)?;
+        Some(GridPlace { grid: g.code.clone(), community: c.code.clone(), street: s.code.clone(), district: d.code.clone() })
+    }
+
+    /// Is `code` the org unit `scope` or below it?
+    pub fn is_within(&self, code: &str, scope: &str) -> bool {
+        let mut cur = Some(code);
+        while let Some(c) = cur {
+            if c == scope {
+                return true;
+            }
+            cur = self.orgs.get(c).and_then(|o| o.parent.as_deref());
+        }
+        false
+    }
+}

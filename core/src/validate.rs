@@ -1,0 +1,204 @@
+//! Validation rules for records: one place, run by the device before it stores a change
+//! and by the server before it accepts one. Messages are in Chinese for the user, with the
+//! English field code in `field`; they never repeat the value (it may be personal data).
+
+use crate::model::{Location, OrgRef, Record, RecordBody, RecordKind};
+use crate::protocol::{RejectReason, Rejection};
+use crate::reference::{CategoryKind, RefIndex, NOTICE_EXTRA_CATEGORIES};
+use chrono::Days;
+
+pub const MAX_PHOTOS: usize = 9;
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+pub const MAX_TEXT_CHARS: usize = 1000;
+pub const MAX_LIST_ITEMS: usize = 50;
+
+fn invalid(field: &str, message: &str) -> Rejection {
+    Rejection::new(RejectReason::Invalid, Some(field), format!("{message} ({field})"))
+}
+
+fn text(field: &str, value: &str, required: bool, max_chars: usize) -> Result<(), Rejection> {
+    if required && value.trim().is_empty() {
+        return Err(invalid(field, "不能为空"));
+    }
+    if value.chars().count() > max_chars {
+        return Err(invalid(field, &format!("不能超过{max_chars}个字")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(invalid(field, "含有不可见控制字符"));
+    }
+    Ok(())
+}
+
+fn text_list(field: &str, items: &[String]) -> Result<(), Rejection> {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(invalid(field, &format!("最多{MAX_LIST_ITEMS}条")));
+    }
+    items.iter().try_for_each(|i| text(field, i, true, MAX_DESCRIPTION_CHARS))
+}
+
+pub fn validate_photos(field: &str, photos: &[String]) -> Result<(), Rejection> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(invalid(field, &format!("每条记录最多{MAX_PHOTOS}张照片")));
+    }
+    for (i, p) in photos.iter().enumerate() {
+        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(invalid(field, "照片编号应为SHA-256十六进制"));
+        }
+        if photos[..i].contains(p) {
+            return Err(invalid(field, "同一张照片重复添加"));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_location(loc: &Location) -> Result<(), Rejection> {
+    if !loc.lat.is_finite() || !(-90.0..=90.0).contains(&loc.lat) {
+        return Err(invalid("location.lat", "纬度应在-90到90之间"));
+    }
+    if !loc.lon.is_finite() || !(-180.0..=180.0).contains(&loc.lon) {
+        return Err(invalid("location.lon", "经度应在-180到180之间"));
+    }
+    if !loc.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&loc.accuracy_m) {
+        return Err(invalid("location.accuracy_m", "定位精度应在0到100000米之间"));
+    }
+    if let Some(a) = &loc.address {
+        text("location.address", a, false, 200)?;
+    }
+    Ok(())
+}
+
+pub fn validate_org(org: &OrgRef, refs: &RefIndex) -> Result<(), Rejection> {
+    let place = refs.grid_place(&org.grid).ok_or_else(|| invalid("org.grid", "网格不存在"))?;
+    if place.community != org.community {
+        return Err(invalid("org.community", "网格不属于该社区"));
+    }
+    Ok(())
+}
+
+/// A 小类 (5-digit) code of the standard table.
+fn standard_category(code: &str, refs: &RefIndex, matter_only: bool) -> bool {
+    code.len() == 5
+        && code.bytes().all(|b| b.is_ascii_digit())
+        && refs
+            .category(code)
+            .is_some_and(|c| !matter_only || c.kind == CategoryKind::Matter)
+}
+
+fn phone(value: &str) -> Result<(), Rejection> {
+    let digits: String = value.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    let ok = (7..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let mobile_ok = digits.len() != 11 || digits.starts_with('1');
+    if !ok || !mobile_ok {
+        return Err(invalid("party.phone", "手机号或固定电话格式不正确"));
+    }
+    Ok(())
+}
+
+/// Check a whole record state: what a create carries and what an update leaves behind.
+pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
+    validate_location(&rec.location)?;
+    validate_org(&rec.org, refs)?;
+    if !rec.status.belongs_to(rec.kind()) {
+        return Err(invalid("status", "状态与记录类型不符"));
+    }
+    let created = rec.created_at.date_naive();
+    match &rec.body {
+        RecordBody::Report(r) => {
+            if !standard_category(&r.category, refs, false) {
+                return Err(invalid("category", "不是国标（GB/T 47678.5）小类代码"));
+            }
+            text("description", &r.description, true, MAX_DESCRIPTION_CHARS)?;
+            validate_photos("photos", &r.photos)?;
+        }
+        RecordBody::Notice(n) => {
+            let number_ok = (1..=40).contains(&n.number.len())
+                && n.number.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+            if !number_ok {
+                return Err(invalid("number", "告知单编号只能含大写字母、数字和连字符，最长40位"));
+            }
+            let extra = NOTICE_EXTRA_CATEGORIES.iter().any(|(c, _)| *c == n.category);
+            if !extra && !standard_category(&n.category, refs, true) {
+                return Err(invalid("category", "应为七乱、门前五包或国标事项小类代码"));
+            }
+            text("party.name", &n.party.name, true, 50)?;
+            if let Some(s) = &n.party.shop_name {
+                text("party.shop_name", s, false, 100)?;
+            }
+            if let Some(p) = &n.party.phone {
+                phone(p)?;
+            }
+            text("facts", &n.facts, true, MAX_TEXT_CHARS)?;
+            text("legal_basis", &n.legal_basis, true, 500)?;
+            if n.deadline < created {
+                return Err(invalid("deadline", "整改期限不能早于开单日期"));
+            }
+            if created.checked_add_days(Days::new(366)).is_some_and(|max| n.deadline > max) {
+                return Err(invalid("deadline", "整改期限不能超过一年"));
+            }
+            validate_photos("photos", &n.photos)?;
+        }
+        RecordBody::ServiceLog(l) => {
+            if created.checked_add_days(Days::new(1)).is_some_and(|max| l.date > max) {
+                return Err(invalid("date", "日志日期不能晚于记录时间"));
+            }
+            if l.participants > 100_000 {
+                return Err(invalid("participants", "参与人数不合理"));
+            }
+            text("summary", &l.summary, false, MAX_TEXT_CHARS)?;
+            text_list("complaints", &l.complaints)?;
+            text_list("replies", &l.replies)?;
+            if l.linked_reports.len() > MAX_LIST_ITEMS {
+                return Err(invalid("linked_reports", "关联的随手拍过多"));
+            }
+            validate_photos("photos", &l.photos)?;
+        }
+    }
+    Ok(())
+}
+
+/// The kind named by a string from outside (a CLI, a binding), as a typed rejection.
+pub fn parse_kind(s: &str) -> Result<RecordKind, Rejection> {
+    RecordKind::parse(s).ok_or_else(|| invalid("kind", "未知的记录类型"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures as testdata;
+
+    #[test]
+    fn sample_records_are_valid() {
+        let refs = testdata::refs();
+        for rec in testdata::records() {
+            validate_record(&rec, &refs).unwrap_or_else(|e| panic!("{:?}: {e:?}", rec.kind()));
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_rejected_with_their_field_and_without_the_value() {
+        let refs = testdata::refs();
+        let mut notice = testdata::records().remove(1);
+        if let RecordBody::Notice(n) = &mut notice.body {
+            n.party.phone = Some("13x-secret".into());
+        }
+        let err = validate_record(&notice, &refs).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("party.phone"));
+        assert!(!err.message.contains("secret"));
+
+        let mut report = testdata::records().remove(0);
+        report.location.lat = 91.0;
+        assert_eq!(validate_record(&report, &refs).unwrap_err().field.as_deref(), Some("location.lat"));
+        report.location.lat = f64::NAN;
+        assert!(validate_record(&report, &refs).is_err());
+
+        let mut report = testdata::records().remove(0);
+        report.org.grid = "nope".into();
+        assert_eq!(validate_record(&report, &refs).unwrap_err().field.as_deref(), Some("org.grid"));
+
+        let mut report = testdata::records().remove(0);
+        if let RecordBody::Report(r) = &mut report.body {
+            r.category = "06".into();
+        }
+        assert_eq!(validate_record(&report, &refs).unwrap_err().field.as_deref(), Some("category"));
+    }
+}
