@@ -14,3 +14,17 @@ pub mod reference;
 pub mod validate;
 
 pub use uuid::Uuid;
+
+#[cfg(feature = "device")]
+pub mod client;
+#[cfg(feature = "device")]
+pub mod error;
+#[cfg(feature = "device")]
+pub mod store;
+#[cfg(feature = "device")]
+pub mod sync;
+
+#[cfg(feature = "device")]
+pub use client::{Device, DeviceConfig, Draft};
+#[cfg(feature = "device")]
+pub use error::{Error, Result};

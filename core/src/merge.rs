@@ -163,6 +163,29 @@ pub fn apply_op(
     }
 }
 
+/// The names of the fields that differ between two states of a record (all of them when
+/// there is no old state), for a record's history.
+pub fn changed_fields(old: Option<&Record>, new: &Record) -> Vec<String> {
+    let Some(old) = old else {
+        return mergeable_fields(new.kind()).iter().map(|f| (*f).to_owned()).collect();
+    };
+    let mut out = Vec::new();
+    if old.location != new.location {
+        out.push("location".to_owned());
+    }
+    if old.status != new.status {
+        out.push("status".to_owned());
+    }
+    if let (Ok(a), Ok(b)) = (body_fields(&old.body), body_fields(&new.body)) {
+        for name in mergeable_fields(new.kind()).iter().skip(2) {
+            if a.get(*name) != b.get(*name) {
+                out.push((*name).to_owned());
+            }
+        }
+    }
+    out
+}
+
 fn check_scope(record: &Record, actor: &Actor<'_>, refs: &RefIndex) -> Result<(), Rejection> {
     match actor.scope {
         Some(scope) if !refs.is_within(&record.org.grid, scope) => {

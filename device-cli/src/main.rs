@@ -1,1 +1,329 @@
-fn main() {}
+//! gridwork-device: a device on the command line, built on gridwork-core. It keeps its
+//! own SQLite file, works offline, and syncs with a gridwork server when asked. Useful
+//! for demos, for scripting field tests, and as a reference for the phone apps.
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use gridwork_core::model::*;
+use gridwork_core::protocol::{BodyPatch, NoticePatch, RecordPatch, ReportPatch};
+use gridwork_core::store::records::{RecordQuery, SyncState};
+use gridwork_core::store::DbKey;
+use gridwork_core::{Device, DeviceConfig, Draft, Error};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(name = "gridwork-device", about = "gridwork 设备命令行 (a device on the command line)")]
+struct Cli {
+    /// The device database file.
+    #[arg(long, env = "GRIDWORK_DB", default_value = "device.db")]
+    db: PathBuf,
+    /// Server address.
+    #[arg(long, env = "GRIDWORK_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Database key (64 hex digits = raw key, anything else = passphrase). From the
+    /// environment only, so it stays out of shell history and process lists.
+    #[arg(skip)]
+    key: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Log in (password from GRIDWORK_PASSWORD or standard input).
+    Login { username: String },
+    Logout,
+    Whoami,
+    /// 随手拍: file a report.
+    Report {
+        #[arg(long)]
+        grid: String,
+        /// GB/T 47678.5 小类 code, e.g. 09006 (占道经营).
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        desc: String,
+        #[command(flatten)]
+        at: At,
+    },
+    /// 不文明行为告知单: issue a notice. Party details from the environment
+    /// (GRIDWORK_PARTY_NAME, GRIDWORK_PARTY_PHONE): personal data stays out of argv.
+    Notice {
+        #[arg(long)]
+        grid: String,
+        /// QL-STALL, QL-PILE, … MQWB, or a matter code.
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        shop: Option<String>,
+        #[arg(long)]
+        facts: String,
+        #[arg(long)]
+        basis: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        deadline: NaiveDate,
+        #[command(flatten)]
+        at: At,
+    },
+    /// 服务日志: keep a service log.
+    Log {
+        #[arg(long)]
+        grid: String,
+        /// contact_card, complaint_reply, forum, site_visit, home_visit, collective_feedback, open_day
+        #[arg(long)]
+        activity: String,
+        #[arg(long, default_value_t = 0)]
+        participants: u32,
+        #[arg(long, default_value = "")]
+        summary: String,
+        #[arg(long)]
+        complaint: Vec<String>,
+        #[arg(long)]
+        reply: Vec<String>,
+        #[command(flatten)]
+        at: At,
+    },
+    /// Change a record: its status, a report's description, a notice's facts.
+    Update {
+        id: Uuid,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        desc: Option<String>,
+        #[arg(long)]
+        facts: Option<String>,
+    },
+    /// List records (newest first).
+    List {
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        /// Only mine.
+        #[arg(long)]
+        mine: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One record with its history.
+    Show { id: Uuid },
+    /// How many changes wait to sync.
+    Pending,
+    /// Changes the server refused.
+    Rejected,
+    /// Push and pull now.
+    Sync,
+    /// Grids of a community or communities of a street, …
+    Orgs {
+        #[arg(long)]
+        under: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct At {
+    #[arg(long)]
+    lat: f64,
+    #[arg(long)]
+    lon: f64,
+    #[arg(long, default_value_t = 10.0)]
+    accuracy: f64,
+    #[arg(long)]
+    address: Option<String>,
+}
+
+impl At {
+    fn location(&self) -> Location {
+        Location { lat: self.lat, lon: self.lon, accuracy_m: self.accuracy, address: self.address.clone() }
+    }
+}
+
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    cli.key = std::env::var("GRIDWORK_DB_KEY").ok().filter(|k| !k.is_empty());
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误 (error): {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse<T>(v: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, Error> {
+    f(v).ok_or_else(|| Error::Argument(format!("unknown {what}")))
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let device = Device::open(DeviceConfig {
+        db_path: cli.db.clone(),
+        server_url: cli.server.clone(),
+        db_key: cli.key.as_deref().map(DbKey::parse),
+    })?;
+    let json = cli.json;
+    match cli.cmd {
+        Cmd::Login { username } => {
+            let password = match std::env::var("GRIDWORK_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| Error::Argument(e.to_string()))?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let user = device.login(&username, &password).await?;
+            println!("已登录 (logged in): {} {} [{}] scope {}", user.display_name, user.username, user.role.as_str(), user.scope);
+        }
+        Cmd::Logout => {
+            device.logout().await?;
+            println!("已退出 (logged out)");
+        }
+        Cmd::Whoami => match device.current_user() {
+            Some(u) => println!("{} {} [{}] scope {} device {}", u.display_name, u.username, u.role.as_str(), u.scope, device.device_id()),
+            None => println!("未登录 (not logged in), device {}", device.device_id()),
+        },
+        Cmd::Report { grid, category, desc, at } => {
+            let draft = Draft {
+                org: device.org_for_grid(&grid)?,
+                location: at.location(),
+                body: RecordBody::Report(Report { category, description: desc, photos: vec![] }),
+            };
+            print_created(&device.create(draft)?, json);
+        }
+        Cmd::Notice { grid, category, shop, facts, basis, deadline, at } => {
+            let name = std::env::var("GRIDWORK_PARTY_NAME").unwrap_or_default();
+            let phone = std::env::var("GRIDWORK_PARTY_PHONE").ok().filter(|p| !p.is_empty());
+            let draft = Draft {
+                org: device.org_for_grid(&grid)?,
+                location: at.location(),
+                body: RecordBody::Notice(Notice {
+                    number: device.next_notice_number()?,
+                    category,
+                    party: Party { name, shop_name: shop, phone },
+                    facts,
+                    legal_basis: basis,
+                    deadline,
+                    photos: vec![],
+                }),
+            };
+            print_created(&device.create(draft)?, json);
+        }
+        Cmd::Log { grid, activity, participants, summary, complaint, reply, at } => {
+            let draft = Draft {
+                org: device.org_for_grid(&grid)?,
+                location: at.location(),
+                body: RecordBody::ServiceLog(ServiceLog {
+                    date: chrono::Local::now().date_naive(),
+                    activity: parse(&activity, "activity", Activity::parse)?,
+                    participants,
+                    summary,
+                    complaints: complaint,
+                    replies: reply,
+                    linked_reports: vec![],
+                    photos: vec![],
+                }),
+            };
+            print_created(&device.create(draft)?, json);
+        }
+        Cmd::Update { id, status, desc, facts } => {
+            let current = device.get(id)?.ok_or(Error::NotFound)?.record.record;
+            let body = match (current.kind(), desc, facts) {
+                (RecordKind::Report, Some(d), _) => Some(BodyPatch::Report(ReportPatch { description: Some(d), ..Default::default() })),
+                (RecordKind::Notice, _, Some(f)) => Some(BodyPatch::Notice(NoticePatch { facts: Some(f), ..Default::default() })),
+                (_, None, None) => None,
+                _ => return Err(Error::Argument("--desc is for reports, --facts for notices".into())),
+            };
+            let status = status.map(|s| parse(&s, "status", Status::parse)).transpose()?;
+            let rec = device.update(id, RecordPatch { status, body, ..Default::default() })?;
+            print_created(&rec, json);
+        }
+        Cmd::List { kind, status, mine, limit } => {
+            let query = RecordQuery {
+                kind: kind.map(|k| parse(&k, "kind", RecordKind::parse)).transpose()?,
+                status: status.map(|s| parse(&s, "status", Status::parse)).transpose()?,
+                author: if mine { Some(device.current_user().ok_or(Error::NotLoggedIn)?.id) } else { None },
+                limit: Some(limit),
+                ..Default::default()
+            };
+            let rows = device.list(&query)?;
+            if json {
+                let v: Vec<_> = rows.iter().map(|r| &r.record).collect();
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                for r in rows {
+                    println!("{}  {:<8} {:<6} {:<4} {}  {}", r.record.id, r.record.kind().label_zh(), r.record.status.label_zh(), sync_label(r.sync_state), r.record.created_at.format("%Y-%m-%d %H:%M"), title(&r.record));
+                }
+            }
+        }
+        Cmd::Show { id } => {
+            let d = device.get(id)?.ok_or(Error::NotFound)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d.record.record).unwrap_or_default());
+            } else {
+                let r = &d.record.record;
+                println!("{} {} [{}] {} / {}", r.kind().label_zh(), r.id, r.status.label_zh(), sync_label(d.record.sync_state), r.status.as_str());
+                println!("  网格 grid {}  位置 {:.5},{:.5} ±{}m", r.org.grid, r.location.lat, r.location.lon, r.location.accuracy_m);
+                println!("  {}", title(r));
+                for h in d.history {
+                    match h {
+                        gridwork_core::client::HistoryEntry::Local(c) => println!("  {} 本机 local  {}  {}", c.created_at.format("%m-%d %H:%M:%S"), c.state, c.message.unwrap_or_default()),
+                        gridwork_core::client::HistoryEntry::Server(c) => println!("  {} 服务器 server #{} by {}: {}", c.at.format("%m-%d %H:%M:%S"), c.seq, c.actor, c.fields.join(", ")),
+                    }
+                }
+            }
+        }
+        Cmd::Pending => println!("{}", device.pending_count()?),
+        Cmd::Rejected => {
+            for r in device.rejected()? {
+                println!("{} {} {} {} {}", r.op_id, r.record_id, r.kind.label_zh(), r.reason.as_str(), r.message);
+            }
+        }
+        Cmd::Sync => {
+            let rep = device.sync().await?;
+            println!(
+                "同步完成 (sync done): pushed {} (accepted {}, rejected {}), pulled {}, {} round trips, {} B sent, {} B received",
+                rep.pushed, rep.accepted, rep.rejected, rep.pulled, rep.round_trips, rep.bytes_sent, rep.bytes_received
+            );
+        }
+        Cmd::Orgs { under } => {
+            let data = device.reference()?.ok_or(Error::NoReferenceData)?;
+            for o in data.orgs.iter().filter(|o| o.parent.as_deref() == under.as_deref()) {
+                println!("{}  {}  {}", o.code, o.name, o.level.as_str());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sync_label(s: SyncState) -> &'static str {
+    s.label_zh()
+}
+
+fn title(r: &Record) -> String {
+    match &r.body {
+        RecordBody::Report(x) => format!("[{}] {}", x.category, x.description),
+        RecordBody::Notice(x) => format!("{} [{}] {}", x.number, x.category, x.facts),
+        RecordBody::ServiceLog(x) => format!("{} {} 人 {}", x.activity.label_zh(), x.participants, x.summary),
+    }
+}
+
+fn print_created(rec: &Record, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rec).unwrap_or_default());
+    } else {
+        println!("{} {} [{}] 已保存，待同步 (saved, pending sync)", rec.kind().label_zh(), rec.id, rec.status.label_zh());
+    }
+}

@@ -1,1 +1,202 @@
-//! Shared harness for the end-to-end tests.
+//! Harness of the end-to-end tests: a real `gridwork-server` process on a loopback port,
+//! device cores each on their own SQLite file, and a TCP proxy that can cut connections.
+
+pub mod proxy;
+
+use chrono::NaiveDate;
+use gridwork_core::model::*;
+use gridwork_core::{Device, DeviceConfig, Draft};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const PASSWORD: &str = "gridwork-demo";
+/// 胜利东街社区 第1网格 (奎文区), grid.kw01's grid.
+pub const KW_GRID: &str = "370705001001-01";
+/// 胜利东街社区 第2网格: same community, another grid.
+pub const KW_GRID_2: &str = "370705001001-02";
+/// 十笏园社区 第1网格 (潍城区), grid.wc01's grid.
+pub const WC_GRID: &str = "370702001001-01";
+
+/// The server binary next to the test binaries (target/<profile>/gridwork-server),
+/// built on demand if a plain `cargo test` did not build it.
+pub fn server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("GRIDWORK_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = profile_dir.join("gridwork-server");
+    if !bin.exists() {
+        static BUILD: std::sync::Once = std::sync::Once::new();
+        BUILD.call_once(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--workspace", "--bins"])
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building gridwork-server failed");
+        });
+    }
+    bin
+}
+
+/// A running `gridwork-server demo` process.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub url: String,
+    data: PathBuf,
+}
+
+impl Server {
+    /// Start a server with the demo city on a free loopback port, data in `data`.
+    pub fn start(data: &Path) -> Server {
+        Self::spawn(data, "127.0.0.1:0")
+    }
+
+    fn spawn(data: &Path, addr: &str) -> Server {
+        let mut child = Command::new(server_bin())
+            .args(["demo", "--data"])
+            .arg(data)
+            .args(["--addr", addr])
+            .env("GRIDWORK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gridwork-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        // Read the address, then keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("gridwork-server listening on ") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("gridwork-server did not report its address");
+            }
+        };
+        let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("listening address");
+        Server { child: Some(child), addr, url, data: data.to_path_buf() }
+    }
+
+    /// Graceful stop (SIGTERM), waiting for the process to end.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(status.success(), "server exited with {status} after SIGTERM");
+                    return;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("server did not stop within 30 s of SIGTERM");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Kill the process without warning (SIGKILL), as a crash or power cut would.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start again on the same data directory and the same port.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server first");
+        let again = Self::spawn(&self.data, &self.addr.to_string());
+        assert_eq!(again.addr, self.addr);
+        *self = again;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A device core with its own database file under `dir`.
+pub fn device(dir: &Path, name: &str, url: &str) -> Device {
+    Device::open(DeviceConfig { db_path: dir.join(format!("{name}.db")), server_url: url.to_owned(), db_key: None })
+        .expect("open device")
+}
+
+/// A device logged in as `user` (demo password).
+pub async fn logged_in(dir: &Path, name: &str, url: &str, user: &str) -> Device {
+    let d = device(dir, name, url);
+    d.login(user, PASSWORD).await.expect("login");
+    d
+}
+
+pub fn location() -> Location {
+    Location { lat: 36.7069, lon: 119.1617, accuracy_m: 6.5, address: Some("潍坊市奎文区胜利东街".into()) }
+}
+
+pub fn report(device: &Device, grid: &str, description: &str) -> Draft {
+    Draft {
+        org: device.org_for_grid(grid).expect("grid"),
+        location: location(),
+        body: RecordBody::Report(Report { category: "09006".into(), description: description.into(), photos: vec![] }),
+    }
+}
+
+pub fn notice(device: &Device, grid: &str) -> Draft {
+    Draft {
+        org: device.org_for_grid(grid).expect("grid"),
+        location: location(),
+        body: RecordBody::Notice(Notice {
+            number: device.next_notice_number().expect("number"),
+            category: "QL-STALL".into(),
+            party: Party { name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into()) },
+            facts: "店外占用人行道摆放水果".into(),
+            legal_basis: "《潍坊市城市市容和环境卫生管理办法》第十六条".into(),
+            deadline: chrono::Utc::now().date_naive() + chrono::Days::new(3),
+            photos: vec![],
+        }),
+    }
+}
+
+pub fn service_log(device: &Device, grid: &str) -> Draft {
+    Draft {
+        org: device.org_for_grid(grid).expect("grid"),
+        location: location(),
+        body: RecordBody::ServiceLog(ServiceLog {
+            date: chrono::Utc::now().date_naive(),
+            activity: Activity::HomeVisit,
+            participants: 5,
+            summary: "走访沿街商户，宣传门前五包".into(),
+            complaints: vec!["夜间烧烤油烟扰民".into()],
+            replies: vec!["已告知中队，三日内现场查看".into()],
+            linked_reports: vec![],
+            photos: vec![],
+        }),
+    }
+}
+
+/// A fixed date, for bodies that need one.
+pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}

@@ -1,0 +1,331 @@
+//! [`Device`]: what an app (through the FFI) or the device command line holds. It files
+//! records offline, answers the queries of the phone screens and syncs when asked.
+
+use crate::error::{Error, Result};
+use crate::hlc::{Hlc, HlcClock};
+use crate::merge::{self, Actor, StoredRecord};
+use crate::model::{Location, OrgRef, Record, RecordBody, RecordKind};
+use crate::protocol::{LoginRequest, NewRecord, Op, OpAction, RecordPatch, Rejection};
+use crate::reference::{RefIndex, ReferenceData, UserInfo};
+use crate::store::outbox::{LocalChange, RejectedChange};
+use crate::store::records::{LocalRecord, RecordQuery, ServerChange};
+use crate::store::{meta, outbox, records, DbKey, Store};
+use crate::sync::http::{Auth, Transport};
+use crate::sync::{self, SyncObserver, SyncReport};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct DeviceConfig {
+    pub db_path: PathBuf,
+    pub server_url: String,
+    pub db_key: Option<DbKey>,
+}
+
+/// A new record as the user fills it in; the device adds id, author, times and status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    pub org: OrgRef,
+    pub location: Location,
+    pub body: RecordBody,
+}
+
+/// One entry of a record's history, newest last.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HistoryEntry {
+    /// A change made on this device, with where it stands with the server.
+    Local(LocalChange),
+    /// A change by someone else, as it arrived from the server.
+    Server(ServerChange),
+}
+
+impl HistoryEntry {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            HistoryEntry::Local(c) => c.created_at,
+            HistoryEntry::Server(c) => c.at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordDetail {
+    pub record: LocalRecord,
+    pub history: Vec<HistoryEntry>,
+}
+
+pub struct Device {
+    inner: Arc<DeviceInner>,
+}
+
+pub(crate) struct DeviceInner {
+    pub(crate) store: Store,
+    pub(crate) transport: Transport,
+    pub(crate) clock: HlcClock,
+    pub(crate) device_id: Uuid,
+    refs: RwLock<Option<(String, Arc<RefIndex>)>>,
+    session: RwLock<Option<meta::StoredSession>>,
+    /// One sync at a time.
+    sync_lock: tokio::sync::Mutex<()>,
+}
+
+impl DeviceInner {
+    pub(crate) fn session(&self) -> Result<Option<meta::StoredSession>> {
+        Ok(self.session.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    pub(crate) fn refs(&self) -> Option<Arc<RefIndex>> {
+        self.refs.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(_, r)| r.clone())
+    }
+
+    pub(crate) fn reference_version(&self) -> Option<String> {
+        self.refs.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(v, _)| v.clone())
+    }
+
+    pub(crate) fn set_reference(&self, data: ReferenceData) -> Result<()> {
+        self.store.write(|tx| meta::set_json(tx, meta::REFERENCE, &data))?;
+        let index = Arc::new(RefIndex::new(&data));
+        *self.refs.write().unwrap_or_else(|p| p.into_inner()) = Some((data.version, index));
+        Ok(())
+    }
+}
+
+impl Device {
+    /// Open the device database (creating it on first use). Works offline.
+    pub fn open(config: DeviceConfig) -> Result<Device> {
+        let transport = Transport::new(&config.server_url)?;
+        let store = Store::open(&config.db_path, config.db_key)?;
+        let (device_id, session, reference, last_hlc, stored_hlc) = store.write(|tx| {
+            let id = match meta::get(tx, meta::DEVICE_ID)?.and_then(|s| Uuid::parse_str(&s).ok()) {
+                Some(id) => id,
+                None => {
+                    let id = Uuid::now_v7();
+                    meta::set(tx, meta::DEVICE_ID, &id.to_string())?;
+                    id
+                }
+            };
+            let stored_hlc = meta::get(tx, meta::HLC)?.and_then(|s| s.parse::<Hlc>().ok());
+            Ok((id, meta::get_json::<meta::StoredSession>(tx, meta::SESSION)?, meta::reference(tx)?, outbox::max_hlc(tx)?, stored_hlc))
+        })?;
+        let clock = HlcClock::new(device_id.simple().to_string());
+        for h in [last_hlc, stored_hlc].into_iter().flatten() {
+            clock.observe(&h);
+        }
+        let refs = reference.map(|d| {
+            let idx = Arc::new(RefIndex::new(&d));
+            (d.version, idx)
+        });
+        Ok(Device {
+            inner: Arc::new(DeviceInner {
+                store,
+                transport,
+                clock,
+                device_id,
+                refs: RwLock::new(refs),
+                session: RwLock::new(session),
+                sync_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.inner.device_id
+    }
+
+    pub fn server_url(&self) -> &str {
+        self.inner.transport.base_url()
+    }
+
+    /// The logged-in user, if any (known offline).
+    pub fn current_user(&self) -> Option<UserInfo> {
+        self.inner.session().ok().flatten().map(|s| s.user)
+    }
+
+    /// Log in online; the token is bound to this device. Fetches the reference data.
+    pub async fn login(&self, username: &str, password: &str) -> Result<UserInfo> {
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(Error::Argument("用户名和密码不能为空 (username, password)".into()));
+        }
+        let req = LoginRequest {
+            username: username.trim().to_owned(),
+            password: password.to_owned(),
+            device_id: self.inner.device_id,
+            device_name: None,
+        };
+        let (resp, _) = self.inner.transport.login(&req).await?;
+        // Pending changes of another account must not be pushed under this one.
+        if let Some(prev) = self.current_user() {
+            if prev.id != resp.user.id && self.pending_count()? > 0 {
+                return Err(Error::Argument("本机还有其他用户未同步的记录，请该用户先登录同步 (pending changes of another user)".into()));
+            }
+        }
+        self.inner.clock.observe(&resp.server_hlc);
+        let session = meta::StoredSession { token: resp.token, user: resp.user.clone() };
+        self.inner.store.write(|tx| meta::set_json(tx, meta::SESSION, &session))?;
+        *self.inner.session.write().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
+        let device_id = self.inner.device_id.to_string();
+        let (data, _) = self.inner.transport.reference(Auth { token: &session.token, device_id: &device_id }).await?;
+        self.inner.set_reference(data)?;
+        Ok(resp.user)
+    }
+
+    /// Log out: the server revokes the token (if reachable) and the device forgets it.
+    /// Records and pending changes stay on the device.
+    pub async fn logout(&self) -> Result<()> {
+        let Some(session) = self.inner.session()? else { return Ok(()) };
+        let device_id = self.inner.device_id.to_string();
+        let remote = self.inner.transport.logout(Auth { token: &session.token, device_id: &device_id }).await;
+        self.inner.store.write(|tx| meta::delete(tx, meta::SESSION))?;
+        *self.inner.session.write().unwrap_or_else(|p| p.into_inner()) = None;
+        match remote {
+            Ok(_) | Err(Error::Unauthorized) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn actor_parts(&self) -> Result<(meta::StoredSession, Arc<RefIndex>)> {
+        let session = self.inner.session()?.ok_or(Error::NotLoggedIn)?;
+        let refs = self.inner.refs().ok_or(Error::NoReferenceData)?;
+        Ok((session, refs))
+    }
+
+    /// File a new record offline. It is validated here with the rules the server uses,
+    /// stored, and queued for the next sync, in one transaction.
+    pub fn create(&self, draft: Draft) -> Result<Record> {
+        let (session, refs) = self.actor_parts()?;
+        let now = Utc::now();
+        let kind = draft.body.kind();
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            record_id: Uuid::now_v7(),
+            hlc: self.inner.clock.tick(),
+            action: OpAction::Create(NewRecord {
+                org: draft.org,
+                created_at: now,
+                location: draft.location,
+                status: kind.initial_status(),
+                body: draft.body,
+            }),
+        };
+        let device_id = self.inner.device_id.to_string();
+        let actor = Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
+        let stored = merge::apply_op(None, &op, &op.hlc, &actor, &refs, now)?;
+        self.inner.store.write(|tx| {
+            records::insert_local(tx, &stored.record)?;
+            outbox::enqueue(tx, &op, kind, now)
+        })?;
+        Ok(stored.record)
+    }
+
+    /// Change some fields of a record offline.
+    pub fn update(&self, id: Uuid, patch: RecordPatch) -> Result<Record> {
+        if patch == RecordPatch::default() {
+            return Err(Error::Argument("没有要修改的内容 (empty patch)".into()));
+        }
+        let (session, refs) = self.actor_parts()?;
+        let device_id = self.inner.device_id.to_string();
+        let actor = Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
+        self.inner.store.write(|tx| {
+            let (shown, _) = records::get(tx, id)?.ok_or(Error::NotFound)?;
+            let kind = shown.kind();
+            let now = Utc::now();
+            let op = Op { op_id: Uuid::now_v7(), record_id: id, hlc: self.inner.clock.tick(), action: OpAction::Update(patch) };
+            // Locally every field of our own edit wins; the server orders it by clock.
+            let base = StoredRecord { record: shown, clocks: BTreeMap::new() };
+            let next = merge::apply_op(Some(&base), &op, &op.hlc, &actor, &refs, now).map_err(Error::Invalid)?;
+            records::save_shown(tx, &next.record)?;
+            outbox::enqueue(tx, &op, kind, now)?;
+            Ok(next.record)
+        })
+    }
+
+    pub fn get(&self, id: Uuid) -> Result<Option<RecordDetail>> {
+        self.inner.store.read(|c| {
+            let Some(record) = records::get_local(c, id)? else { return Ok(None) };
+            let mut history: Vec<HistoryEntry> = outbox::for_record(c, id)?.into_iter().map(HistoryEntry::Local).collect();
+            history.extend(records::server_changes(c, id)?.into_iter().map(HistoryEntry::Server));
+            history.sort_by_key(HistoryEntry::at);
+            Ok(Some(RecordDetail { record, history }))
+        })
+    }
+
+    pub fn list(&self, query: &RecordQuery) -> Result<Vec<LocalRecord>> {
+        self.inner.store.read(|c| records::list(c, query))
+    }
+
+    /// My records of one kind, optionally of one status and within a time range.
+    pub fn my_records(
+        &self,
+        kind: RecordKind,
+        status: Option<crate::model::Status>,
+        from: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LocalRecord>> {
+        let me = self.current_user().ok_or(Error::NotLoggedIn)?;
+        self.list(&RecordQuery { kind: Some(kind), status, author: Some(me.id), created_from: from, created_before: before, ..Default::default() })
+    }
+
+    /// How many local changes wait to be pushed.
+    pub fn pending_count(&self) -> Result<u64> {
+        self.inner.store.read(outbox::pending_count)
+    }
+
+    pub fn record_count(&self) -> Result<u64> {
+        self.inner.store.read(records::count)
+    }
+
+    /// Changes the server refused, with its reasons. They stay until discarded.
+    pub fn rejected(&self) -> Result<Vec<RejectedChange>> {
+        self.inner.store.read(outbox::rejected)
+    }
+
+    pub fn discard_rejected(&self, op_id: Uuid) -> Result<()> {
+        if self.inner.store.write(|tx| outbox::discard(tx, op_id))? { Ok(()) } else { Err(Error::NotFound) }
+    }
+
+    pub fn reference(&self) -> Result<Option<ReferenceData>> {
+        self.inner.store.read(meta::reference)
+    }
+
+    /// A notice number unique to this device, printable offline: `GZ<yyyymmdd>-<device>-<n>`.
+    pub fn next_notice_number(&self) -> Result<String> {
+        let n: u64 = self.inner.store.write(|tx| {
+            let n = meta::get(tx, meta::NOTICE_COUNTER)?.and_then(|s| s.parse().ok()).unwrap_or(0) + 1;
+            meta::set(tx, meta::NOTICE_COUNTER, &n.to_string())?;
+            Ok(n)
+        })?;
+        let dev = self.inner.device_id.simple().to_string().to_uppercase();
+        Ok(format!("GZ{}-{}-{n:04}", Utc::now().format("%Y%m%d"), &dev[dev.len() - 6..]))
+    }
+
+    /// Push pending changes, then pull what changed. Safe to cancel (drop the future) at
+    /// any point; the next sync completes the work.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_with(None).await
+    }
+
+    pub async fn sync_with(&self, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        sync::run(&self.inner, observer).await
+    }
+
+    /// The org reference of a grid (its community looked up in the reference data).
+    pub fn org_for_grid(&self, grid: &str) -> Result<OrgRef> {
+        let refs = self.inner.refs().ok_or(Error::NoReferenceData)?;
+        let place = refs.grid_place(grid).ok_or_else(|| {
+            Error::Invalid(Rejection::new(crate::protocol::RejectReason::Invalid, Some("org.grid"), "网格不存在 (org.grid)"))
+        })?;
+        Ok(OrgRef { community: place.community, grid: place.grid })
+    }
+
+    /// Validate a record state without storing it (for forms).
+    pub fn check(&self, record: &Record) -> std::result::Result<(), Rejection> {
+        match self.inner.refs() {
+            Some(refs) => crate::validate::validate_record(record, &refs),
+            None => Ok(()),
+        }
+    }
+}

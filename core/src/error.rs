@@ -1,0 +1,67 @@
+//! Errors of the device half of the core. One internal enum; the FFI layer maps it to its
+//! small public enum in exactly one place. Messages never carry record contents.
+
+use crate::protocol::Rejection;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database key is wrong, or the file is not a gridwork database.
+    #[error("database key is wrong or the file is not a database")]
+    WrongKey,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this app supports ({supported})")]
+    SchemaTooNew { found: u32, supported: u32 },
+    /// A change breaks a validation rule; nothing was stored.
+    #[error("invalid: {}", .0.message)]
+    Invalid(Rejection),
+    #[error("record not found")]
+    NotFound,
+    #[error("not logged in")]
+    NotLoggedIn,
+    /// The server refused the token (expired, revoked, or for another device).
+    #[error("the server refused the session; log in again")]
+    Unauthorized,
+    #[error("reference data missing: log in online once")]
+    NoReferenceData,
+    #[error("network error: {0}")]
+    Network(String),
+    /// The server answered with an error status.
+    #[error("server error {status} {code}: {message}")]
+    Server { status: u16, code: String, message: String },
+    #[error("could not decode data: {0}")]
+    Decode(String),
+    #[error("invalid argument: {0}")]
+    Argument(String),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        // serde_json messages can quote values; keep only the category and position.
+        Error::Decode(format!("{:?} at line {} column {}", e.classify(), e.line(), e.column()))
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        // reqwest errors carry the URL; ours never hold personal data, but keep it short.
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_connect() {
+            "connect"
+        } else if e.is_body() || e.is_decode() {
+            "body"
+        } else {
+            "request"
+        };
+        Error::Network(format!("{kind}: {}", e.without_url()))
+    }
+}
+
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        Error::Invalid(r)
+    }
+}

@@ -1,0 +1,164 @@
+//! The device's local store: one SQLite (SQLCipher) file in WAL mode, one writer
+//! connection and a small pool of read-only connections. Every write runs in one
+//! transaction through [`Store::write`]; a record and its outbox entry commit together.
+
+pub mod meta;
+pub mod outbox;
+pub mod records;
+pub mod schema;
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 2;
+
+/// The key that encrypts the database at rest, as the app hands it over.
+#[derive(Clone)]
+pub enum DbKey {
+    /// A passphrase, stretched by SQLCipher's KDF (slow to open on purpose).
+    Passphrase(String),
+    /// 32 random bytes from the platform keystore, used as the raw key (fast to open).
+    Raw([u8; 32]),
+}
+
+impl DbKey {
+    /// A 64-hex-digit string is a raw key; anything else is a passphrase.
+    pub fn parse(s: &str) -> DbKey {
+        let bytes: Option<Vec<u8>> = (s.len() == 64)
+            .then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect())
+            .flatten();
+        match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+            Some(raw) => DbKey::Raw(raw),
+            None => DbKey::Passphrase(s.to_owned()),
+        }
+    }
+
+    fn pragma_value(&self) -> String {
+        match self {
+            DbKey::Passphrase(p) => p.clone(),
+            DbKey::Raw(raw) => format!("x'{}'", raw.iter().map(|b| format!("{b:02X}")).collect::<String>()),
+        }
+    }
+}
+
+impl std::fmt::Debug for DbKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbKey(<redacted>)")
+    }
+}
+
+pub struct Store {
+    path: PathBuf,
+    key: Option<DbKey>,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase)
+}
+
+fn open_connection(path: &Path, key: Option<&DbKey>, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        conn.pragma_update(None, "key", key.pragma_value())?;
+    }
+    // The first read of the schema is where a wrong key shows.
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => {}
+        Err(e) if is_not_a_database(&e) => return Err(Error::WrongKey),
+        Err(e) => return Err(e.into()),
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the database at `path`.
+    pub fn open(path: impl AsRef<Path>, key: Option<DbKey>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer = open_connection(&path, key.as_ref(), flags)?;
+        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Argument(format!("journal mode {mode} instead of WAL")));
+        }
+        // FULL: a record the user saved survives a power loss, not only an app crash.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        schema::migrate(&mut writer)?;
+        writer.set_prepared_statement_cache_capacity(64);
+        Ok(Store { path, key, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` in one IMMEDIATE transaction on the writer; commit if it returns Ok.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` on a read-only connection (WAL: readers never wait for the writer).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let c = open_connection(&self.path, self.key.as_ref(), flags)?;
+                c.pragma_update(None, "query_only", "ON")?;
+                c.set_prepared_statement_cache_capacity(64);
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_keys_and_passphrases() {
+        assert!(matches!(DbKey::parse(&"ab".repeat(32)), DbKey::Raw(_)));
+        assert!(matches!(DbKey::parse("correct horse"), DbKey::Passphrase(_)));
+        assert!(matches!(DbKey::parse(&"zz".repeat(32)), DbKey::Passphrase(_)));
+        assert_eq!(format!("{:?}", DbKey::parse("secret")), "DbKey(<redacted>)");
+    }
+
+    #[test]
+    fn wrong_key_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let key = DbKey::parse(&"11".repeat(32));
+        drop(Store::open(&path, Some(key.clone())).unwrap());
+        assert!(matches!(Store::open(&path, Some(DbKey::parse(&"22".repeat(32)))), Err(Error::WrongKey)));
+        assert!(matches!(Store::open(&path, None), Err(Error::WrongKey)));
+        assert!(matches!(Store::open(&path, Some(DbKey::Passphrase("guess".into()))), Err(Error::WrongKey)));
+        Store::open(&path, Some(key)).unwrap();
+        // The file on disk is not plain SQLite.
+        let head = std::fs::read(&path).unwrap();
+        assert!(!head.starts_with(b"SQLite format 3"));
+    }
+}

@@ -1,0 +1,177 @@
+//! The outbox: every local change as a protocol op, in order. Pending ops are pushed;
+//! accepted ones stay as local history; rejected ones stay visible with the server's
+//! reason until the user discards them. Nothing here is ever dropped silently.
+
+use crate::error::Result;
+use crate::hlc::Hlc;
+use crate::model::RecordKind;
+use crate::protocol::{Op, OpAction, RejectReason, Rejection};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+/// A change the server refused, as the device shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RejectedChange {
+    pub op_id: Uuid,
+    pub record_id: Uuid,
+    pub kind: RecordKind,
+    /// true for a rejected create: the record never reached the server.
+    pub is_create: bool,
+    pub reason: RejectReason,
+    pub field: Option<String>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub rejected_at: DateTime<Utc>,
+}
+
+pub fn enqueue(conn: &Connection, op: &Op, kind: RecordKind, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox(op_id, record_id, kind, op, state, created_at) VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+    )?
+    .execute(params![op.op_id.to_string(), op.record_id.to_string(), kind.as_str(), serde_json::to_string(op)?, ts(now)])?;
+    Ok(())
+}
+
+pub fn pending_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.prepare_cached("SELECT count(*) FROM outbox WHERE state = 'pending'")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// The oldest pending ops, in the order they were made.
+pub fn next_batch(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached("SELECT op FROM outbox WHERE state = 'pending' ORDER BY local_seq LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
+pub fn pending_for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM outbox WHERE record_id = ?1 AND state = 'pending' ORDER BY local_seq",
+    )?;
+    let rows = stmt.query_map([record_id.to_string()], |r| r.get::<_, String>(0))?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
+pub fn mark_attempted(conn: &Connection, op_ids: &[Uuid]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE op_id = ?1")?;
+    for id in op_ids {
+        stmt.execute([id.to_string()])?;
+    }
+    Ok(())
+}
+
+pub fn mark_accepted(conn: &Connection, op_id: Uuid, seq: Option<u64>, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'accepted', server_seq = ?2, done_at = ?3 WHERE op_id = ?1 AND state = 'pending'",
+    )?
+    .execute(params![op_id.to_string(), seq.map(|s| s as i64), ts(now)])?;
+    Ok(())
+}
+
+pub fn mark_rejected(conn: &Connection, op_id: Uuid, rejection: &Rejection, now: DateTime<Utc>) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'rejected', reason = ?2, field = ?3, message = ?4, done_at = ?5
+         WHERE op_id = ?1 AND state = 'pending'",
+    )?
+    .execute(params![op_id.to_string(), rejection.reason.as_str(), rejection.field, rejection.message, ts(now)])?;
+    Ok(())
+}
+
+/// The user has seen a rejection and lets it go. Returns false if there was none.
+pub fn discard(conn: &Connection, op_id: Uuid) -> Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE outbox SET state = 'discarded' WHERE op_id = ?1 AND state = 'rejected'")?
+        .execute([op_id.to_string()])?;
+    Ok(n == 1)
+}
+
+pub fn rejected(conn: &Connection) -> Result<Vec<RejectedChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op_id, record_id, kind, op, reason, field, message, created_at, done_at
+         FROM outbox WHERE state = 'rejected' ORDER BY local_seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, String>(7)?,
+            r.get::<_, Option<String>>(8)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (op_id, record_id, kind, op, reason, field, message, created, done) = row?;
+        let op: Op = serde_json::from_str(&op)?;
+        Ok(RejectedChange {
+            op_id: Uuid::parse_str(&op_id).unwrap_or_default(),
+            record_id: Uuid::parse_str(&record_id).unwrap_or_default(),
+            kind: RecordKind::parse(&kind).unwrap_or(RecordKind::Report),
+            is_create: matches!(op.action, OpAction::Create(_)),
+            reason: reason.as_deref().and_then(RejectReason::parse).unwrap_or(RejectReason::Invalid),
+            field,
+            message: message.unwrap_or_default(),
+            created_at: parse_ts(&created),
+            rejected_at: done.as_deref().map(parse_ts).unwrap_or_default(),
+        })
+    })
+    .collect()
+}
+
+/// The latest clock this device has stamped, to restart its HLC above it.
+pub fn max_hlc(conn: &Connection) -> Result<Option<Hlc>> {
+    let op: Option<String> = conn
+        .query_row("SELECT op FROM outbox ORDER BY local_seq DESC LIMIT 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(op.and_then(|s| serde_json::from_str::<Op>(&s).ok()).map(|op| op.hlc))
+}
+
+/// One local change of a record, for its history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalChange {
+    pub op_id: Uuid,
+    pub op: Op,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub reason: Option<RejectReason>,
+    pub message: Option<String>,
+}
+
+pub fn for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<LocalChange>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op_id, op, state, created_at, reason, message FROM outbox WHERE record_id = ?1 ORDER BY local_seq",
+    )?;
+    let rows = stmt.query_map([record_id.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (op_id, op, state, created, reason, message) = row?;
+        Ok(LocalChange {
+            op_id: Uuid::parse_str(&op_id).unwrap_or_default(),
+            op: serde_json::from_str(&op)?,
+            state,
+            created_at: parse_ts(&created),
+            reason: reason.as_deref().and_then(RejectReason::parse),
+            message,
+        })
+    })
+    .collect()
+}

@@ -1,0 +1,81 @@
+//! The device database schema and its migrations over `PRAGMA user_version`.
+//! Each entry of [`MIGRATIONS`] moves the schema one version up; never edit a released
+//! entry, add a new one. `tests/` keeps a frozen copy of version 1 for the upgrade test.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: records, the outbox of local ops, key/value metadata.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- What the device shows: the server's last state with pending local ops applied on top.
+    CREATE TABLE records (
+        id         TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        author     TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        grid       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        doc        TEXT NOT NULL,   -- Record JSON as shown
+        server_doc TEXT,            -- the server's last state, base for re-applying pending ops
+        seq        INTEGER          -- server sequence of server_doc
+    );
+    CREATE INDEX records_by_author ON records(author, kind, status, created_at);
+    CREATE INDEX records_by_kind ON records(kind, status, created_at);
+
+    -- Every local change, in order. Pending ops are pushed; accepted and rejected ones stay
+    -- as the record's local history, rejected ones with the server's reason.
+    CREATE TABLE outbox (
+        local_seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+        op_id      TEXT NOT NULL UNIQUE,
+        record_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        op         TEXT NOT NULL,   -- protocol::Op JSON
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected', 'discarded')),
+        created_at TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        server_seq INTEGER,
+        reason     TEXT,
+        field      TEXT,
+        message    TEXT,
+        done_at    TEXT
+    );
+    CREATE INDEX outbox_by_state ON outbox(state, local_seq);
+    CREATE INDEX outbox_by_record ON outbox(record_id, local_seq);
+    "#,
+    // 2: changes that arrived from the server, for a record's history.
+    r#"
+    CREATE TABLE server_history (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        record_id  TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        at         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        fields     TEXT NOT NULL    -- JSON array of the field names that changed
+    );
+    CREATE INDEX server_history_by_record ON server_history(record_id, id);
+    "#,
+];
+
+pub const VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Bring the schema of `conn` up to [`VERSION`], each step in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > VERSION {
+        return Err(Error::SchemaTooNew { found, supported: VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

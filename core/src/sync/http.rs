@@ -1,0 +1,148 @@
+//! HTTP transport of the sync protocol: JSON bodies, gzip both ways (done here rather than
+//! by reqwest so that the bytes on the wire can be counted), typed errors.
+
+use crate::error::{Error, Result};
+use crate::protocol::{self, paths, ErrorBody};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+/// Header that names the device a token was issued to.
+pub const DEVICE_HEADER: &str = "x-gridwork-device";
+
+/// Credentials of one request.
+#[derive(Clone, Copy)]
+pub struct Auth<'a> {
+    pub token: &'a str,
+    pub device_id: &'a str,
+}
+
+/// Body bytes of one exchange as they crossed the wire (compressed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WireBytes {
+    pub sent: u64,
+    pub received: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Transport {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Transport {
+    pub fn new(server_url: &str) -> Result<Transport> {
+        let base = server_url.trim_end_matches('/').to_owned();
+        let url = reqwest::Url::parse(&base).map_err(|_| Error::Argument("服务器地址无效 (server_url)".into()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(Error::Argument("服务器地址应以 http:// 或 https:// 开头 (server_url)".into()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Transport { http, base })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// One request. `body` is sent gzip-compressed; the answer may come back compressed.
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<&Req>,
+    ) -> Result<(Resp, WireBytes)> {
+        let (bytes, status, wire) = self.exchange(method, path_and_query, auth, body).await?;
+        if status == StatusCode::NO_CONTENT {
+            return Ok((serde_json::from_slice(b"null")?, wire));
+        }
+        Ok((serde_json::from_slice(&bytes)?, wire))
+    }
+
+    async fn exchange<Req: Serialize>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<&Req>,
+    ) -> Result<(Vec<u8>, StatusCode, WireBytes)> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base, path_and_query))
+            .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, format!("Bearer {}", a.token)).header(DEVICE_HEADER, a.device_id);
+        }
+        let mut wire = WireBytes::default();
+        if let Some(b) = body {
+            let json = serde_json::to_vec(b)?;
+            let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+            gz.write_all(&json).map_err(|e| Error::Decode(e.to_string()))?;
+            let compressed = gz.finish().map_err(|e| Error::Decode(e.to_string()))?;
+            wire.sent = compressed.len() as u64;
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_ENCODING, "gzip")
+                .body(compressed);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let gzipped = resp
+            .headers()
+            .get(CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let raw = resp.bytes().await?;
+        wire.received = raw.len() as u64;
+        let bytes = if gzipped {
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| Error::Decode(e.to_string()))?;
+            out
+        } else {
+            raw.to_vec()
+        };
+        if status.is_success() {
+            return Ok((bytes, status, wire));
+        }
+        if status == StatusCode::UNAUTHORIZED && auth.is_some() {
+            return Err(Error::Unauthorized);
+        }
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(b) => (b.error.code, b.error.message),
+            Err(_) => ("http_error".to_owned(), format!("HTTP {}", status.as_u16())),
+        };
+        Err(Error::Server { status: status.as_u16(), code, message })
+    }
+
+    pub async fn login(&self, req: &protocol::LoginRequest) -> Result<(protocol::LoginResponse, WireBytes)> {
+        self.call(Method::POST, paths::LOGIN, None, Some(req)).await
+    }
+
+    pub async fn logout(&self, auth: Auth<'_>) -> Result<WireBytes> {
+        let (bytes, _, wire) = self.exchange::<()>(Method::POST, paths::LOGOUT, Some(auth), None).await?;
+        drop(bytes);
+        Ok(wire)
+    }
+
+    pub async fn push(&self, auth: Auth<'_>, req: &protocol::PushRequest) -> Result<(protocol::PushResponse, WireBytes)> {
+        self.call(Method::POST, paths::PUSH, Some(auth), Some(req)).await
+    }
+
+    pub async fn pull(&self, auth: Auth<'_>, since: u64, limit: u32) -> Result<(protocol::PullResponse, WireBytes)> {
+        let path = format!("{}?since={since}&limit={limit}", paths::PULL);
+        self.call::<(), _>(Method::GET, &path, Some(auth), None).await
+    }
+
+    pub async fn reference(&self, auth: Auth<'_>) -> Result<(crate::reference::ReferenceData, WireBytes)> {
+        self.call::<(), _>(Method::GET, paths::REFERENCE, Some(auth), None).await
+    }
+}

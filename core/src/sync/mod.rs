@@ -1,0 +1,229 @@
+//! The sync engine of a device: push the outbox in batches, then pull changes page by
+//! page. Each server answer is stored in one transaction, so a sync cut off at any point
+//! (network, cancellation, crash) leaves the database consistent; the next sync resends
+//! what was not confirmed, and the server answers repeated op ids with their first result.
+
+pub mod http;
+
+use crate::client::DeviceInner;
+use crate::error::{Error, Result};
+use crate::merge::{self, StoredRecord};
+use crate::model::Record;
+use crate::protocol::{Outcome, PushRequest, RejectReason, Rejection, MAX_PUSH_OPS};
+use crate::store::{meta, outbox, records};
+use chrono::Utc;
+use http::{Auth, WireBytes};
+use std::collections::BTreeMap;
+
+/// Ops per push request.
+pub const PUSH_BATCH: usize = MAX_PUSH_OPS / 2;
+/// Records per pull page.
+pub const PULL_PAGE: u32 = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncPhase {
+    Pushing,
+    Pulling,
+    Reference,
+    Done,
+}
+
+/// Progress of a running sync. Totals of the pull are unknown until the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncProgress {
+    pub phase: SyncPhase,
+    pub pushed: u64,
+    pub push_total: u64,
+    pub pulled: u64,
+}
+
+/// Told about a sync as it runs. Called on the sync's task; keep it quick.
+pub trait SyncObserver: Send + Sync {
+    fn on_progress(&self, progress: &SyncProgress);
+}
+
+impl<F: Fn(&SyncProgress) + Send + Sync> SyncObserver for F {
+    fn on_progress(&self, progress: &SyncProgress) {
+        self(progress)
+    }
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub pulled: u64,
+    pub round_trips: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl SyncReport {
+    fn count(&mut self, wire: WireBytes) {
+        self.round_trips += 1;
+        self.bytes_sent += wire.sent;
+        self.bytes_received += wire.received;
+    }
+}
+
+pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let session = dev.session()?.ok_or(Error::NotLoggedIn)?;
+    let device_id = dev.device_id.to_string();
+    let auth = Auth { token: &session.token, device_id: &device_id };
+    let mut report = SyncReport::default();
+    let mut progress = SyncProgress {
+        phase: SyncPhase::Pushing,
+        pushed: 0,
+        push_total: dev.store.read(outbox::pending_count)?,
+        pulled: 0,
+    };
+    let notify = |p: &SyncProgress| {
+        if let Some(o) = observer {
+            o.on_progress(p)
+        }
+    };
+
+    // Push: oldest first, until nothing is pending.
+    if progress.push_total > 0 {
+        notify(&progress);
+        loop {
+            let batch = dev.store.read(|c| outbox::next_batch(c, PUSH_BATCH))?;
+            if batch.is_empty() {
+                break;
+            }
+            push_batch(dev, auth, batch, &mut report).await?;
+            progress.pushed = report.pushed;
+            notify(&progress);
+        }
+    }
+
+    // Pull: pages until the server says there is no more.
+    progress.phase = SyncPhase::Pulling;
+    let mut cursor = dev.store.read(meta::cursor)?;
+    let mut reference_checked = false;
+    loop {
+        let (page, wire) = dev.transport.pull(auth, cursor, PULL_PAGE).await?;
+        report.count(wire);
+        dev.clock.observe(&page.server_hlc);
+        let n = page.records.len() as u64;
+        let me = session.user.id.as_str();
+        dev.store.write(|tx| {
+            for rec in page.records {
+                apply_server_record(dev, tx, me, rec)?;
+            }
+            meta::set(tx, meta::CURSOR, &page.next.to_string())?;
+            meta::set(tx, meta::HLC, &dev.clock.peek().to_string())
+        })?;
+        cursor = page.next;
+        report.pulled += n;
+        progress.pulled = report.pulled;
+        if !reference_checked && dev.reference_version().as_deref() != Some(page.reference_version.as_str()) {
+            progress.phase = SyncPhase::Reference;
+            notify(&progress);
+            let (data, wire) = dev.transport.reference(auth).await?;
+            report.count(wire);
+            dev.set_reference(data)?;
+            progress.phase = SyncPhase::Pulling;
+        }
+        reference_checked = true;
+        notify(&progress);
+        if !page.has_more {
+            break;
+        }
+    }
+    progress.phase = SyncPhase::Done;
+    notify(&progress);
+    Ok(report)
+}
+
+async fn push_batch(dev: &DeviceInner, auth: Auth<'_>, batch: Vec<crate::protocol::Op>, report: &mut SyncReport) -> Result<()> {
+    let ids: Vec<_> = batch.iter().map(|o| o.op_id).collect();
+    dev.store.write(|tx| outbox::mark_attempted(tx, &ids))?;
+    let request = PushRequest { ops: batch };
+    match dev.transport.push(auth, &request).await {
+        Ok((resp, wire)) => {
+            report.count(wire);
+            if resp.results.len() != ids.len() || resp.results.iter().zip(&ids).any(|(r, id)| r.op_id != *id) {
+                return Err(Error::Decode("push results do not match the ops sent".into()));
+            }
+            dev.clock.observe(&resp.server_hlc);
+            let now = Utc::now();
+            dev.store.write(|tx| {
+                for r in &resp.results {
+                    match (r.outcome, &r.rejection) {
+                        (Outcome::Accepted, _) => outbox::mark_accepted(tx, r.op_id, r.seq, now)?,
+                        (Outcome::Rejected, Some(rej)) => outbox::mark_rejected(tx, r.op_id, rej, now)?,
+                        (Outcome::Rejected, None) => outbox::mark_rejected(
+                            tx,
+                            r.op_id,
+                            &Rejection::new(RejectReason::Invalid, None, "服务器拒绝了该修改"),
+                            now,
+                        )?,
+                    }
+                }
+                Ok(())
+            })?;
+            report.pushed += ids.len() as u64;
+            report.accepted += resp.results.iter().filter(|r| r.outcome == Outcome::Accepted).count() as u64;
+            report.rejected += resp.results.iter().filter(|r| r.outcome == Outcome::Rejected).count() as u64;
+            Ok(())
+        }
+        // The server refused the request as a whole (a rule it checks before applying
+        // anything). Find the op it objects to by sending them one at a time, and keep
+        // that one as rejected, so that one bad op cannot block the queue for ever.
+        Err(Error::Server { status: 422, code, message }) => {
+            let ops = request.ops;
+            if ops.len() == 1 {
+                let rejection = Rejection::new(RejectReason::Invalid, None, format!("{message} ({code})"));
+                dev.store.write(|tx| outbox::mark_rejected(tx, ops[0].op_id, &rejection, Utc::now()))?;
+                report.pushed += 1;
+                report.rejected += 1;
+                return Ok(());
+            }
+            for op in ops {
+                Box::pin(push_batch(dev, auth, vec![op], report)).await?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Store the server's state of one record; re-apply this device's pending ops on top so
+/// the user keeps seeing their unsent edits; note who changed what for the history.
+fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, server: Record) -> Result<()> {
+    let previous = records::get(tx, server.id)?;
+    let pending = outbox::pending_for_record(tx, server.id)?;
+    let mut shown = server.clone();
+    if !pending.is_empty() {
+        if let Some(refs) = dev.refs() {
+            let session = dev.session()?.ok_or(Error::NotLoggedIn)?;
+            let device_id = dev.device_id.to_string();
+            let actor = merge::Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
+            for op in &pending {
+                let base = StoredRecord { record: shown.clone(), clocks: BTreeMap::new() };
+                // An op that no longer applies will be answered by the server; show the rest.
+                if let Ok(next) = merge::apply_op(Some(&base), op, &op.hlc, &actor, &refs, shown.updated_at) {
+                    shown = next.record;
+                    shown.seq = server.seq;
+                }
+            }
+        }
+    }
+    if server.updated_by != me {
+        let old_server = previous.as_ref().and_then(|(_, s)| s.as_ref());
+        let fields = merge::changed_fields(old_server, &server);
+        if !fields.is_empty() {
+            let change = records::ServerChange {
+                seq: server.seq.unwrap_or_default(),
+                at: server.updated_at,
+                actor: server.updated_by.clone(),
+                fields,
+            };
+            records::add_server_change(tx, server.id, &change)?;
+        }
+    }
+    records::save_from_server(tx, &shown, &server)
+}

@@ -1,0 +1,96 @@
+//! A TCP proxy on loopback between devices and the server. It counts bytes both ways and,
+//! when told to, lets requests through but cuts the connection instead of passing the
+//! server's answer back: a response lost on a flaky 4G link.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Default)]
+pub struct Counters {
+    pub up: AtomicU64,
+    pub down: AtomicU64,
+    /// Responses the proxy swallowed.
+    pub dropped: AtomicU64,
+}
+
+pub struct Proxy {
+    pub url: String,
+    drop_responses: Arc<AtomicBool>,
+    pub counters: Arc<Counters>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let drop_responses = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let (flag, count) = (drop_responses.clone(), counters.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (flag, count) = (flag.clone(), count.clone());
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(upstream).await {
+                        relay(client, server, flag, count).await;
+                    }
+                });
+            }
+        });
+        Proxy { url, drop_responses, counters, task }
+    }
+
+    /// While on, every answer from the server is swallowed and its connection cut.
+    pub fn drop_responses(&self, on: bool) {
+        self.drop_responses.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>, count: Arc<Counters>) {
+    let (mut cr, mut cw) = client.into_split();
+    let (mut sr, mut sw) = server.into_split();
+    let c2 = count.clone();
+    let up = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    c2.up.fetch_add(n as u64, Ordering::Relaxed);
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = sw.shutdown().await;
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match sr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if drop_flag.load(Ordering::SeqCst) {
+                    // The server has answered (so it has done the work); the device never hears.
+                    count.dropped.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                count.down.fetch_add(n as u64, Ordering::Relaxed);
+                if cw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    up.abort();
+    let _ = cw.shutdown().await;
+}

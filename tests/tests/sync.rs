@@ -1,0 +1,293 @@
+//! End-to-end: device cores on their own SQLite files against a real gridwork-server
+//! process on a loopback port. One server per test, each with its own data directory.
+
+use gridwork_core::model::{RecordBody, RecordKind, Status};
+use gridwork_core::protocol::{BodyPatch, NoticePatch, RecordPatch, RejectReason};
+use gridwork_core::store::records::SyncState;
+use gridwork_core::Error;
+use gridwork_e2e::proxy::Proxy;
+use gridwork_e2e::*;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+fn ids(device: &gridwork_core::Device) -> HashSet<Uuid> {
+    let q = gridwork_core::store::records::RecordQuery { limit: Some(1000), ..Default::default() };
+    device.list(&q).unwrap().into_iter().map(|r| r.record.id).collect()
+}
+
+fn seq_of(device: &gridwork_core::Device, id: Uuid) -> Option<u64> {
+    device.get(id).unwrap().and_then(|d| d.record.record.seq)
+}
+
+/// 1. A grid worker files one record of each kind with the server down, syncs later; an
+/// admin device pulls all three, field for field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_records_of_each_kind_reach_the_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+
+    server.stop(); // no network from here on
+    let made = vec![
+        worker.create(report(&worker, KW_GRID, "胜利东街早市占道经营")).unwrap(),
+        worker.create(notice(&worker, KW_GRID)).unwrap(),
+        worker.create(service_log(&worker, KW_GRID)).unwrap(),
+    ];
+    assert_eq!(worker.pending_count().unwrap(), 3);
+    assert!(matches!(worker.sync().await, Err(Error::Network(_))));
+    assert_eq!(worker.pending_count().unwrap(), 3, "a failed sync keeps everything pending");
+    for r in &made {
+        assert_eq!(worker.get(r.id).unwrap().unwrap().record.sync_state, SyncState::Pending);
+    }
+
+    server.restart();
+    let rep = worker.sync().await.unwrap();
+    assert_eq!((rep.pushed, rep.accepted, rep.rejected), (3, 3, 0));
+    assert_eq!(worker.pending_count().unwrap(), 0);
+
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+    for mine in &made {
+        let theirs = admin.get(mine.id).unwrap().expect("admin holds the record").record;
+        assert_eq!(theirs.sync_state, SyncState::Synced);
+        let t = theirs.record;
+        assert!(t.seq.is_some());
+        assert_eq!((t.kind(), &t.body, &t.org, &t.location, t.status), (mine.kind(), &mine.body, &mine.org, &mine.location, mine.status));
+        assert_eq!(t.author, worker.current_user().unwrap().id);
+    }
+    let kinds: HashSet<RecordKind> = made.iter().map(|r| r.kind()).collect();
+    assert_eq!(kinds.len(), 3);
+}
+
+/// 2. The server applies a push but the answer is lost; the device retries; nothing is
+/// applied twice, and the retry gets the same answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_response_is_lost_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let proxy = Proxy::start(server.addr).await;
+    let worker = logged_in(dir.path(), "worker", &proxy.url, "grid.kw01").await;
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+
+    let a = worker.create(report(&worker, KW_GRID, "井盖缺失")).unwrap();
+    let b = worker.create(service_log(&worker, KW_GRID)).unwrap();
+    let patch = RecordPatch {
+        body: Some(BodyPatch::Report(gridwork_core::protocol::ReportPatch { description: Some("井盖缺失，已设置警示".into()), ..Default::default() })),
+        ..Default::default()
+    };
+    worker.update(a.id, patch).unwrap();
+    assert_eq!(worker.pending_count().unwrap(), 3);
+
+    proxy.drop_responses(true);
+    assert!(worker.sync().await.is_err(), "the device never hears the answer");
+    proxy.drop_responses(false);
+    assert!(proxy.counters.dropped.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    assert_eq!(worker.pending_count().unwrap(), 3, "unconfirmed ops stay pending");
+
+    // The server did apply them.
+    let first = admin.sync().await.unwrap();
+    assert_eq!(first.pulled, 2);
+    let (seq_a, seq_b) = (seq_of(&admin, a.id).unwrap(), seq_of(&admin, b.id).unwrap());
+
+    // The retry: same ops, same answers, no new server changes.
+    let retry = worker.sync().await.unwrap();
+    assert_eq!((retry.pushed, retry.accepted, retry.rejected), (3, 3, 0));
+    assert_eq!(worker.pending_count().unwrap(), 0);
+    let after = admin.sync().await.unwrap();
+    assert_eq!(after.pulled, 0, "a retried push changes nothing on the server");
+    assert_eq!((seq_of(&admin, a.id).unwrap(), seq_of(&admin, b.id).unwrap()), (seq_a, seq_b));
+    let RecordBody::Report(r) = admin.get(a.id).unwrap().unwrap().record.record.body else { panic!() };
+    assert_eq!(r.description, "井盖缺失，已设置警示");
+    // And a third, clean sync of the worker is a no-op.
+    assert_eq!(worker.sync().await.unwrap().pushed, 0);
+}
+
+/// 3. Two officers edit different fields of one notice offline; both edits end up on
+/// every device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_offline_edits_of_different_fields_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("server"));
+    let a = logged_in(dir.path(), "officer-a", &server.url, "officer.kuiwen").await;
+    let b = logged_in(dir.path(), "officer-b", &server.url, "officer.kuiwen2").await;
+    let n = a.create(notice(&a, KW_GRID)).unwrap();
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    assert!(b.get(n.id).unwrap().is_some());
+
+    server.stop();
+    let facts = RecordPatch {
+        body: Some(BodyPatch::Notice(NoticePatch { facts: Some("店外占用人行道摆放水果约6平方米".into()), ..Default::default() })),
+        ..Default::default()
+    };
+    let basis = RecordPatch {
+        body: Some(BodyPatch::Notice(NoticePatch { legal_basis: Some("《山东省城市市容和环境卫生管理条例》第二十条".into()), ..Default::default() })),
+        ..Default::default()
+    };
+    b.update(n.id, basis).unwrap(); // b edits first on its clock ...
+    a.update(n.id, facts).unwrap(); // ... a later; different fields, both must survive
+    server.restart();
+
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+    for d in [&a, &b, &admin] {
+        let rec = d.get(n.id).unwrap().unwrap();
+        assert_eq!(rec.record.sync_state, SyncState::Synced);
+        let RecordBody::Notice(x) = rec.record.record.body else { panic!() };
+        assert_eq!(x.facts, "店外占用人行道摆放水果约6平方米");
+        assert_eq!(x.legal_basis, "《山东省城市市容和环境卫生管理条例》第二十条");
+    }
+    // b sees a's edit in the record's history, as a change that came from the server.
+    let hist = b.get(n.id).unwrap().unwrap().history;
+    assert!(hist.iter().any(|h| matches!(h, gridwork_core::client::HistoryEntry::Server(c) if c.fields == vec!["facts".to_string()])));
+}
+
+/// 4 and 5. A grid worker receives only their grid's records and cannot push outside it;
+/// the refused op stays on the device with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_stays_inside_their_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let officer = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+    let other_officer = logged_in(dir.path(), "officer-wc", &server.url, "officer.weicheng").await;
+    let inside = officer.create(report(&officer, KW_GRID, "绿化带内堆放杂物")).unwrap();
+    let next_grid = officer.create(report(&officer, KW_GRID_2, "隔壁网格的问题")).unwrap();
+    let elsewhere = other_officer.create(report(&other_officer, WC_GRID, "十笏园门口占道")).unwrap();
+    officer.sync().await.unwrap();
+    other_officer.sync().await.unwrap();
+
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    worker.sync().await.unwrap();
+    let seen = ids(&worker);
+    assert!(seen.contains(&inside.id));
+    assert!(!seen.contains(&next_grid.id) && !seen.contains(&elsewhere.id));
+    for r in worker.list(&Default::default()).unwrap() {
+        assert_eq!(r.record.org.grid, KW_GRID, "a record from outside the grid reached the device");
+    }
+
+    // Filing into another district's grid: stored locally, refused by the server.
+    let outside = worker.create(report(&worker, WC_GRID, "越界上报")).unwrap();
+    let rep = worker.sync().await.unwrap();
+    assert_eq!((rep.accepted, rep.rejected), (0, 1));
+    let rejected = worker.rejected().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!((rejected[0].record_id, rejected[0].reason, rejected[0].is_create), (outside.id, RejectReason::OutOfScope, true));
+    assert!(!rejected[0].message.is_empty());
+    let kept = worker.get(outside.id).unwrap().expect("the refused record stays on the device");
+    assert_eq!(kept.record.sync_state, SyncState::Rejected);
+    assert_eq!(worker.pending_count().unwrap(), 0);
+    // Nobody else ever sees it.
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+    assert!(admin.get(outside.id).unwrap().is_none());
+    // It stays through later syncs until the user discards it.
+    worker.sync().await.unwrap();
+    assert_eq!(worker.rejected().unwrap().len(), 1);
+    worker.discard_rejected(rejected[0].op_id).unwrap();
+    assert!(worker.rejected().unwrap().is_empty());
+}
+
+/// 5. A status change that conflicts with one already on the server (a cancelled notice
+/// cannot be rectified) is refused with its reason; the device then shows the server's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_status_change_stays_visible_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let a = logged_in(dir.path(), "officer-a", &server.url, "officer.kuiwen").await;
+    let b = logged_in(dir.path(), "officer-b", &server.url, "officer.kuiwen2").await;
+    let n = a.create(notice(&a, KW_GRID)).unwrap();
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+
+    a.update(n.id, RecordPatch { status: Some(Status::Cancelled), ..Default::default() }).unwrap();
+    a.sync().await.unwrap();
+    // b, still offline with the old state, marks it rectified and syncs later.
+    let shown = b.update(n.id, RecordPatch { status: Some(Status::Rectified), ..Default::default() }).unwrap();
+    assert_eq!(shown.status, Status::Rectified);
+    let rep = b.sync().await.unwrap();
+    assert_eq!(rep.rejected, 1);
+    let rejected = b.rejected().unwrap();
+    assert_eq!(rejected[0].reason, RejectReason::InvalidTransition);
+    assert_eq!(rejected[0].field.as_deref(), Some("status"));
+    let now = b.get(n.id).unwrap().unwrap().record;
+    assert_eq!((now.record.status, now.sync_state), (Status::Cancelled, SyncState::Rejected));
+}
+
+/// 6. The server stops (gracefully, then by a crash) between a push and a pull; nothing
+/// acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restarts_between_push_and_pull_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+
+    let first: Vec<_> = (0..5).map(|i| worker.create(report(&worker, KW_GRID, &format!("第{i}处乱堆放"))).unwrap().id).collect();
+    assert_eq!(worker.sync().await.unwrap().accepted, 5);
+    server.stop();
+    server.restart();
+    let second: Vec<_> = (0..5).map(|i| worker.create(report(&worker, KW_GRID, &format!("第{i}处乱贴画"))).unwrap().id).collect();
+    assert_eq!(worker.sync().await.unwrap().accepted, 5);
+    server.crash(); // SIGKILL right after the acknowledgement
+    server.restart();
+
+    let rep = admin.sync().await.unwrap();
+    assert_eq!(rep.pulled, 10);
+    for id in first.iter().chain(&second) {
+        assert!(admin.get(*id).unwrap().is_some());
+    }
+    // Tokens survive restarts too.
+    assert_eq!(worker.sync().await.unwrap().pushed, 0);
+}
+
+/// A sync with nothing to do is one small round trip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_sync_is_one_small_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    let full = admin.sync().await.unwrap();
+    assert!(full.pulled > 0, "the demo city has records");
+    let idle = admin.sync().await.unwrap();
+    assert_eq!((idle.round_trips, idle.pushed, idle.pulled), (1, 0, 0));
+    assert!(idle.bytes_received < 400, "idle sync answer was {} bytes", idle.bytes_received);
+}
+
+/// A revoked token stops a device from syncing; its pending work stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_keeps_its_work_and_can_log_in_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let admin_http = reqwest::Client::new();
+    worker.create(report(&worker, KW_GRID, "共享单车乱停放")).unwrap();
+    // Revoke through the API as an admin device would.
+    let admin_dev = Uuid::now_v7();
+    let login: gridwork_core::protocol::LoginResponse = admin_http
+        .post(format!("{}/v1/auth/login", server.url))
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD, "device_id": admin_dev}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = admin_http
+        .post(format!("{}/v1/auth/revoke", server.url))
+        .bearer_auth(&login.token)
+        .header("x-gridwork-device", admin_dev.to_string())
+        .json(&serde_json::json!({"username": "grid.kw01"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "revoke: {}", resp.status());
+    assert!(matches!(worker.sync().await, Err(Error::Unauthorized)));
+    assert_eq!(worker.pending_count().unwrap(), 1);
+    worker.login("grid.kw01", PASSWORD).await.unwrap();
+    assert_eq!(worker.sync().await.unwrap().accepted, 1);
+}
