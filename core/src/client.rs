@@ -312,6 +312,18 @@ impl Device {
         sync::run(&self.inner, observer).await
     }
 
+    /// Only push pending changes (e.g. on a metered network before a full sync).
+    pub async fn push(&self) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        sync::push(&self.inner, None).await
+    }
+
+    /// Only pull what changed on the server.
+    pub async fn pull(&self) -> Result<SyncReport> {
+        let _one_at_a_time = self.inner.sync_lock.lock().await;
+        sync::pull(&self.inner, None).await
+    }
+
     /// The org reference of a grid (its community looked up in the reference data).
     pub fn org_for_grid(&self, grid: &str) -> Result<OrgRef> {
         let refs = self.inner.refs().ok_or(Error::NoReferenceData)?;

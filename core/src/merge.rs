@@ -186,6 +186,26 @@ pub fn changed_fields(old: Option<&Record>, new: &Record) -> Vec<String> {
     out
 }
 
+/// The fields an op writes.
+pub fn op_fields(op: &Op) -> Vec<String> {
+    match &op.action {
+        OpAction::Create(new) => mergeable_fields(new.body.kind()).iter().map(|f| (*f).to_owned()).collect(),
+        OpAction::Update(patch) => {
+            let mut out = Vec::new();
+            if patch.location.is_some() {
+                out.push("location".to_owned());
+            }
+            if patch.status.is_some() {
+                out.push("status".to_owned());
+            }
+            if let Some(Ok(fields)) = patch.body.as_ref().map(patch_fields) {
+                out.extend(fields.keys().cloned());
+            }
+            out
+        }
+    }
+}
+
 fn check_scope(record: &Record, actor: &Actor<'_>, refs: &RefIndex) -> Result<(), Rejection> {
     match actor.scope {
         Some(scope) if !refs.is_within(&record.org.grid, scope) => {

@@ -87,8 +87,9 @@ fn standard_category(code: &str, refs: &RefIndex, matter_only: bool) -> bool {
 fn phone(value: &str) -> Result<(), Rejection> {
     let digits: String = value.chars().filter(|c| *c != '-' && *c != ' ').collect();
     let ok = (7..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
-    let mobile_ok = digits.len() != 11 || digits.starts_with('1');
-    if !ok || !mobile_ok {
+    // 11 digits: a mobile (1xx…) or a landline with its area code (0536-8231234).
+    let eleven_ok = digits.len() != 11 || digits.starts_with('1') || digits.starts_with('0');
+    if !ok || !eleven_ok {
         return Err(invalid("party.phone", "手机号或固定电话格式不正确"));
     }
     Ok(())
@@ -184,6 +185,12 @@ mod tests {
         let err = validate_record(&notice, &refs).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("party.phone"));
         assert!(!err.message.contains("secret"));
+        for (phone, ok) in [("0536-8231234", true), ("13805361234", true), ("8231234", true), ("23805361234", false), ("123", false)] {
+            if let RecordBody::Notice(n) = &mut notice.body {
+                n.party.phone = Some(phone.into());
+            }
+            assert_eq!(validate_record(&notice, &refs).is_ok(), ok, "{phone}");
+        }
 
         let mut report = testdata::records().remove(0);
         report.location.lat = 91.0;

@@ -33,8 +33,13 @@ pub fn server_bin() -> PathBuf {
     if !bin.exists() {
         static BUILD: std::sync::Once = std::sync::Once::new();
         BUILD.call_once(|| {
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let mut args = vec!["build", "--workspace", "--bins"];
+            if release {
+                args.push("--release");
+            }
             let status = Command::new(env!("CARGO"))
-                .args(["build", "--workspace", "--bins"])
+                .args(&args)
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("run cargo build");

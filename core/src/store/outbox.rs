@@ -60,6 +60,15 @@ pub fn pending_for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<Op>>
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 
+/// This device's ops on a record that the server accepted into versions after `seq`.
+pub fn accepted_after(conn: &Connection, record_id: Uuid, seq: u64) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM outbox WHERE record_id = ?1 AND state = 'accepted' AND server_seq > ?2 ORDER BY local_seq",
+    )?;
+    let rows = stmt.query_map(params![record_id.to_string(), seq as i64], |r| r.get::<_, String>(0))?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
 pub fn mark_attempted(conn: &Connection, op_ids: &[Uuid]) -> Result<()> {
     let mut stmt = conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE op_id = ?1")?;
     for id in op_ids {

@@ -69,46 +69,65 @@ impl SyncReport {
 }
 
 pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let mut report = push(dev, observer).await?;
+    let pulled = pull(dev, observer).await?;
+    report.pulled = pulled.pulled;
+    report.round_trips += pulled.round_trips;
+    report.bytes_sent += pulled.bytes_sent;
+    report.bytes_received += pulled.bytes_received;
+    notify(observer, &SyncProgress { phase: SyncPhase::Done, pushed: report.pushed, push_total: report.pushed, pulled: report.pulled });
+    Ok(report)
+}
+
+fn notify(observer: Option<&dyn SyncObserver>, p: &SyncProgress) {
+    if let Some(o) = observer {
+        o.on_progress(p)
+    }
+}
+
+fn credentials(dev: &DeviceInner) -> Result<(meta::StoredSession, String)> {
     let session = dev.session()?.ok_or(Error::NotLoggedIn)?;
-    let device_id = dev.device_id.to_string();
+    Ok((session, dev.device_id.to_string()))
+}
+
+/// Push pending ops, oldest first, until none is left. Nothing pending: no request.
+pub(crate) async fn push(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let (session, device_id) = credentials(dev)?;
     let auth = Auth { token: &session.token, device_id: &device_id };
     let mut report = SyncReport::default();
-    let mut progress = SyncProgress {
-        phase: SyncPhase::Pushing,
-        pushed: 0,
-        push_total: dev.store.read(outbox::pending_count)?,
-        pulled: 0,
-    };
-    let notify = |p: &SyncProgress| {
-        if let Some(o) = observer {
-            o.on_progress(p)
-        }
-    };
-
-    // Push: oldest first, until nothing is pending.
-    if progress.push_total > 0 {
-        notify(&progress);
-        loop {
-            let batch = dev.store.read(|c| outbox::next_batch(c, PUSH_BATCH))?;
-            if batch.is_empty() {
-                break;
-            }
-            push_batch(dev, auth, batch, &mut report).await?;
-            progress.pushed = report.pushed;
-            notify(&progress);
-        }
+    let push_total = dev.store.read(outbox::pending_count)?;
+    if push_total == 0 {
+        return Ok(report);
     }
+    let mut progress = SyncProgress { phase: SyncPhase::Pushing, pushed: 0, push_total, pulled: 0 };
+    notify(observer, &progress);
+    loop {
+        let batch = dev.store.read(|c| outbox::next_batch(c, PUSH_BATCH))?;
+        if batch.is_empty() {
+            break;
+        }
+        push_batch(dev, auth, batch, &mut report).await?;
+        progress.pushed = report.pushed;
+        notify(observer, &progress);
+    }
+    Ok(report)
+}
 
-    // Pull: pages until the server says there is no more.
-    progress.phase = SyncPhase::Pulling;
+/// Pull pages of changes after the stored cursor until the server has no more; refresh
+/// the reference data when its version changed.
+pub(crate) async fn pull(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let (session, device_id) = credentials(dev)?;
+    let auth = Auth { token: &session.token, device_id: &device_id };
+    let mut report = SyncReport::default();
+    let mut progress = SyncProgress { phase: SyncPhase::Pulling, pushed: 0, push_total: 0, pulled: 0 };
     let mut cursor = dev.store.read(meta::cursor)?;
     let mut reference_checked = false;
+    let me = session.user.id.as_str();
     loop {
         let (page, wire) = dev.transport.pull(auth, cursor, PULL_PAGE).await?;
         report.count(wire);
         dev.clock.observe(&page.server_hlc);
         let n = page.records.len() as u64;
-        let me = session.user.id.as_str();
         dev.store.write(|tx| {
             for rec in page.records {
                 apply_server_record(dev, tx, me, rec)?;
@@ -121,20 +140,18 @@ pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) 
         progress.pulled = report.pulled;
         if !reference_checked && dev.reference_version().as_deref() != Some(page.reference_version.as_str()) {
             progress.phase = SyncPhase::Reference;
-            notify(&progress);
+            notify(observer, &progress);
             let (data, wire) = dev.transport.reference(auth).await?;
             report.count(wire);
             dev.set_reference(data)?;
             progress.phase = SyncPhase::Pulling;
         }
         reference_checked = true;
-        notify(&progress);
+        notify(observer, &progress);
         if !page.has_more {
             break;
         }
     }
-    progress.phase = SyncPhase::Done;
-    notify(&progress);
     Ok(report)
 }
 
@@ -212,18 +229,20 @@ fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, s
             }
         }
     }
-    if server.updated_by != me {
-        let old_server = previous.as_ref().and_then(|(_, s)| s.as_ref());
-        let fields = merge::changed_fields(old_server, &server);
-        if !fields.is_empty() {
-            let change = records::ServerChange {
-                seq: server.seq.unwrap_or_default(),
-                at: server.updated_at,
-                actor: server.updated_by.clone(),
-                fields,
-            };
-            records::add_server_change(tx, server.id, &change)?;
-        }
+    // History: what changed on the server since our last copy, less what this device
+    // itself wrote in between (already in the history as local changes).
+    let old_server = previous.as_ref().and_then(|(_, s)| s.as_ref());
+    let mut fields = merge::changed_fields(old_server, &server);
+    let since = old_server.and_then(|s| s.seq).unwrap_or(0);
+    for op in outbox::accepted_after(tx, server.id, since)? {
+        let own = merge::op_fields(&op);
+        fields.retain(|f| !own.contains(f));
+    }
+    if !fields.is_empty() {
+        // The server names only the last writer; if that is us, someone else wrote these.
+        let actor = if server.updated_by != me { server.updated_by.clone() } else { String::new() };
+        let change = records::ServerChange { seq: server.seq.unwrap_or_default(), at: server.updated_at, actor, fields };
+        records::add_server_change(tx, server.id, &change)?;
     }
     records::save_from_server(tx, &shown, &server)
 }

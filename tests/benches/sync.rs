@@ -1,0 +1,163 @@
+//! Benchmark of the spine, printing medians (run: `cargo bench -p gridwork-e2e`).
+//!   - one local notice create, next to a bare SQLite insert-and-commit of the same row
+//!   - push of 10,000 notices (~500 B each) and pull of 10,000 into a fresh device, on
+//!     loopback against a real server process: records/s and wire bytes per record
+//!   - a sync with nothing to do, on devices holding 10,000 and 100,000 records
+//! The machine is noisy: medians over repeated runs, and ratios next to the raw numbers.
+
+use gridwork_core::hlc::Hlc;
+use gridwork_core::model::Record;
+use gridwork_core::store::{records, Store};
+use gridwork_e2e::*;
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+const ROUNDS: usize = 3;
+const N: usize = 10_000;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        local_create().await;
+        push_and_pull().await;
+        idle_sync().await;
+    });
+}
+
+async fn local_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let dev = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+    // The floor: the same row into a same-shaped table, same pragmas, one transaction each.
+    let bare = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
+    bare.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).unwrap();
+    bare.pragma_update(None, "synchronous", "FULL").unwrap();
+    bare.execute_batch(
+        "CREATE TABLE records (id TEXT PRIMARY KEY, kind TEXT, author TEXT, status TEXT, grid TEXT,
+         created_at TEXT, updated_at TEXT, doc TEXT NOT NULL, server_doc TEXT, seq INTEGER)",
+    )
+    .unwrap();
+    let sample = dev.create(notice(&dev, KW_GRID)).unwrap();
+    let doc = serde_json::to_string(&sample).unwrap();
+    let (mut t_create, mut t_bare) = (Vec::new(), Vec::new());
+    for i in 0..1000 {
+        let draft = notice(&dev, KW_GRID);
+        let t = Instant::now();
+        dev.create(draft).unwrap();
+        t_create.push(t.elapsed());
+        let t = Instant::now();
+        let mut stmt = bare.prepare_cached("INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc) VALUES (?1, 'notice', ?2, 'issued', ?3, ?4, ?4, ?5)").unwrap();
+        bare.execute_batch("BEGIN IMMEDIATE").unwrap();
+        stmt.execute(rusqlite::params![format!("{i}"), sample.author, KW_GRID, sample.created_at.to_rfc3339(), doc]).unwrap();
+        bare.execute_batch("COMMIT").unwrap();
+        t_bare.push(t.elapsed());
+    }
+    let (c, b) = (median(t_create), median(t_bare));
+    println!(
+        "local create, notice ({} B JSON): median {:.3} ms; bare insert+commit: median {:.3} ms; ratio {:.2}x (aim <= 2x)",
+        doc.len(),
+        ms(c),
+        ms(b),
+        c.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+async fn push_and_pull() {
+    let (mut push_t, mut pull_t) = (Vec::new(), Vec::new());
+    let (mut sent_per, mut recv_per, mut json_per) = (0.0, 0.0, 0.0);
+    for _ in 0..ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(&dir.path().join("server"));
+        let officer = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+        let mut json_bytes = 0usize;
+        for _ in 0..N {
+            let r = officer.create(notice(&officer, KW_GRID)).unwrap();
+            json_bytes += serde_json::to_vec(&r).unwrap().len();
+        }
+        let t = Instant::now();
+        let rep = officer.push().await.unwrap();
+        push_t.push(t.elapsed());
+        assert_eq!(rep.accepted as usize, N);
+        sent_per = rep.bytes_sent as f64 / N as f64;
+        json_per = json_bytes as f64 / N as f64;
+
+        let fresh = logged_in(dir.path(), "fresh", &server.url, "officer.kuiwen2").await;
+        let t = Instant::now();
+        let rep = fresh.pull().await.unwrap();
+        pull_t.push(t.elapsed());
+        assert!(rep.pulled as usize >= N);
+        recv_per = rep.bytes_received as f64 / rep.pulled as f64;
+    }
+    let (p, q) = (median(push_t), median(pull_t));
+    println!(
+        "push {N} notices: median {:.3} s, {:.0} records/s, {:.0} B/record on the wire (record JSON {:.0} B, ratio {:.2}) (aim < 1 s, ratio <= 1)",
+        p.as_secs_f64(),
+        N as f64 / p.as_secs_f64(),
+        sent_per,
+        json_per,
+        sent_per / json_per
+    );
+    println!(
+        "pull {N} into a fresh device: median {:.3} s, {:.0} records/s, {:.0} B/record on the wire (ratio {:.2}) (aim < 1 s, ratio <= 1)",
+        q.as_secs_f64(),
+        N as f64 / q.as_secs_f64(),
+        recv_per,
+        recv_per / json_per
+    );
+}
+
+/// Fill a device database with `n` records as if they had been pulled.
+fn fill(path: &std::path::Path, n: usize, template: &Record) {
+    let store = Store::open(path, None).unwrap();
+    for chunk in 0..n.div_ceil(5000) {
+        store
+            .write(|tx| {
+                for i in chunk * 5000..((chunk + 1) * 5000).min(n) {
+                    let mut r = template.clone();
+                    r.id = uuid::Uuid::now_v7();
+                    r.seq = Some(1_000_000 + i as u64);
+                    records::save_from_server(tx, &r, &r)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    let _ = Hlc::zero();
+}
+
+async fn idle_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let probe = logged_in(dir.path(), "probe", &server.url, "officer.kuiwen").await;
+    let template = probe.create(notice(&probe, KW_GRID)).unwrap();
+    let mut medians = Vec::new();
+    for n in [10_000usize, 100_000] {
+        let name = format!("idle{n}");
+        fill(&dir.path().join(format!("{name}.db")), n, &template);
+        let dev = logged_in(dir.path(), &name, &server.url, "officer.kuiwen").await;
+        dev.sync().await.unwrap(); // catch up once
+        assert!(dev.record_count().unwrap() as usize >= n);
+        let mut times = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            let rep = dev.sync().await.unwrap();
+            times.push(t.elapsed());
+            assert_eq!((rep.round_trips, rep.pulled), (1, 0));
+        }
+        let m = median(times);
+        println!("idle sync, device holding {n} records: median {:.3} ms, 1 round trip", ms(m));
+        medians.push(m);
+    }
+    println!(
+        "idle sync 100k / 10k: {:.2}x (aim within 1.2x)",
+        medians[1].as_secs_f64() / medians[0].as_secs_f64()
+    );
+}
