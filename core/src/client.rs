@@ -70,6 +70,42 @@ pub(crate) struct DeviceInner {
     session: RwLock<Option<meta::StoredSession>>,
     /// One sync at a time.
     sync_lock: tokio::sync::Mutex<()>,
+    /// Wakes running syncs to stop them (`cancel_sync`).
+    cancel: tokio::sync::Notify,
+    observers: std::sync::Mutex<Vec<(u64, Arc<dyn SyncObserver>)>>,
+    next_observer: std::sync::atomic::AtomicU64,
+}
+
+/// Keeps a listener subscribed to sync progress; dropping it unsubscribes.
+pub struct Subscription {
+    id: u64,
+    device: std::sync::Weak<DeviceInner>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(dev) = self.device.upgrade() {
+            dev.observers.lock().unwrap_or_else(|p| p.into_inner()).retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+/// Fans progress out to the subscribers and the caller's own observer.
+struct Fanout<'a> {
+    dev: &'a DeviceInner,
+    extra: Option<&'a dyn SyncObserver>,
+}
+
+impl SyncObserver for Fanout<'_> {
+    fn on_progress(&self, progress: &sync::SyncProgress) {
+        let subscribers: Vec<_> = self.dev.observers.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, o)| o.clone()).collect();
+        for o in subscribers {
+            o.on_progress(progress);
+        }
+        if let Some(o) = self.extra {
+            o.on_progress(progress);
+        }
+    }
 }
 
 impl DeviceInner {
@@ -127,6 +163,9 @@ impl Device {
                 refs: RwLock::new(refs),
                 session: RwLock::new(session),
                 sync_lock: tokio::sync::Mutex::new(()),
+                cancel: tokio::sync::Notify::new(),
+                observers: std::sync::Mutex::new(Vec::new()),
+                next_observer: std::sync::atomic::AtomicU64::new(1),
             }),
         })
     }
@@ -308,20 +347,48 @@ impl Device {
     }
 
     pub async fn sync_with(&self, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
-        let _one_at_a_time = self.inner.sync_lock.lock().await;
-        sync::run(&self.inner, observer).await
+        let fanout = Fanout { dev: &self.inner, extra: observer };
+        self.cancellable(sync::run(&self.inner, Some(&fanout))).await
     }
 
     /// Only push pending changes (e.g. on a metered network before a full sync).
     pub async fn push(&self) -> Result<SyncReport> {
-        let _one_at_a_time = self.inner.sync_lock.lock().await;
-        sync::push(&self.inner, None).await
+        let fanout = Fanout { dev: &self.inner, extra: None };
+        self.cancellable(sync::push(&self.inner, Some(&fanout))).await
     }
 
     /// Only pull what changed on the server.
     pub async fn pull(&self) -> Result<SyncReport> {
-        let _one_at_a_time = self.inner.sync_lock.lock().await;
-        sync::pull(&self.inner, None).await
+        let fanout = Fanout { dev: &self.inner, extra: None };
+        self.cancellable(sync::pull(&self.inner, Some(&fanout))).await
+    }
+
+    /// One sync at a time; stops early (dropping the work in flight) on `cancel_sync`.
+    /// Every stored step is its own transaction, so stopping anywhere is safe.
+    async fn cancellable(&self, work: impl std::future::Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
+        let cancelled = self.inner.cancel.notified();
+        tokio::pin!(cancelled);
+        cancelled.as_mut().enable();
+        let _one_at_a_time = tokio::select! {
+            guard = self.inner.sync_lock.lock() => guard,
+            _ = &mut cancelled => return Err(Error::Cancelled),
+        };
+        tokio::select! {
+            out = work => out,
+            _ = cancelled => Err(Error::Cancelled),
+        }
+    }
+
+    /// Stop the syncs running now (e.g. at an iOS background task's deadline).
+    pub fn cancel_sync(&self) {
+        self.inner.cancel.notify_waiters();
+    }
+
+    /// Be told the progress of every sync of this device until the subscription is dropped.
+    pub fn subscribe(&self, observer: Arc<dyn SyncObserver>) -> Subscription {
+        let id = self.inner.next_observer.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.observers.lock().unwrap_or_else(|p| p.into_inner()).push((id, observer));
+        Subscription { id, device: Arc::downgrade(&self.inner) }
     }
 
     /// The org reference of a grid (its community looked up in the reference data).

@@ -35,6 +35,9 @@ pub enum Error {
     Decode(String),
     #[error("invalid argument: {0}")]
     Argument(String),
+    /// The sync was cancelled; what was confirmed before is kept, the rest stays pending.
+    #[error("sync cancelled")]
+    Cancelled,
 }
 
 impl From<serde_json::Error> for Error {

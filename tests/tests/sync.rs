@@ -11,8 +11,16 @@ use std::collections::HashSet;
 use uuid::Uuid;
 
 fn ids(device: &gridwork_core::Device) -> HashSet<Uuid> {
-    let q = gridwork_core::store::records::RecordQuery { limit: Some(1000), ..Default::default() };
-    device.list(&q).unwrap().into_iter().map(|r| r.record.id).collect()
+    let mut q = gridwork_core::store::records::RecordQuery { limit: Some(1000), ..Default::default() };
+    let mut all = HashSet::new();
+    loop {
+        let page = device.list(&q).unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        q.offset += page.len() as u32;
+        all.extend(page.into_iter().map(|r| r.record.id));
+    }
 }
 
 fn seq_of(device: &gridwork_core::Device, id: Uuid) -> Option<u64> {
@@ -290,4 +298,34 @@ async fn a_revoked_device_keeps_its_work_and_can_log_in_again() {
     assert_eq!(worker.pending_count().unwrap(), 1);
     worker.login("grid.kw01", PASSWORD).await.unwrap();
     assert_eq!(worker.sync().await.unwrap().accepted, 1);
+}
+
+/// A sync cancelled mid-way keeps what the server confirmed, and the next sync finishes
+/// the rest without duplicating anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_sync_is_completed_by_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+    let n = 1200; // three push batches
+    let made: HashSet<Uuid> = (0..n).map(|i| worker.create(report(&worker, KW_GRID, &format!("巡查发现问题{i}"))).unwrap().id).collect();
+
+    let cancel_after_first_batch = |p: &gridwork_core::sync::SyncProgress| {
+        if p.pushed > 0 {
+            worker.cancel_sync();
+        }
+    };
+    let out = worker.sync_with(Some(&cancel_after_first_batch)).await;
+    assert!(matches!(out, Err(Error::Cancelled)), "{out:?}");
+    let left = worker.pending_count().unwrap();
+    assert!(left > 0 && left < n as u64, "{left} pending after the cancel");
+
+    let rep = worker.sync().await.unwrap();
+    assert_eq!(rep.pushed, left);
+    assert_eq!(worker.pending_count().unwrap(), 0);
+    let pulled = admin.sync().await.unwrap();
+    assert_eq!(pulled.pulled, n as u64, "each record reached the server exactly once");
+    assert!(made.is_subset(&ids(&admin)));
 }
