@@ -35,6 +35,11 @@ pub enum Error {
     Decode(String),
     #[error("invalid argument: {0}")]
     Argument(String),
+    /// A photo could not be taken in (unsupported type, too large, corrupt).
+    #[error("photo: {message}")]
+    Photo { code: &'static str, message: String },
+    #[error("file error: {0}")]
+    Io(String),
     /// The sync was cancelled; what was confirmed before is kept, the rest stays pending.
     #[error("sync cancelled")]
     Cancelled,

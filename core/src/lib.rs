@@ -20,6 +20,8 @@ pub mod client;
 #[cfg(feature = "device")]
 pub mod error;
 #[cfg(feature = "device")]
+pub mod photos;
+#[cfg(feature = "device")]
 pub mod store;
 #[cfg(feature = "device")]
 pub mod sync;

@@ -1,0 +1,81 @@
+//! Photos on the device: ingest from a file the app hands over, a content-addressed store
+//! under the app's data directory, and (in `upload`) the resumable upload queue.
+
+pub mod ingest;
+#[doc(hidden)]
+pub mod sample;
+pub mod strip;
+
+use crate::error::{Error, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Photo files by SHA-256: `<root>/<first two hex>/<sha256>` and `<sha256>.thumb`.
+#[derive(Clone, Debug)]
+pub struct PhotoStore {
+    root: PathBuf,
+}
+
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl PhotoStore {
+    pub fn open(root: impl Into<PathBuf>) -> Result<PhotoStore> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(|e| Error::Io(format!("photo directory: {}", e.kind())))?;
+        Ok(PhotoStore { root })
+    }
+
+    fn dir(&self, sha: &str) -> PathBuf {
+        self.root.join(&sha[..2])
+    }
+
+    pub fn path(&self, sha: &str) -> PathBuf {
+        self.dir(sha).join(sha)
+    }
+
+    pub fn thumb_path(&self, sha: &str) -> PathBuf {
+        self.dir(sha).join(format!("{sha}.thumb"))
+    }
+
+    pub fn has(&self, sha: &str) -> bool {
+        is_sha256_hex(sha) && self.path(sha).is_file()
+    }
+
+    /// Write `bytes` as `name` atomically: a temporary file, fsync, rename.
+    fn put_file(&self, sha: &str, name: &Path, bytes: &[u8]) -> Result<()> {
+        let dir = self.dir(sha);
+        fs::create_dir_all(&dir).map_err(|e| Error::Io(format!("photo directory: {}", e.kind())))?;
+        if name.is_file() {
+            return Ok(()); // content-addressed: same name, same bytes
+        }
+        let tmp = dir.join(format!(".{}.{}.tmp", sha, std::process::id()));
+        let io = |e: std::io::Error| Error::Io(format!("writing a photo: {}", e.kind()));
+        let mut f = File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        fs::rename(&tmp, name).map_err(io)?;
+        Ok(())
+    }
+
+    pub fn put(&self, sha: &str, bytes: &[u8], thumb: Option<&[u8]>) -> Result<()> {
+        self.put_file(sha, &self.path(sha), bytes)?;
+        if let Some(t) = thumb {
+            self.put_file(sha, &self.thumb_path(sha), t)?;
+        }
+        Ok(())
+    }
+
+    pub fn delete(&self, sha: &str) -> Result<()> {
+        for p in [self.path(sha), self.thumb_path(sha)] {
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::Io(format!("deleting a photo: {}", e.kind()))),
+            }
+        }
+        Ok(())
+    }
+}
