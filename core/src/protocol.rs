@@ -25,6 +25,38 @@ pub mod paths {
     pub const PUSH: &str = "/v1/sync/push";
     pub const PULL: &str = "/v1/sync/pull";
     pub const REFERENCE: &str = "/v1/reference";
+    /// `POST`: start or resume the upload of one photo (body [`super::UploadStart`]).
+    pub const UPLOADS: &str = "/v1/photos/uploads";
+    /// `PATCH /v1/photos/uploads/{sha256}`: append bytes at `Upload-Offset`.
+    pub const UPLOAD_PREFIX: &str = "/v1/photos/uploads/";
+    /// `GET /v1/photos/{sha256}` and `GET /v1/photos/{sha256}/thumb`.
+    pub const PHOTO_PREFIX: &str = "/v1/photos/";
+}
+
+/// Header of an upload append: where the bytes of the body start in the file.
+pub const UPLOAD_OFFSET_HEADER: &str = "upload-offset";
+/// Largest photo the server takes, unless configured otherwise.
+pub const DEFAULT_MAX_PHOTO_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Start (or resume) uploading a photo the device holds. The server answers how much of
+/// it it already has; a photo it holds in full is never sent again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UploadStart {
+    /// SHA-256 of the whole file, lowercase hex: the photo's name everywhere.
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UploadStatus {
+    pub sha256: String,
+    pub size: u64,
+    /// Bytes the server has received so far; the next append starts here.
+    pub offset: u64,
+    /// The server holds the whole photo, checked against its SHA-256.
+    pub complete: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone)]

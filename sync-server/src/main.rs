@@ -1,1 +1,173 @@
-fn main() {}
+//! `gridwork-server`: serve, serve the demo city, manage accounts.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gridwork_core::model::Role;
+use gridwork_server::auth::Passwords;
+use gridwork_server::seed::{self, NewUser};
+use gridwork_server::{open_store, start_with_state, AppState};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "gridwork-server", version, about = "gridwork 同步服务器")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the store in DIR.
+    Serve {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Serve, after seeding the demo city (潍坊) into an empty store.
+    Demo {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account; the password is read from the environment variable GRIDWORK_PASSWORD.
+    Add {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// grid_worker | officer | admin
+        #[arg(long)]
+        role: String,
+        /// Org code: a grid or community (grid_worker), a district (officer), the city (admin).
+        #[arg(long)]
+        scope: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDWORK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    init_logging();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { data, addr } => serve(data, addr, false).await,
+        Command::Demo { data, addr } => serve(data, addr, true).await,
+        Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
+            let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
+            let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
+            let storage = open_store(data).await?;
+            if seed::ensure_reference(storage.as_ref()).await? {
+                eprintln!("已载入潍坊市组织机构和国标分类");
+            }
+            let passwords = Arc::new(Passwords::production()?);
+            let user = seed::add_user(storage.as_ref(), passwords, NewUser { username, display_name, role, scope, password }).await;
+            storage.close().await?;
+            let user = user?;
+            println!("已添加用户 {}（{}，{}）", user.username, user.role.label_zh(), user.scope);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(data: PathBuf, addr: SocketAddr, demo: bool) -> anyhow::Result<()> {
+    let storage = open_store(data).await?;
+    if seed::ensure_reference(storage.as_ref()).await? {
+        tracing::info!("loaded the Weifang org tree and the category table");
+    }
+    let passwords = Arc::new(Passwords::production()?);
+    let state = AppState::new(storage.clone()).await?;
+    let seeded = if demo { seed::seed_demo(&state, passwords).await? } else { false };
+    if seeded {
+        tracing::info!("seeded the demo city");
+    }
+    let users = storage.counts().await?.users;
+    let server = start_with_state(state, addr).await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "gridwork-server listening on http://{}", server.addr)?;
+        if demo {
+            writeln!(out, "演示账号（密码相同）：")?;
+            writeln!(out, "{}{}{}管辖范围", pad("用户名", 18), pad("密码", 16), pad("角色", 10))?;
+            for l in seed::demo_logins() {
+                writeln!(out, "{}{}{}{}", pad(&l.username, 18), pad(l.password, 16), pad(l.role.label_zh(), 10), l.scope_name)?;
+            }
+        }
+        out.flush()?;
+    }
+    if users == 0 {
+        eprintln!(
+            "提示：还没有任何账号。运行 `gridwork-server demo --data DIR` 载入演示数据，\
+             或 `GRIDWORK_PASSWORD=... gridwork-server user add --data DIR --username U --display-name N --role admin --scope 370700`。"
+        );
+    }
+    server.run_until(shutdown_signal()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Left-align `s` in `width` terminal columns (CJK characters take two).
+fn pad(s: &str, width: usize) -> String {
+    let cols: usize = s.chars().map(|c| if c >= '\u{1100}' { 2 } else { 1 }).sum();
+    format!("{s}{}", " ".repeat(width.saturating_sub(cols).max(1)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,507 @@
+//! Handler tests: the whole router, driven with `tower::ServiceExt::oneshot`.
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use gridwork_core::fixtures;
+use gridwork_core::hlc::Hlc;
+use gridwork_core::model::{RecordBody, Role, Status};
+use gridwork_core::protocol::{
+    paths, ErrorBody, LoginResponse, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
+    RejectReason, RevokeResponse, MAX_BODY_BYTES, MAX_PUSH_OPS,
+};
+use gridwork_core::reference::ReferenceData;
+use gridwork_server::auth::{Passwords, DEVICE_HEADER};
+use gridwork_server::seed::{add_user, NewUser};
+use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_server::storage::Storage;
+use gridwork_server::{app, AppState};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::Arc;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse 电池";
+const PHONE: &str = "13805361234";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    app: Router,
+}
+
+struct Login {
+    token: String,
+    device: Uuid,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
+    let data = fixtures::reference_data();
+    storage.put_orgs(data.orgs).await.expect("orgs");
+    storage.put_categories(data.categories).await.expect("categories");
+    let pw = Arc::new(Passwords::insecure_fast_for_tests());
+    for (username, role, scope) in [
+        ("admin", Role::Admin, fixtures::CITY),
+        ("officer.kw", Role::Officer, fixtures::DISTRICT),
+        ("grid.kw01", Role::GridWorker, fixtures::GRID),
+        ("grid.wc01", Role::GridWorker, fixtures::OTHER_GRID),
+        ("community.kw", Role::GridWorker, fixtures::COMMUNITY),
+    ] {
+        let new = NewUser { username: username.into(), display_name: format!("测试{username}"), role, scope: scope.into(), password: PASSWORD.into() };
+        add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
+    }
+    let state = AppState::with_passwords(storage, Passwords::insecure_fast_for_tests()).await.expect("state");
+    let app = app(state.clone());
+    Harness { _dir: dir, state, app }
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    /// Every error must be an `ErrorBody` with the given code.
+    fn error(&self, status: StatusCode, code: &str) -> ErrorBody {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        let ct = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(ct.starts_with("application/json"), "content-type {ct}");
+        let body: ErrorBody = self.json();
+        assert_eq!(body.error.code, code, "{body:?}");
+        assert!(!body.error.message.is_empty());
+        body
+    }
+}
+
+struct Req {
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+fn req(method: Method, path: &str) -> Req {
+    Req { method, path: path.into(), headers: vec![], body: Body::empty() }
+}
+
+impl Req {
+    fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    fn auth(self, l: &Login) -> Self {
+        self.header("authorization", &format!("Bearer {}", l.token)).header(DEVICE_HEADER, &l.device.to_string())
+    }
+    fn json(mut self, v: &impl serde::Serialize) -> Self {
+        self.body = Body::from(serde_json::to_vec(v).expect("json"));
+        self.header("content-type", "application/json")
+    }
+    fn raw(mut self, bytes: Vec<u8>) -> Self {
+        self.body = Body::from(bytes);
+        self
+    }
+    async fn send(self, app: &Router) -> Resp {
+        let mut b = Request::builder().method(self.method).uri(self.path);
+        for (k, v) in self.headers {
+            b = b.header(k, v);
+        }
+        let resp = app.clone().oneshot(b.body(self.body).expect("request")).await.expect("infallible");
+        let (parts, body) = resp.into_parts();
+        let body = to_bytes(body, usize::MAX).await.expect("body").to_vec();
+        Resp { status: parts.status, headers: parts.headers, body }
+    }
+}
+
+async fn login(h: &Harness, username: &str) -> Login {
+    let device = Uuid::now_v7();
+    let r = req(Method::POST, paths::LOGIN)
+        .json(&json!({"username": username, "password": PASSWORD, "device_id": device, "device_name": "测试手机"}))
+        .send(&h.app)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let body: LoginResponse = r.json();
+    assert_eq!(body.user.username, username);
+    Login { token: body.token, device }
+}
+
+fn push_body(ops: Vec<Op>) -> PushRequest {
+    PushRequest { ops }
+}
+
+fn create(n: usize) -> Op {
+    let mut rec = fixtures::records().remove(0);
+    rec.id = Uuid::now_v7();
+    let _ = n;
+    fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"))
+}
+
+async fn push(h: &Harness, who: &Login, ops: Vec<Op>) -> PushResponse {
+    let r = req(Method::POST, paths::PUSH).auth(who).json(&push_body(ops)).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+async fn pull(h: &Harness, who: &Login, query: &str) -> PullResponse {
+    let r = req(Method::GET, &format!("{}?{query}", paths::PULL)).auth(who).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+#[tokio::test]
+async fn healthz_and_unknown_routes() {
+    let h = harness().await;
+    let r = req(Method::GET, "/healthz").send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json::<Value>(), json!({"status": "ok"}));
+    req(Method::GET, "/v1/nothing-here").send(&h.app).await.error(StatusCode::NOT_FOUND, "not_found");
+    req(Method::GET, paths::PUSH).send(&h.app).await.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    req(Method::DELETE, paths::LOGIN).send(&h.app).await.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn login_ok_and_bad_credentials_look_the_same() {
+    let h = harness().await;
+    let l = login(&h, "grid.kw01").await;
+    assert_eq!(l.token.len(), 64);
+    let device = Uuid::now_v7();
+    let wrong = req(Method::POST, paths::LOGIN)
+        .json(&json!({"username": "grid.kw01", "password": "nope", "device_id": device}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let unknown = req(Method::POST, paths::LOGIN)
+        .json(&json!({"username": "ghost", "password": "nope", "device_id": device}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(wrong, unknown);
+    // The token is stored hashed only.
+    assert!(h.state.storage().find_live_session(&l.token).await.expect("find").is_none());
+}
+
+#[tokio::test]
+async fn every_endpoint_requires_a_live_session_for_this_device() {
+    let h = harness().await;
+    let admin = login(&h, "admin").await;
+    let endpoints: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::POST, paths::LOGOUT.into(), None),
+        (Method::POST, paths::REVOKE.into(), Some(json!({"username": "grid.kw01"}))),
+        (Method::POST, paths::PUSH.into(), Some(json!({"ops": []}))),
+        (Method::GET, format!("{}?since=0", paths::PULL), None),
+        (Method::GET, paths::REFERENCE.into(), None),
+    ];
+    let garbage = Login { token: "0123456789abcdef".repeat(4), device: admin.device };
+    let wrong_device = Login { token: admin.token.clone(), device: Uuid::now_v7() };
+    for (method, path, body) in &endpoints {
+        let build = || {
+            let r = req(method.clone(), path);
+            match body {
+                Some(b) => r.json(b),
+                None => r,
+            }
+        };
+        build().send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build().header("authorization", "Bearer not-a-token").header(DEVICE_HEADER, &admin.device.to_string()).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build().auth(&garbage).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build().auth(&wrong_device).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build().header("authorization", &format!("Bearer {}", admin.token)).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+
+    // After logout the token is dead everywhere.
+    let worker = login(&h, "grid.kw01").await;
+    assert_eq!(pull(&h, &worker, "since=0").await.records.len(), 0);
+    let r = req(Method::POST, paths::LOGOUT).auth(&worker).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    for (method, path, body) in &endpoints {
+        let r = req(method.clone(), path);
+        let r = match body {
+            Some(b) => r.json(b),
+            None => r,
+        };
+        r.auth(&worker).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+
+    // After an admin revoke too (all devices of the user).
+    let a = login(&h, "officer.kw").await;
+    let b = login(&h, "officer.kw").await;
+    let r = req(Method::POST, paths::REVOKE).auth(&admin).json(&json!({"username": "officer.kw"})).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json::<RevokeResponse>().revoked, 2);
+    for l in [&a, &b] {
+        req(Method::GET, paths::REFERENCE).auth(l).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    // The admin's own session is untouched.
+    assert_eq!(req(Method::GET, paths::REFERENCE).auth(&admin).send(&h.app).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoke_one_device_forbidden_and_unknown_user() {
+    let h = harness().await;
+    let admin = login(&h, "admin").await;
+    let a = login(&h, "grid.kw01").await;
+    let b = login(&h, "grid.kw01").await;
+    let r = req(Method::POST, paths::REVOKE).auth(&admin).json(&json!({"username": "grid.kw01", "device_id": a.device})).send(&h.app).await;
+    assert_eq!(r.json::<RevokeResponse>().revoked, 1);
+    req(Method::GET, paths::REFERENCE).auth(&a).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(req(Method::GET, paths::REFERENCE).auth(&b).send(&h.app).await.status, StatusCode::OK);
+
+    req(Method::POST, paths::REVOKE).auth(&b).json(&json!({"username": "admin"})).send(&h.app).await.error(StatusCode::FORBIDDEN, "forbidden");
+    let officer = login(&h, "officer.kw").await;
+    req(Method::POST, paths::REVOKE).auth(&officer).json(&json!({"username": "grid.kw01"})).send(&h.app).await.error(StatusCode::FORBIDDEN, "forbidden");
+    req(Method::POST, paths::REVOKE).auth(&admin).json(&json!({"username": "ghost"})).send(&h.app).await.error(StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn malformed_and_invalid_bodies() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let send = |bytes: &'static [u8]| req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").raw(bytes.to_vec());
+    send(b"{\"ops\": [").send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_json");
+    send(b"not json at all").send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_json");
+    send(b"{\"ops\": [], \"extra\": 1}").send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    send(b"{\"ops\": 5}").send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+
+    // Unknown record kind.
+    let mut op = serde_json::to_value(create(0)).expect("json");
+    let body = op["action"]["create"]["body"].as_object_mut().expect("body").remove("report").expect("report");
+    op["action"]["create"]["body"] = json!({ "complaint": body });
+    let e = req(Method::POST, paths::PUSH).auth(&w).json(&json!({"ops": [op]})).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    assert!(e.error.message.contains("ops[0].action"), "{}", e.error.message);
+
+    // Content type.
+    req(Method::POST, paths::PUSH).auth(&w).raw(b"{\"ops\": []}".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "text/plain").raw(b"{\"ops\": []}".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    req(Method::POST, paths::LOGIN).header("content-type", "application/xml").raw(b"<x/>".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn personal_data_is_not_echoed_in_errors() {
+    let h = harness().await;
+    let officer = login(&h, "officer.kw").await;
+    // A phone of the wrong JSON type: a shape error naming the path only.
+    let mut op = serde_json::to_value(fixtures::create_op(fixtures::records().remove(1), Hlc::new(1, 0, "d"))).expect("json");
+    op["action"]["create"]["body"]["notice"]["party"]["phone"] = json!(13805361234u64);
+    let r = req(Method::POST, paths::PUSH).auth(&officer).json(&json!({"ops": [op]})).send(&h.app).await;
+    let e = r.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    assert!(e.error.message.contains("party.phone"), "{}", e.error.message);
+    assert!(!String::from_utf8_lossy(&r.body).contains(PHONE));
+
+    // A malformed phone string: a rejection naming the field only.
+    let mut rec = fixtures::records().remove(1);
+    if let RecordBody::Notice(n) = &mut rec.body {
+        n.party.phone = Some(format!("{PHONE}99x"));
+    }
+    let resp = push(&h, &officer, vec![fixtures::create_op(rec, Hlc::new(1, 0, "d"))]).await;
+    let rej = resp.results[0].rejection.as_ref().expect("rejected");
+    assert_eq!(rej.field.as_deref(), Some("party.phone"));
+    assert!(!serde_json::to_string(&resp).expect("json").contains(PHONE));
+
+    // Query strings with junk.
+    let r = req(Method::GET, &format!("{}?since={PHONE}x", paths::PULL)).auth(&officer).send(&h.app).await;
+    assert!(!String::from_utf8_lossy(&r.body).contains(PHONE));
+}
+
+#[tokio::test]
+async fn batch_and_body_limits() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let ops: Vec<Op> = (0..=MAX_PUSH_OPS).map(create).collect();
+    req(Method::POST, paths::PUSH).auth(&w).json(&push_body(ops)).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "batch_too_large");
+    assert_eq!(h.state.storage().counts().await.expect("counts").records, 0);
+
+    let mut big = b"{\"ops\": [], \"pad\": \"".to_vec();
+    big.resize(MAX_BODY_BYTES + 10, b'x');
+    big.extend_from_slice(b"\"}");
+    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").raw(big.clone()).send(&h.app).await.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    // The limit holds for the decompressed size, whatever the compressed one.
+    let small = gzip(&big);
+    assert!(small.len() < MAX_BODY_BYTES / 10);
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .raw(small)
+        .send(&h.app)
+        .await
+        .error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    // Broken gzip and unknown encodings are errors in our format too.
+    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").header("content-encoding", "gzip").raw(b"not gzip".to_vec()).send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_body");
+    let r = req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").header("content-encoding", "br").raw(b"{}".to_vec()).send(&h.app).await;
+    r.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn bad_location_rejects_the_whole_batch() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let good = create(0);
+    let mut bad = create(1);
+    if let OpAction::Create(n) = &mut bad.action {
+        n.location.lat = 91.0;
+    }
+    let e = req(Method::POST, paths::PUSH).auth(&w).json(&push_body(vec![good, bad])).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
+    assert!(e.error.message.contains("ops[1].location.lat"), "{}", e.error.message);
+    assert_eq!(h.state.storage().counts().await.expect("counts").applied_ops, 0, "nothing applied");
+
+    let rec_id = fixtures::records()[0].id;
+    let mut far = fixtures::location();
+    far.lon = 200.0;
+    let upd = Op {
+        op_id: Uuid::now_v7(),
+        record_id: rec_id,
+        hlc: Hlc::new(2, 0, "d"),
+        action: OpAction::Update(RecordPatch { location: Some(far), ..Default::default() }),
+    };
+    let e = req(Method::POST, paths::PUSH).auth(&w).json(&push_body(vec![upd])).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
+    assert!(e.error.message.contains("ops[0].location.lon"), "{}", e.error.message);
+}
+
+#[tokio::test]
+async fn gzip_request_bodies_and_responses() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let body = serde_json::to_vec(&push_body(vec![create(0), create(1)])).expect("json");
+    let r = req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .raw(gzip(&body))
+        .send(&h.app)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let resp: PushResponse = r.json();
+    assert!(resp.results.iter().all(|r| r.outcome == Outcome::Accepted), "{resp:?}");
+
+    let r = req(Method::GET, paths::REFERENCE).auth(&w).header("accept-encoding", "gzip").send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()), Some("gzip"));
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut plain).expect("gunzip");
+    let data: ReferenceData = serde_json::from_slice(&plain).expect("reference");
+    assert!(!data.orgs.is_empty());
+}
+
+#[tokio::test]
+async fn pull_query_validation() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    for q in ["limit=0", "since=abc", "since=-1", "limit=abc", "since=1&bogus=2"] {
+        let r = req(Method::GET, &format!("{}?{q}", paths::PULL)).auth(&w).send(&h.app).await;
+        assert!(matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY), "{q}: {}", r.status);
+        let code = if r.status == StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid_request" };
+        r.error(r.status, code);
+    }
+    // Too large a limit is clamped, not refused.
+    assert!(!pull(&h, &w, "limit=1000000").await.has_more);
+}
+
+#[tokio::test]
+async fn push_pull_visibility_retries_and_paging() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let other = login(&h, "grid.wc01").await;
+    let community = login(&h, "community.kw").await;
+    let officer = login(&h, "officer.kw").await;
+    let admin = login(&h, "admin").await;
+
+    // A worker files all three kinds in their grid (notices by officers).
+    let recs = fixtures::records();
+    let ops = vec![
+        fixtures::create_op(recs[0].clone(), Hlc::new(1_700_000_000_000, 0, "dev1")),
+        fixtures::create_op(recs[2].clone(), Hlc::new(1_700_000_000_001, 0, "dev1")),
+    ];
+    let first = push(&h, &w, ops.clone()).await;
+    assert!(first.results.iter().all(|r| r.outcome == Outcome::Accepted), "{first:?}");
+    assert!(first.server_hlc.wall_ms > 0);
+    // A retry after a lost response: same answer, nothing new.
+    let again = push(&h, &w, ops.clone()).await;
+    assert_eq!(first.results, again.results);
+    assert_eq!(h.state.storage().counts().await.expect("counts").applied_ops, 2);
+    // The same op ids from another account: conflict.
+    let stolen = push(&h, &other, ops.clone()).await;
+    assert!(stolen.results.iter().all(|r| r.rejection.as_ref().map(|x| x.reason) == Some(RejectReason::OpIdConflict)));
+
+    let notice = push(&h, &officer, vec![fixtures::create_op(recs[1].clone(), Hlc::new(1_700_000_000_002, 0, "dev2"))]).await;
+    assert_eq!(notice.results[0].outcome, Outcome::Accepted, "{notice:?}");
+    // Out of scope: the worker of another grid may not file here.
+    let mut foreign = recs[0].clone();
+    foreign.id = Uuid::now_v7();
+    let out = push(&h, &other, vec![fixtures::create_op(foreign, Hlc::new(1_700_000_000_003, 0, "dev3"))]).await;
+    assert_eq!(out.results[0].rejection.as_ref().map(|r| r.reason), Some(RejectReason::OutOfScope));
+    // A worker may not cancel a notice; the officer may.
+    let cancel = |t: u64| Op {
+        op_id: Uuid::now_v7(),
+        record_id: recs[1].id,
+        hlc: Hlc::new(t, 0, "dev"),
+        action: OpAction::Update(RecordPatch { status: Some(Status::Rectified), ..Default::default() }),
+    };
+    let by_worker = push(&h, &w, vec![cancel(1_700_000_000_010)]).await;
+    assert_eq!(by_worker.results[0].rejection.as_ref().map(|r| r.reason), Some(RejectReason::InvalidTransition));
+    let by_officer = push(&h, &officer, vec![cancel(1_700_000_000_011)]).await;
+    assert_eq!(by_officer.results[0].outcome, Outcome::Accepted);
+
+    // Visibility.
+    let seen = |p: PullResponse| p.records.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(seen(pull(&h, &w, "since=0").await).len(), 3);
+    assert_eq!(seen(pull(&h, &community, "since=0").await).len(), 3);
+    assert_eq!(seen(pull(&h, &officer, "since=0").await).len(), 3);
+    assert_eq!(seen(pull(&h, &admin, "since=0").await).len(), 3);
+    assert!(seen(pull(&h, &other, "since=0").await).is_empty());
+
+    // Paging and cursors.
+    let p1 = pull(&h, &admin, "since=0&limit=2").await;
+    assert_eq!((p1.records.len(), p1.has_more), (2, true));
+    assert_eq!(Some(p1.next), p1.records[1].seq);
+    assert!(p1.records.iter().all(|r| r.seq.is_some()));
+    let p2 = pull(&h, &admin, &format!("since={}&limit=2", p1.next)).await;
+    assert_eq!((p2.records.len(), p2.has_more), (1, false));
+    let p3 = pull(&h, &admin, &format!("since={}", p2.next)).await;
+    assert!(p3.records.is_empty() && !p3.has_more && p3.next == p2.next);
+    assert!(!p3.reference_version.is_empty());
+    // The updated notice came last, with the officer as the last writer.
+    let last = p2.records.last().expect("record");
+    assert_eq!((last.id, last.status), (recs[1].id, Status::Rectified));
+}
+
+#[tokio::test]
+async fn reference_has_an_etag_and_honours_if_none_match() {
+    let h = harness().await;
+    let w = login(&h, "grid.kw01").await;
+    let r = req(Method::GET, paths::REFERENCE).auth(&w).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let data: ReferenceData = r.json();
+    assert_eq!(data.users.len(), 5);
+    let etag = r.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).expect("etag").to_owned();
+    assert_eq!(etag, format!("\"{}\"", data.version));
+    assert!(!String::from_utf8_lossy(&r.body).contains("argon2"), "no password data");
+    let r = req(Method::GET, paths::REFERENCE).auth(&w).header("if-none-match", &etag).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert!(r.body.is_empty());
+    // The pull names the same version.
+    assert_eq!(pull(&h, &w, "since=0").await.reference_version, data.version);
+
+    // A new user changes the version.
+    let pw = Arc::new(Passwords::insecure_fast_for_tests());
+    add_user(h.state.storage().as_ref(), pw, NewUser { username: "grid.new".into(), display_name: "新人".into(), role: Role::GridWorker, scope: fixtures::GRID.into(), password: PASSWORD.into() })
+        .await
+        .expect("add");
+    h.state.reload_reference().await.expect("reload");
+    let r = req(Method::GET, paths::REFERENCE).auth(&w).header("if-none-match", &etag).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_ne!(r.json::<ReferenceData>().version, data.version);
+}

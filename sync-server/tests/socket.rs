@@ -1,0 +1,86 @@
+//! The server on a real socket: login, push, pull; restart on the same data; pull again.
+
+use gridwork_core::fixtures;
+use gridwork_core::hlc::Hlc;
+use gridwork_core::model::Role;
+use gridwork_core::protocol::{paths, LoginRequest, LoginResponse, Outcome, PullResponse, PushRequest, PushResponse};
+use gridwork_server::auth::{Passwords, DEVICE_HEADER};
+use gridwork_server::seed::{add_user, ensure_reference, NewUser};
+use gridwork_server::{open_store, start, ServerConfig};
+use std::sync::Arc;
+use uuid::Uuid;
+
+async fn login(client: &reqwest::Client, base: &str, device: Uuid) -> String {
+    let resp = client
+        .post(format!("{base}{}", paths::LOGIN))
+        .json(&LoginRequest { username: "grid.kw01".into(), password: "网格员的密码123".into(), device_id: device, device_name: None })
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 200);
+    resp.json::<LoginResponse>().await.expect("login body").token
+}
+
+async fn pull(client: &reqwest::Client, base: &str, token: &str, device: Uuid) -> PullResponse {
+    let resp = client
+        .get(format!("{base}{}?since=0", paths::PULL))
+        .bearer_auth(token)
+        .header(DEVICE_HEADER, device.to_string())
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(resp.status(), 200);
+    resp.json().await.expect("pull body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_push_pull_restart_pull() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let storage = open_store(dir.path().to_path_buf()).await.expect("open");
+        ensure_reference(storage.as_ref()).await.expect("reference");
+        let new = NewUser {
+            username: "grid.kw01".into(),
+            display_name: "孙丽娜".into(),
+            role: Role::GridWorker,
+            scope: fixtures::GRID.into(),
+            password: "网格员的密码123".into(),
+        };
+        add_user(storage.as_ref(), Arc::new(Passwords::insecure_fast_for_tests()), new).await.expect("user");
+        storage.close().await.expect("close");
+    }
+    let config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
+    let server = start(config.clone()).await.expect("start");
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let device = Uuid::now_v7();
+    let token = login(&client, &base, device).await;
+
+    let ops: Vec<_> = fixtures::records()
+        .into_iter()
+        .filter(|r| r.kind() != gridwork_core::model::RecordKind::Notice)
+        .map(|r| fixtures::create_op(r, Hlc::new(1_700_000_000_000, 0, "dev1")))
+        .collect();
+    let resp = client
+        .post(format!("{base}{}", paths::PUSH))
+        .bearer_auth(&token)
+        .header(DEVICE_HEADER, device.to_string())
+        .json(&PushRequest { ops })
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(resp.status(), 200);
+    let pushed: PushResponse = resp.json().await.expect("push body");
+    assert!(pushed.results.iter().all(|r| r.outcome == Outcome::Accepted), "{pushed:?}");
+    let before = pull(&client, &base, &token, device).await;
+    assert_eq!(before.records.len(), 2);
+    server.shutdown().await;
+
+    let server = start(config).await.expect("restart");
+    let base = format!("http://{}", server.addr);
+    // The session survived the restart too.
+    let after = pull(&client, &base, &token, device).await;
+    assert_eq!(after.records, before.records);
+    assert_eq!(after.reference_version, before.reference_version);
+    server.shutdown().await;
+}
