@@ -203,6 +203,36 @@ pub struct OrgRef {
     pub grid: String,
 }
 
+/// 整改前 / 整改后: which side of a rectification a notice's evidence photo shows.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoStage {
+    Before,
+    After,
+}
+
+/// A photo attached to a record. The file itself travels on its own upload queue and is
+/// named by its SHA-256 everywhere; capture time and position come from its EXIF (the file
+/// kept has none).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoRef {
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    pub mime: String,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<PhotoStage>,
+}
+
 /// 随手拍.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -210,9 +240,9 @@ pub struct Report {
     /// GB/T 47678.5 小类 code (5 digits), matter or component.
     pub category: String,
     pub description: String,
-    /// SHA-256 hex of attached photos (the photos follow in their own queue).
+    /// Attached photos (the files follow in their own queue).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoRef>,
 }
 
 /// The party a notice is issued to. Personal data: never logged, never in errors or URLs.
@@ -248,7 +278,7 @@ pub struct Notice {
     /// 整改期限: rectify by the end of this day (local date).
     pub deadline: NaiveDate,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoRef>,
 }
 
 /// 服务日志 activity types: the 六个一 and the open day.
@@ -321,7 +351,7 @@ pub struct ServiceLog {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linked_reports: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoRef>,
 }
 
 /// The kind-specific part of a record.
@@ -334,6 +364,14 @@ pub enum RecordBody {
 }
 
 impl RecordBody {
+    pub fn photos(&self) -> &[PhotoRef] {
+        match self {
+            RecordBody::Report(r) => &r.photos,
+            RecordBody::Notice(n) => &n.photos,
+            RecordBody::ServiceLog(l) => &l.photos,
+        }
+    }
+
     pub fn kind(&self) -> RecordKind {
         match self {
             RecordBody::Report(_) => RecordKind::Report,

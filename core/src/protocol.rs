@@ -3,7 +3,7 @@
 //! Requests reject unknown fields so that a typo is an error, not silently dropped data.
 
 use crate::hlc::Hlc;
-use crate::model::{Activity, Location, OrgRef, Party, Record, RecordBody, RecordKind, Status};
+use crate::model::{Activity, Location, OrgRef, Party, PhotoRef, Record, RecordBody, RecordKind, Status};
 use crate::reference::UserInfo;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -150,7 +150,7 @@ pub struct ReportPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photos: Option<Vec<String>>,
+    pub photos: Option<Vec<PhotoRef>>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -169,7 +169,7 @@ pub struct NoticePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photos: Option<Vec<String>>,
+    pub photos: Option<Vec<PhotoRef>>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -190,7 +190,7 @@ pub struct ServiceLogPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_reports: Option<Vec<Uuid>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub photos: Option<Vec<String>>,
+    pub photos: Option<Vec<PhotoRef>>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

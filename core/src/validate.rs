@@ -2,8 +2,8 @@
 //! and by the server before it accepts one. Messages are in Chinese for the user, with the
 //! English field code in `field`; they never repeat the value (it may be personal data).
 
-use crate::model::{Location, OrgRef, Record, RecordBody, RecordKind};
-use crate::protocol::{RejectReason, Rejection};
+use crate::model::{Location, OrgRef, PhotoRef, Record, RecordBody, RecordKind};
+use crate::protocol::{RejectReason, Rejection, DEFAULT_MAX_PHOTO_BYTES};
 use crate::reference::{CategoryKind, RefIndex, NOTICE_EXTRA_CATEGORIES};
 use chrono::Days;
 
@@ -36,16 +36,27 @@ fn text_list(field: &str, items: &[String]) -> Result<(), Rejection> {
     items.iter().try_for_each(|i| text(field, i, true, MAX_DESCRIPTION_CHARS))
 }
 
-pub fn validate_photos(field: &str, photos: &[String]) -> Result<(), Rejection> {
+pub fn validate_photos(field: &str, photos: &[PhotoRef]) -> Result<(), Rejection> {
     if photos.len() > MAX_PHOTOS {
         return Err(invalid(field, &format!("每条记录最多{MAX_PHOTOS}张照片")));
     }
     for (i, p) in photos.iter().enumerate() {
-        if p.len() != 64 || !p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if p.sha256.len() != 64 || !p.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(invalid(field, "照片编号应为SHA-256十六进制"));
         }
-        if photos[..i].contains(p) {
+        if photos[..i].iter().any(|q| q.sha256 == p.sha256) {
             return Err(invalid(field, "同一张照片重复添加"));
+        }
+        if !matches!(p.mime.as_str(), "image/jpeg" | "image/png" | "image/webp") {
+            return Err(invalid(field, "照片只能是JPEG、PNG或WebP"));
+        }
+        if p.bytes == 0 || p.bytes > DEFAULT_MAX_PHOTO_BYTES || !(1..=30_000).contains(&p.width) || !(1..=30_000).contains(&p.height) {
+            return Err(invalid(field, "照片大小或尺寸不合理"));
+        }
+        let lat_ok = p.lat.is_none_or(|v| v.is_finite() && (-90.0..=90.0).contains(&v));
+        let lon_ok = p.lon.is_none_or(|v| v.is_finite() && (-180.0..=180.0).contains(&v));
+        if !lat_ok || !lon_ok {
+            return Err(invalid(field, "照片的拍摄位置超出范围"));
         }
     }
     Ok(())
