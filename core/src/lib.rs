@@ -1,12 +1,13 @@
 //! gridwork-core: the shared core of gridwork.
 //!
 //! Always compiled (shared with the server): [`model`], [`protocol`], [`reference`],
-//! [`validate`], [`merge`], [`hlc`], [`fixtures`].
+//! [`validate`], [`merge`], [`hlc`], [`media`], [`fixtures`].
 //! With the `device` feature (default): the local store ([`store`]) and the sync client
 //! ([`sync`]), tied together by [`client::Device`].
 
 pub mod fixtures;
 pub mod hlc;
+pub mod media;
 pub mod merge;
 pub mod model;
 pub mod protocol;
