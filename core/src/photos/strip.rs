@@ -1,6 +1,8 @@
 //! Lossless removal of metadata (EXIF, XMP, IPTC, text chunks) from JPEG, PNG and WebP
 //! files, for originals that are kept as they are. Image data is copied byte for byte.
 
+pub use crate::media::Format;
+
 /// The file without its metadata, or None if it is not well-formed enough to walk.
 pub fn strip(format: Format, bytes: &[u8]) -> Option<Vec<u8>> {
     match format {
