@@ -9,7 +9,12 @@ use crate::protocol::{LoginRequest, NewRecord, Op, OpAction, RecordPatch, Reject
 use crate::reference::{RefIndex, ReferenceData, UserInfo};
 use crate::store::outbox::{LocalChange, RejectedChange};
 use crate::store::records::{LocalRecord, RecordQuery, ServerChange};
-use crate::store::{meta, outbox, records, DbKey, Store};
+use crate::model::{PhotoRef, PhotoStage};
+use crate::photos::ingest::{self, IngestOptions};
+use crate::photos::upload::{self, Network, PhotoPolicy};
+use crate::photos::PhotoStore;
+use crate::protocol::BodyPatch;
+use crate::store::{meta, outbox, photos, records, DbKey, Store};
 use crate::sync::http::{Auth, Transport};
 use crate::sync::{self, SyncObserver, SyncReport};
 use chrono::{DateTime, Utc};
@@ -66,6 +71,9 @@ pub(crate) struct DeviceInner {
     pub(crate) transport: Transport,
     pub(crate) clock: HlcClock,
     pub(crate) device_id: Uuid,
+    pub(crate) photo_store: PhotoStore,
+    photo_policy: RwLock<PhotoPolicy>,
+    network: RwLock<Network>,
     refs: RwLock<Option<(String, Arc<RefIndex>)>>,
     session: RwLock<Option<meta::StoredSession>>,
     /// One sync at a time.
@@ -109,6 +117,12 @@ impl SyncObserver for Fanout<'_> {
 }
 
 impl DeviceInner {
+    pub(crate) fn photos_allowed(&self) -> bool {
+        let policy = *self.photo_policy.read().unwrap_or_else(|p| p.into_inner());
+        let network = *self.network.read().unwrap_or_else(|p| p.into_inner());
+        upload::allowed(policy, network)
+    }
+
     pub(crate) fn session(&self) -> Result<Option<meta::StoredSession>> {
         Ok(self.session.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
@@ -129,11 +143,24 @@ impl DeviceInner {
     }
 }
 
+fn photos_patch(kind: RecordKind, photos: Vec<PhotoRef>) -> RecordPatch {
+    let body = match kind {
+        RecordKind::Report => BodyPatch::Report(crate::protocol::ReportPatch { photos: Some(photos), ..Default::default() }),
+        RecordKind::Notice => BodyPatch::Notice(crate::protocol::NoticePatch { photos: Some(photos), ..Default::default() }),
+        RecordKind::ServiceLog => {
+            BodyPatch::ServiceLog(crate::protocol::ServiceLogPatch { photos: Some(photos), ..Default::default() })
+        }
+    };
+    RecordPatch { body: Some(body), ..Default::default() }
+}
+
 impl Device {
     /// Open the device database (creating it on first use). Works offline.
     pub fn open(config: DeviceConfig) -> Result<Device> {
         let transport = Transport::new(&config.server_url)?;
         let store = Store::open(&config.db_path, config.db_key)?;
+        // Photo files live beside the database: `device.db` → `device.photos/`.
+        let photo_store = PhotoStore::open(config.db_path.with_extension("photos"))?;
         let (device_id, session, reference, last_hlc, stored_hlc) = store.write(|tx| {
             let id = match meta::get(tx, meta::DEVICE_ID)?.and_then(|s| Uuid::parse_str(&s).ok()) {
                 Some(id) => id,
@@ -144,8 +171,10 @@ impl Device {
                 }
             };
             let stored_hlc = meta::get(tx, meta::HLC)?.and_then(|s| s.parse::<Hlc>().ok());
-            Ok((id, meta::get_json::<meta::StoredSession>(tx, meta::SESSION)?, meta::reference(tx)?, outbox::max_hlc(tx)?, stored_hlc))
+            let policy = meta::get(tx, meta::PHOTO_POLICY)?.as_deref().and_then(PhotoPolicy::parse);
+            Ok((id, meta::get_json::<meta::StoredSession>(tx, meta::SESSION)?, meta::reference(tx)?, outbox::max_hlc(tx)?, (stored_hlc, policy)))
         })?;
+        let (stored_hlc, policy) = stored_hlc;
         let clock = HlcClock::new(device_id.simple().to_string());
         for h in [last_hlc, stored_hlc].into_iter().flatten() {
             clock.observe(&h);
@@ -160,6 +189,9 @@ impl Device {
                 transport,
                 clock,
                 device_id,
+                photo_store,
+                photo_policy: RwLock::new(policy.unwrap_or(PhotoPolicy::AnyNetwork)),
+                network: RwLock::new(Network::Unmetered),
                 refs: RwLock::new(refs),
                 session: RwLock::new(session),
                 sync_lock: tokio::sync::Mutex::new(()),
@@ -264,21 +296,160 @@ impl Device {
         if patch == RecordPatch::default() {
             return Err(Error::Argument("没有要修改的内容 (empty patch)".into()));
         }
+        self.inner.store.write(|tx| self.update_in(tx, id, |_| Ok(patch)))
+    }
+
+    /// One local edit inside `tx`: `make_patch` sees the record as shown.
+    fn update_in(&self, tx: &rusqlite::Connection, id: Uuid, make_patch: impl FnOnce(&Record) -> Result<RecordPatch>) -> Result<Record> {
         let (session, refs) = self.actor_parts()?;
         let device_id = self.inner.device_id.to_string();
         let actor = Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
+        let (shown, _) = records::get(tx, id)?.ok_or(Error::NotFound)?;
+        let patch = make_patch(&shown)?;
+        let kind = shown.kind();
+        let now = Utc::now();
+        let op = Op { op_id: Uuid::now_v7(), record_id: id, hlc: self.inner.clock.tick(), action: OpAction::Update(patch) };
+        // Locally every field of our own edit wins; the server orders it by clock.
+        let base = StoredRecord { record: shown, clocks: BTreeMap::new() };
+        let next = merge::apply_op(Some(&base), &op, &op.hlc, &actor, &refs, now).map_err(Error::Invalid)?;
+        records::save_shown(tx, &next.record)?;
+        outbox::enqueue(tx, &op, kind, now)?;
+        Ok(next.record)
+    }
+
+    /// Attach a photo from a file the app hands over (JPEG, PNG or WebP): it is taken in
+    /// (EXIF facts into the record, EXIF out of the file, downscaled), stored by SHA-256,
+    /// added to the record as an ordinary edit, and queued for upload.
+    pub fn attach_photo(&self, id: Uuid, file: &std::path::Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
+        let count = self.get(id)?.ok_or(Error::NotFound)?.record.record.body.photos().len();
+        if count >= crate::validate::MAX_PHOTOS {
+            return Err(Error::Invalid(Rejection::new(
+                crate::protocol::RejectReason::Invalid,
+                Some("photos"),
+                format!("每条记录最多{}张照片 (photos)", crate::validate::MAX_PHOTOS),
+            )));
+        }
+        let got = ingest::ingest(file, &self.inner.photo_store, &IngestOptions::default())?;
+        let photo = PhotoRef {
+            sha256: got.sha256,
+            mime: got.mime.to_owned(),
+            bytes: got.bytes,
+            width: got.width,
+            height: got.height,
+            taken_at: got.taken_at,
+            lat: got.lat,
+            lon: got.lon,
+            stage,
+        };
         self.inner.store.write(|tx| {
-            let (shown, _) = records::get(tx, id)?.ok_or(Error::NotFound)?;
-            let kind = shown.kind();
-            let now = Utc::now();
-            let op = Op { op_id: Uuid::now_v7(), record_id: id, hlc: self.inner.clock.tick(), action: OpAction::Update(patch) };
-            // Locally every field of our own edit wins; the server orders it by clock.
-            let base = StoredRecord { record: shown, clocks: BTreeMap::new() };
-            let next = merge::apply_op(Some(&base), &op, &op.hlc, &actor, &refs, now).map_err(Error::Invalid)?;
-            records::save_shown(tx, &next.record)?;
-            outbox::enqueue(tx, &op, kind, now)?;
-            Ok(next.record)
+            photos::add_local(tx, &photo.sha256, &photo.mime, photo.bytes, Utc::now())?;
+            self.update_in(tx, id, |shown| {
+                if shown.body.photos().iter().any(|p| p.sha256 == photo.sha256) {
+                    return Err(Error::Argument("这张照片已经添加过 (photo already attached)".into()));
+                }
+                let mut list = shown.body.photos().to_vec();
+                list.push(photo.clone());
+                Ok(photos_patch(shown.kind(), list))
+            })
+        })?;
+        Ok(photo)
+    }
+
+    /// Take a photo off a record. The file stays until the server holds it.
+    pub fn detach_photo(&self, id: Uuid, sha256: &str) -> Result<Record> {
+        self.inner.store.write(|tx| {
+            self.update_in(tx, id, |shown| {
+                let list: Vec<PhotoRef> = shown.body.photos().iter().filter(|p| p.sha256 != sha256).cloned().collect();
+                if list.len() == shown.body.photos().len() {
+                    return Err(Error::NotFound);
+                }
+                Ok(photos_patch(shown.kind(), list))
+            })
         })
+    }
+
+    /// The local file of a photo (or its thumbnail), if this device holds it.
+    pub fn photo_file(&self, sha256: &str, thumb: bool) -> Option<std::path::PathBuf> {
+        if !crate::photos::is_sha256_hex(sha256) {
+            return None;
+        }
+        let p = if thumb { self.inner.photo_store.thumb_path(sha256) } else { self.inner.photo_store.path(sha256) };
+        p.is_file().then_some(p)
+    }
+
+    /// A photo of a record this user may see, fetched from the server unless held here.
+    /// The full file is checked against its SHA-256 before it is kept. A photo whose
+    /// upload has not finished yet gives `Error::PhotoPending`.
+    pub async fn fetch_photo(&self, sha256: &str, thumb: bool) -> Result<std::path::PathBuf> {
+        if !crate::photos::is_sha256_hex(sha256) {
+            return Err(Error::Argument("照片编号无效 (sha256)".into()));
+        }
+        if let Some(p) = self.photo_file(sha256, thumb) {
+            return Ok(p);
+        }
+        let session = self.inner.session()?.ok_or(Error::NotLoggedIn)?;
+        let device_id = self.inner.device_id.to_string();
+        let auth = Auth { token: &session.token, device_id: &device_id };
+        let mut fetched = crate::photos::Download::begin(&self.inner.photo_store, sha256, thumb)?;
+        let got = self.inner.transport.download(auth, sha256, thumb, &mut |chunk| fetched.write(chunk)).await;
+        match got {
+            Ok(_) => {}
+            Err(Error::Server { status: 404, code, .. }) if code == "photo_pending" => return Err(Error::PhotoPending),
+            Err(Error::Server { status: 404, .. }) => return Err(Error::NotFound),
+            Err(e) => return Err(e),
+        }
+        let (path, bytes, mime) = fetched.finish()?;
+        if !thumb {
+            self.inner.store.write(|tx| photos::add_remote(tx, sha256, mime, bytes, Utc::now()))?;
+        }
+        Ok(path)
+    }
+
+    /// Photos waiting to upload: how many and how many bytes.
+    pub fn photo_queue(&self) -> Result<(u64, u64)> {
+        self.inner.store.read(photos::queue_size)
+    }
+
+    pub fn photo_status(&self, sha256: &str) -> Result<Option<photos::PhotoRow>> {
+        self.inner.store.read(|c| photos::get(c, sha256))
+    }
+
+    /// Delete full-size files the server has confirmed it holds (thumbnails stay). Never
+    /// touches a photo that is not uploaded. Returns the bytes freed.
+    pub fn free_photo_space(&self) -> Result<u64> {
+        let mut freed = 0;
+        for sha in self.inner.store.read(photos::freeable)? {
+            let path = self.inner.photo_store.path(&sha);
+            let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            self.inner.store.write(|tx| photos::mark_freed(tx, &sha))?;
+            match std::fs::remove_file(&path) {
+                Ok(()) => freed += len,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::Io(format!("freeing a photo: {}", e.kind()))),
+            }
+        }
+        Ok(freed)
+    }
+
+    pub fn set_photo_policy(&self, policy: PhotoPolicy) -> Result<()> {
+        self.inner.store.write(|tx| meta::set(tx, meta::PHOTO_POLICY, policy.as_str()))?;
+        *self.inner.photo_policy.write().unwrap_or_else(|p| p.into_inner()) = policy;
+        Ok(())
+    }
+
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        *self.inner.photo_policy.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The app tells the core which network the phone is on (it can see it; we cannot).
+    pub fn set_network(&self, network: Network) {
+        *self.inner.network.write().unwrap_or_else(|p| p.into_inner()) = network;
+    }
+
+    /// Upload pending photos now, whatever the network policy says.
+    pub async fn upload_photos(&self) -> Result<SyncReport> {
+        let fanout = Fanout { dev: &self.inner, extra: None };
+        self.cancellable(sync::upload_photos(&self.inner, Some(&fanout))).await
     }
 
     pub fn get(&self, id: Uuid) -> Result<Option<RecordDetail>> {

@@ -38,6 +38,9 @@ pub enum Error {
     /// A photo could not be taken in (unsupported type, too large, corrupt).
     #[error("photo: {message}")]
     Photo { code: &'static str, message: String },
+    /// The photo belongs to a record but its upload has not finished yet (照片上传中).
+    #[error("photo still uploading")]
+    PhotoPending,
     #[error("file error: {0}")]
     Io(String),
     /// The sync was cancelled; what was confirmed before is kept, the rest stays pending.

@@ -5,6 +5,7 @@ pub mod ingest;
 #[doc(hidden)]
 pub mod sample;
 pub mod strip;
+pub mod upload;
 
 use crate::error::{Error, Result};
 use std::fs::{self, File};
@@ -28,7 +29,7 @@ impl PhotoStore {
         Ok(PhotoStore { root })
     }
 
-    fn dir(&self, sha: &str) -> PathBuf {
+    pub(crate) fn dir(&self, sha: &str) -> PathBuf {
         self.root.join(&sha[..2])
     }
 
@@ -77,5 +78,62 @@ impl PhotoStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A photo arriving from the server: written to a temporary file, checked, then moved in.
+pub struct Download {
+    tmp: PathBuf,
+    file: File,
+    hasher: sha2::Sha256,
+    head: Vec<u8>,
+    bytes: u64,
+    target: PathBuf,
+    sha: String,
+    thumb: bool,
+}
+
+impl Download {
+    pub fn begin(store: &PhotoStore, sha: &str, thumb: bool) -> Result<Download> {
+        let dir = store.dir(sha);
+        let io = |e: std::io::Error| Error::Io(format!("saving a photo: {}", e.kind()));
+        fs::create_dir_all(&dir).map_err(io)?;
+        let tmp = dir.join(format!(".{sha}.{}.{}.part", std::process::id(), thumb as u8));
+        let file = File::create(&tmp).map_err(io)?;
+        let target = if thumb { store.thumb_path(sha) } else { store.path(sha) };
+        Ok(Download { tmp, file, hasher: sha2::Digest::new(), head: Vec::new(), bytes: 0, target, sha: sha.to_owned(), thumb })
+    }
+
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        use sha2::Digest;
+        self.hasher.update(chunk);
+        if self.head.len() < 16 {
+            self.head.extend_from_slice(&chunk[..chunk.len().min(16 - self.head.len())]);
+        }
+        self.bytes += chunk.len() as u64;
+        self.file.write_all(chunk).map_err(|e| Error::Io(format!("saving a photo: {}", e.kind())))
+    }
+
+    /// Check and move into place: the full photo must hash to its name.
+    pub fn finish(mut self) -> Result<(PathBuf, u64, &'static str)> {
+        use sha2::Digest;
+        let io = |e: std::io::Error| Error::Io(format!("saving a photo: {}", e.kind()));
+        self.file.sync_all().map_err(io)?;
+        let hash = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        let format = crate::media::Format::sniff(&self.head);
+        if (!self.thumb && hash != self.sha) || format.is_none() {
+            let _ = fs::remove_file(&self.tmp);
+            return Err(Error::Decode("the photo received does not match its hash".into()));
+        }
+        fs::rename(&self.tmp, &self.target).map_err(io)?;
+        Ok((self.target.clone(), self.bytes, format.map(|f| f.mime()).unwrap_or("image/jpeg")))
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        if self.tmp.exists() {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }

@@ -12,6 +12,7 @@ pub const CURSOR: &str = "pull_cursor";
 pub const REFERENCE: &str = "reference";
 pub const HLC: &str = "hlc";
 pub const NOTICE_COUNTER: &str = "notice_counter";
+pub const PHOTO_POLICY: &str = "photo_policy";
 
 /// A logged-in session. The token is a secret: kept only in this database.
 #[derive(Serialize, Deserialize, Clone)]

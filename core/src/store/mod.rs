@@ -4,6 +4,7 @@
 
 pub mod meta;
 pub mod outbox;
+pub mod photos;
 pub mod records;
 pub mod schema;
 

@@ -61,6 +61,22 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX server_history_by_record ON server_history(record_id, id);
     "#,
+    // 3: photo files this device holds. Photos taken here form the upload queue; a file
+    // is deleted only after the server has confirmed it holds it (`uploaded_at`).
+    r#"
+    CREATE TABLE photos (
+        sha256      TEXT PRIMARY KEY,
+        mime        TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        origin      TEXT NOT NULL CHECK (origin IN ('local', 'remote')),
+        created_at  TEXT NOT NULL,
+        uploaded_at TEXT,           -- the server confirmed it holds the whole file
+        failed      TEXT,           -- a permanent refusal (e.g. the file is corrupt)
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        has_file    INTEGER NOT NULL DEFAULT 1  -- 0 once the full-size file was freed
+    );
+    CREATE INDEX photos_queue ON photos(origin, uploaded_at, failed, created_at);
+    "#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

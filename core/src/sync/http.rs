@@ -29,6 +29,25 @@ pub struct WireBytes {
     pub received: u64,
 }
 
+/// A request body as it goes on the wire.
+struct Outgoing {
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    gzip: bool,
+    offset: Option<u64>,
+}
+
+fn error_of(status: StatusCode, body: &[u8], authenticated: bool) -> Error {
+    if status == StatusCode::UNAUTHORIZED && authenticated {
+        return Error::Unauthorized;
+    }
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.error.code, b.error.message),
+        Err(_) => ("http_error".to_owned(), format!("HTTP {}", status.as_u16())),
+    };
+    Error::Server { status: status.as_u16(), code, message }
+}
+
 #[derive(Clone, Debug)]
 pub struct Transport {
     http: reqwest::Client,
@@ -76,6 +95,27 @@ impl Transport {
         auth: Option<Auth<'_>>,
         body: Option<&Req>,
     ) -> Result<(Vec<u8>, StatusCode, WireBytes)> {
+        let outgoing = match body {
+            Some(b) => {
+                let json = serde_json::to_vec(b)?;
+                let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+                gz.write_all(&json).map_err(|e| Error::Decode(e.to_string()))?;
+                let compressed = gz.finish().map_err(|e| Error::Decode(e.to_string()))?;
+                Some(Outgoing { bytes: compressed, content_type: "application/json", gzip: true, offset: None })
+            }
+            None => None,
+        };
+        self.send(method, path_and_query, auth, outgoing).await
+    }
+
+    /// Send one request and read the whole answer (small answers only: JSON).
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<Outgoing>,
+    ) -> Result<(Vec<u8>, StatusCode, WireBytes)> {
         let mut req = self
             .http
             .request(method, format!("{}{}", self.base, path_and_query))
@@ -85,15 +125,15 @@ impl Transport {
         }
         let mut wire = WireBytes::default();
         if let Some(b) = body {
-            let json = serde_json::to_vec(b)?;
-            let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
-            gz.write_all(&json).map_err(|e| Error::Decode(e.to_string()))?;
-            let compressed = gz.finish().map_err(|e| Error::Decode(e.to_string()))?;
-            wire.sent = compressed.len() as u64;
-            req = req
-                .header(CONTENT_TYPE, "application/json")
-                .header(CONTENT_ENCODING, "gzip")
-                .body(compressed);
+            wire.sent = b.bytes.len() as u64;
+            req = req.header(CONTENT_TYPE, b.content_type);
+            if b.gzip {
+                req = req.header(CONTENT_ENCODING, "gzip");
+            }
+            if let Some(offset) = b.offset {
+                req = req.header(protocol::UPLOAD_OFFSET_HEADER, offset);
+            }
+            req = req.body(b.bytes);
         }
         let resp = req.send().await?;
         let status = resp.status();
@@ -113,14 +153,55 @@ impl Transport {
         if status.is_success() {
             return Ok((bytes, status, wire));
         }
-        if status == StatusCode::UNAUTHORIZED && auth.is_some() {
-            return Err(Error::Unauthorized);
+        Err(error_of(status, &bytes, auth.is_some()))
+    }
+
+    /// Start or resume the upload of a photo: how much the server already has.
+    pub async fn upload_start(&self, auth: Auth<'_>, req: &protocol::UploadStart) -> Result<(protocol::UploadStatus, WireBytes)> {
+        self.call(Method::POST, paths::UPLOADS, Some(auth), Some(req)).await
+    }
+
+    /// Append `chunk` at `offset` of the photo `sha256`.
+    pub async fn upload_append(
+        &self,
+        auth: Auth<'_>,
+        sha256: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<(protocol::UploadStatus, WireBytes)> {
+        let path = format!("{}{sha256}", paths::UPLOAD_PREFIX);
+        let body = Outgoing { bytes: chunk, content_type: "application/offset+octet-stream", gzip: false, offset: Some(offset) };
+        let (bytes, _, wire) = self.send(Method::PATCH, &path, Some(auth), Some(body)).await?;
+        Ok((serde_json::from_slice(&bytes)?, wire))
+    }
+
+    /// Stream a photo (or its thumbnail) into `out`, chunk by chunk; returns the bytes read.
+    pub async fn download(
+        &self,
+        auth: Auth<'_>,
+        sha256: &str,
+        thumb: bool,
+        out: &mut (dyn FnMut(&[u8]) -> Result<()> + Send),
+    ) -> Result<u64> {
+        let path = format!("{}{sha256}{}", paths::PHOTO_PREFIX, if thumb { "/thumb" } else { "" });
+        let mut resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header(AUTHORIZATION, format!("Bearer {}", auth.token))
+            .header(DEVICE_HEADER, auth.device_id)
+            .send()
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(error_of(status, &body, true));
         }
-        let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(b) => (b.error.code, b.error.message),
-            Err(_) => ("http_error".to_owned(), format!("HTTP {}", status.as_u16())),
-        };
-        Err(Error::Server { status: status.as_u16(), code, message })
+        let mut n = 0u64;
+        while let Some(chunk) = resp.chunk().await? {
+            n += chunk.len() as u64;
+            out(&chunk)?;
+        }
+        Ok(n)
     }
 
     pub async fn login(&self, req: &protocol::LoginRequest) -> Result<(protocol::LoginResponse, WireBytes)> {

@@ -20,21 +20,31 @@ pub const PUSH_BATCH: usize = MAX_PUSH_OPS / 2;
 /// Records per pull page.
 pub const PULL_PAGE: u32 = 1000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SyncPhase {
+    #[default]
     Pushing,
     Pulling,
     Reference,
+    UploadingPhotos,
     Done,
 }
 
 /// Progress of a running sync. Totals of the pull are unknown until the end.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SyncProgress {
     pub phase: SyncPhase,
     pub pushed: u64,
     pub push_total: u64,
     pub pulled: u64,
+    /// Photo uploads: photos and bytes, overall and for the photo going now.
+    pub photos_done: u64,
+    pub photos_total: u64,
+    pub photo_bytes_done: u64,
+    pub photo_bytes_total: u64,
+    pub current_photo: Option<String>,
+    pub current_photo_bytes_done: u64,
+    pub current_photo_bytes_total: u64,
 }
 
 /// Told about a sync as it runs. Called on the sync's task; keep it quick.
@@ -58,16 +68,21 @@ pub struct SyncReport {
     pub round_trips: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    pub photos_uploaded: u64,
+    /// Photo bytes sent (part of `bytes_sent`), resends included.
+    pub photo_bytes_sent: u64,
 }
 
 impl SyncReport {
-    fn count(&mut self, wire: WireBytes) {
+    pub(crate) fn count(&mut self, wire: WireBytes) {
         self.round_trips += 1;
         self.bytes_sent += wire.sent;
         self.bytes_received += wire.received;
     }
 }
 
+/// A whole sync: records first (so admins see a report at once), then photos if the
+/// photo policy allows them on the current network.
 pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
     let mut report = push(dev, observer).await?;
     let pulled = pull(dev, observer).await?;
@@ -75,7 +90,24 @@ pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) 
     report.round_trips += pulled.round_trips;
     report.bytes_sent += pulled.bytes_sent;
     report.bytes_received += pulled.bytes_received;
-    notify(observer, &SyncProgress { phase: SyncPhase::Done, pushed: report.pushed, push_total: report.pushed, pulled: report.pulled });
+    if dev.photos_allowed() {
+        let (session, device_id) = credentials(dev)?;
+        let auth = Auth { token: &session.token, device_id: &device_id };
+        crate::photos::upload::upload_all(dev, auth, observer, &mut report).await?;
+    }
+    notify(
+        observer,
+        &SyncProgress { phase: SyncPhase::Done, pushed: report.pushed, push_total: report.pushed, pulled: report.pulled, ..Default::default() },
+    );
+    Ok(report)
+}
+
+/// Upload pending photos now, whatever the policy (the app asked explicitly).
+pub(crate) async fn upload_photos(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let (session, device_id) = credentials(dev)?;
+    let auth = Auth { token: &session.token, device_id: &device_id };
+    let mut report = SyncReport::default();
+    crate::photos::upload::upload_all(dev, auth, observer, &mut report).await?;
     Ok(report)
 }
 
@@ -99,7 +131,7 @@ pub(crate) async fn push(dev: &DeviceInner, observer: Option<&dyn SyncObserver>)
     if push_total == 0 {
         return Ok(report);
     }
-    let mut progress = SyncProgress { phase: SyncPhase::Pushing, pushed: 0, push_total, pulled: 0 };
+    let mut progress = SyncProgress { phase: SyncPhase::Pushing, push_total, ..Default::default() };
     notify(observer, &progress);
     loop {
         let batch = dev.store.read(|c| outbox::next_batch(c, PUSH_BATCH))?;
@@ -119,7 +151,7 @@ pub(crate) async fn pull(dev: &DeviceInner, observer: Option<&dyn SyncObserver>)
     let (session, device_id) = credentials(dev)?;
     let auth = Auth { token: &session.token, device_id: &device_id };
     let mut report = SyncReport::default();
-    let mut progress = SyncProgress { phase: SyncPhase::Pulling, pushed: 0, push_total: 0, pulled: 0 };
+    let mut progress = SyncProgress { phase: SyncPhase::Pulling, ..Default::default() };
     let mut cursor = dev.store.read(meta::cursor)?;
     let mut reference_checked = false;
     let me = session.user.id.as_str();
