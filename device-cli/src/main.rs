@@ -29,6 +29,9 @@ struct Cli {
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// At exit, print this process's peak resident memory to stderr (for benchmarks).
+    #[arg(long, global = true)]
+    peak_memory: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -113,6 +116,25 @@ enum Cmd {
     },
     /// One record with its history.
     Show { id: Uuid },
+    /// Attach a photo (JPEG, PNG or WebP file) to a record.
+    Photo {
+        id: Uuid,
+        file: PathBuf,
+        /// before | after (a notice's evidence before or after rectification)
+        #[arg(long)]
+        stage: Option<String>,
+    },
+    /// Fetch a photo of a record you may see (or its thumbnail) and print its local path.
+    FetchPhoto {
+        sha256: String,
+        #[arg(long)]
+        thumb: bool,
+    },
+    /// Photos only on unmetered networks (wifi), or on any network.
+    PhotoPolicy {
+        /// any_network | unmetered_only
+        policy: String,
+    },
     /// How many changes wait to sync.
     Pending,
     /// Changes the server refused.
@@ -154,7 +176,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    let peak = cli.peak_memory;
+    let out = rt.block_on(run(cli));
+    if peak {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+            eprintln!("peak memory {}", line.trim_start_matches("VmHWM:").trim());
+        }
+    }
+    match out {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误 (error): {e}");
@@ -285,7 +315,25 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 }
             }
         }
-        Cmd::Pending => println!("{}", device.pending_count()?),
+        Cmd::Photo { id, file, stage } => {
+            let stage = match stage.as_deref() {
+                None => None,
+                Some("before") => Some(PhotoStage::Before),
+                Some("after") => Some(PhotoStage::After),
+                Some(_) => return Err(Error::Argument("unknown stage (before | after)".into())),
+            };
+            let p = device.attach_photo(id, &file, stage)?;
+            println!("照片已添加 (photo attached): {} {} {}x{} {} B, 待上传 (queued)", p.sha256, p.mime, p.width, p.height, p.bytes);
+        }
+        Cmd::FetchPhoto { sha256, thumb } => println!("{}", device.fetch_photo(&sha256, thumb).await?.display()),
+        Cmd::PhotoPolicy { policy } => {
+            device.set_photo_policy(parse(&policy, "photo policy", gridwork_core::photos::upload::PhotoPolicy::parse)?)?;
+            println!("ok");
+        }
+        Cmd::Pending => {
+            let (photos, bytes) = device.photo_queue()?;
+            println!("{} changes, {photos} photos ({bytes} B) waiting", device.pending_count()?);
+        }
         Cmd::Rejected => {
             for r in device.rejected()? {
                 println!("{} {} {} {} {}", r.op_id, r.record_id, r.kind.label_zh(), r.reason.as_str(), r.message);
@@ -294,8 +342,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Sync => {
             let rep = device.sync().await?;
             println!(
-                "同步完成 (sync done): pushed {} (accepted {}, rejected {}), pulled {}, {} round trips, {} B sent, {} B received",
-                rep.pushed, rep.accepted, rep.rejected, rep.pulled, rep.round_trips, rep.bytes_sent, rep.bytes_received
+                "同步完成 (sync done): pushed {} (accepted {}, rejected {}), pulled {}, photos uploaded {}, {} round trips, {} B sent, {} B received",
+                rep.pushed, rep.accepted, rep.rejected, rep.pulled, rep.photos_uploaded, rep.round_trips, rep.bytes_sent, rep.bytes_received
             );
         }
         Cmd::Orgs { under } => {

@@ -19,6 +19,8 @@ pub struct Counters {
 pub struct Proxy {
     pub url: String,
     drop_responses: Arc<AtomicBool>,
+    /// Cut every connection once this many bytes went up in total (0: never).
+    cut_up_at: Arc<AtomicU64>,
     pub counters: Arc<Counters>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -28,24 +30,35 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let drop_responses = Arc::new(AtomicBool::new(false));
+        let cut_up_at = Arc::new(AtomicU64::new(0));
         let counters = Arc::new(Counters::default());
-        let (flag, count) = (drop_responses.clone(), counters.clone());
+        let (flag, cut, count) = (drop_responses.clone(), cut_up_at.clone(), counters.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (flag, count) = (flag.clone(), count.clone());
+                let (flag, cut, count) = (flag.clone(), cut.clone(), count.clone());
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
-                        relay(client, server, flag, count).await;
+                        relay(client, server, flag, cut, count).await;
                     }
                 });
             }
         });
-        Proxy { url, drop_responses, counters, task }
+        Proxy { url, drop_responses, cut_up_at, counters, task }
     }
 
     /// While on, every answer from the server is swallowed and its connection cut.
     pub fn drop_responses(&self, on: bool) {
         self.drop_responses.store(on, Ordering::SeqCst);
+    }
+
+    /// Cut the connection (both ways) when the bytes sent up reach `total` (counted
+    /// since the proxy started); `0` turns it off.
+    pub fn cut_up_at(&self, total: u64) {
+        self.cut_up_at.store(total, Ordering::SeqCst);
+    }
+
+    pub fn up(&self) -> u64 {
+        self.counters.up.load(Ordering::SeqCst)
     }
 }
 
@@ -55,17 +68,27 @@ impl Drop for Proxy {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>, count: Arc<Counters>) {
+async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>, cut: Arc<AtomicU64>, count: Arc<Counters>) {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let c2 = count.clone();
+    let dead = Arc::new(AtomicBool::new(false));
+    let dead_up = dead.clone();
     let up = tokio::spawn(async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match cr.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    c2.up.fetch_add(n as u64, Ordering::Relaxed);
+                    let before = c2.up.load(Ordering::SeqCst);
+                    let limit = cut.load(Ordering::SeqCst);
+                    // Pass only what fits under the cut, then stop: a link that died.
+                    let n = if limit > 0 { n.min(limit.saturating_sub(before) as usize) } else { n };
+                    c2.up.fetch_add(n as u64, Ordering::SeqCst);
+                    if n == 0 {
+                        dead_up.store(true, Ordering::SeqCst);
+                        break;
+                    }
                     if sw.write_all(&buf[..n]).await.is_err() {
                         break;
                     }
@@ -79,7 +102,7 @@ async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>,
         match sr.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if drop_flag.load(Ordering::SeqCst) {
+                if drop_flag.load(Ordering::SeqCst) || dead.load(Ordering::SeqCst) {
                     // The server has answered (so it has done the work); the device never hears.
                     count.dropped.fetch_add(1, Ordering::Relaxed);
                     break;
