@@ -1,0 +1,182 @@
+//! `GridworkClient`: the one object the apps hold, a shell over the core's `Device`.
+//! Each method converts its arguments, calls the core and converts the answer.
+
+use crate::error::GridworkError;
+use crate::listener::{ListenerAdapter, SyncListener, TaskHandle};
+use crate::types::*;
+use gridwork_core::model::RecordBody as CoreBody;
+use gridwork_core::protocol::RecordPatch;
+use gridwork_core::store::DbKey;
+use gridwork_core::{Device, DeviceConfig, Draft};
+use std::sync::Arc;
+
+type Result<T> = std::result::Result<T, GridworkError>;
+
+#[derive(uniffi::Object)]
+pub struct GridworkClient {
+    inner: Arc<Device>,
+}
+
+impl GridworkClient {
+    fn create(&self, grid: &str, location: Location, body: CoreBody) -> Result<RecordView> {
+        let org = self.inner.org_for_grid(grid.trim())?;
+        Ok(self.inner.create(Draft { org, location: location.into(), body })?.into())
+    }
+
+    fn update(&self, id: &str, patch: RecordPatch) -> Result<RecordView> {
+        Ok(self.inner.update(parse_id(id, "id")?, patch)?.into())
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl GridworkClient {
+    /// Open (creating on first use) the device database at `db_path`; works offline.
+    /// `db_key`: 64 hex digits is a raw key (from the platform keystore), anything else a
+    /// passphrase; None leaves the file unencrypted. A wrong key is `WrongKey`.
+    #[uniffi::constructor(default(db_key))]
+    pub fn open(db_path: String, server_url: String, db_key: Option<String>) -> Result<Arc<Self>> {
+        let config = DeviceConfig { db_path: db_path.into(), server_url, db_key: db_key.as_deref().map(DbKey::parse) };
+        Ok(Arc::new(GridworkClient { inner: Arc::new(Device::open(config)?) }))
+    }
+
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    pub fn server_url(&self) -> String {
+        self.inner.server_url().to_owned()
+    }
+
+    /// The logged-in user, known offline.
+    pub fn current_user(&self) -> Option<User> {
+        self.inner.current_user().map(Into::into)
+    }
+
+    /// Log in online (the token is bound to this device) and fetch the reference data.
+    pub async fn login(&self, username: String, password: String) -> Result<User> {
+        Ok(self.inner.login(&username, &password).await?.into())
+    }
+
+    /// Forget the session (the server revokes it when reachable). Records stay.
+    pub async fn logout(&self) -> Result<()> {
+        Ok(self.inner.logout().await?)
+    }
+
+    // --- filing and editing, all offline ----------------------------------------------
+
+    pub fn create_report(&self, draft: ReportDraft) -> Result<RecordView> {
+        let (grid, location) = (draft.grid.clone(), draft.location.clone());
+        self.create(&grid, location, draft.into_body())
+    }
+
+    /// The notice number is the device's next one unless the draft carries one.
+    pub fn create_notice(&self, draft: NoticeDraft) -> Result<RecordView> {
+        let (grid, location) = (draft.grid.clone(), draft.location.clone());
+        // Convert first, so that a bad date does not use up a notice number.
+        draft.clone().into_body(String::new())?;
+        let number = match draft.number.clone() {
+            Some(n) => n,
+            None => self.inner.next_notice_number()?,
+        };
+        self.create(&grid, location, draft.into_body(number)?)
+    }
+
+    pub fn create_service_log(&self, draft: ServiceLogDraft) -> Result<RecordView> {
+        let (grid, location) = (draft.grid.clone(), draft.location.clone());
+        self.create(&grid, location, draft.into_body()?)
+    }
+
+    pub fn update_report(&self, id: String, edit: ReportEdit) -> Result<RecordView> {
+        self.update(&id, edit.try_into()?)
+    }
+
+    pub fn update_notice(&self, id: String, edit: NoticeEdit) -> Result<RecordView> {
+        self.update(&id, edit.try_into()?)
+    }
+
+    pub fn update_service_log(&self, id: String, edit: ServiceLogEdit) -> Result<RecordView> {
+        self.update(&id, edit.try_into()?)
+    }
+
+    /// Move a record of any kind to `status` (a status code such as `rectified`).
+    pub fn set_status(&self, id: String, status: String) -> Result<RecordView> {
+        let patch = RecordPatch { status: Some(parse_status(&status)?), ..Default::default() };
+        self.update(&id, patch)
+    }
+
+    // --- queries ------------------------------------------------------------------------
+
+    /// Records matching `filter`, newest first.
+    pub fn list_records(&self, filter: RecordFilter) -> Result<Vec<RecordView>> {
+        let me = if filter.mine_only {
+            Some(self.inner.current_user().ok_or(gridwork_core::Error::NotLoggedIn)?.id)
+        } else {
+            None
+        };
+        let records = self.inner.list(&filter.into_query(me)?)?;
+        Ok(records.into_iter().map(Into::into).collect())
+    }
+
+    /// A record with its history (local changes and changes by others), or None.
+    pub fn get_record(&self, id: String) -> Result<Option<RecordDetail>> {
+        Ok(self.inner.get(parse_id(&id, "id")?)?.map(Into::into))
+    }
+
+    /// How many local changes wait to be pushed.
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.inner.pending_count()?)
+    }
+
+    /// How many records the device holds.
+    pub fn record_count(&self) -> Result<u64> {
+        Ok(self.inner.record_count()?)
+    }
+
+    /// Changes the server refused, with its reasons, until discarded.
+    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
+        Ok(self.inner.rejected()?.into_iter().map(Into::into).collect())
+    }
+
+    /// The user has seen a rejection and lets it go. `NotFound` if there is none.
+    pub fn discard_rejected(&self, op_id: String) -> Result<()> {
+        Ok(self.inner.discard_rejected(parse_id(&op_id, "op_id")?)?)
+    }
+
+    // --- reference data -----------------------------------------------------------------
+
+    /// The org units under `parent` (None: the top, i.e. the city). Needs reference data.
+    #[uniffi::method(default(parent))]
+    pub fn org_children(&self, parent: Option<String>) -> Result<Vec<OrgUnit>> {
+        let data = self.inner.reference()?.ok_or(gridwork_core::Error::NoReferenceData)?;
+        Ok(data.orgs.into_iter().filter(|o| o.parent == parent).map(Into::into).collect())
+    }
+
+    /// The GB/T 47678.5 category table. Needs reference data.
+    pub fn categories(&self) -> Result<Vec<Category>> {
+        let data = self.inner.reference()?.ok_or(gridwork_core::Error::NoReferenceData)?;
+        Ok(data.categories.into_iter().map(Into::into).collect())
+    }
+
+    /// A notice number unique to this device, printable offline (uses one up).
+    pub fn next_notice_number(&self) -> Result<String> {
+        Ok(self.inner.next_notice_number()?)
+    }
+
+    // --- sync ---------------------------------------------------------------------------
+
+    /// Push pending changes, then pull. Cancelling (dropping the future, or `cancel_sync`)
+    /// is safe at any point: the next sync completes the work.
+    pub async fn sync_now(&self) -> Result<SyncSummary> {
+        Ok(self.inner.sync().await?.into())
+    }
+
+    /// Stop the syncs running now; they fail with `Cancelled`.
+    pub fn cancel_sync(&self) {
+        self.inner.cancel_sync()
+    }
+
+    /// Be told the progress of every sync until the handle is cancelled or dropped.
+    pub fn subscribe(&self, listener: Arc<dyn SyncListener>) -> Arc<TaskHandle> {
+        Arc::new(TaskHandle::new(self.inner.subscribe(Arc::new(ListenerAdapter(listener)))))
+    }
+}

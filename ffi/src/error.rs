@@ -1,0 +1,98 @@
+//! The one public error. Variants are the stable codes the apps switch on; `msg` is Chinese,
+//! fit to show a user, and never holds record contents or other personal data.
+//!
+//! The text field is `msg`, not `message`: a field named `message` collides with
+//! `Throwable.message` in the generated Kotlin and does not compile (uniffi-rs #1434).
+
+use crate::types::RejectReason;
+use gridwork_core::Error as CoreError;
+
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum GridworkError {
+    /// The database key is wrong, or the file is not a gridwork database.
+    #[error("{msg}")]
+    WrongKey { msg: String },
+    /// A change breaks a rule; nothing was stored. `field` names the field (e.g. `location.lat`).
+    #[error("{msg}")]
+    Invalid { reason: RejectReason, field: Option<String>, msg: String },
+    #[error("{msg}")]
+    NotFound { msg: String },
+    #[error("{msg}")]
+    NotLoggedIn { msg: String },
+    /// Wrong username or password, or the server refused the session (expired, revoked,
+    /// other device): log in again.
+    #[error("{msg}")]
+    Unauthorized { msg: String },
+    /// No reference data yet: log in online once.
+    #[error("{msg}")]
+    NoReferenceData { msg: String },
+    #[error("{msg}")]
+    Network { msg: String },
+    /// The server answered with an error status; `code` is its stable machine code.
+    #[error("{msg}")]
+    Server { status: u16, code: String, msg: String },
+    /// The sync was cancelled; confirmed work is kept, the rest stays pending.
+    #[error("{msg}")]
+    Cancelled { msg: String },
+    /// A photo could not be taken in; `code` is e.g. `photo_too_large`, `photo_unsupported`.
+    #[error("{msg}")]
+    Photo { code: String, msg: String },
+    /// The photo's upload has not finished yet (照片上传中); try again later.
+    #[error("{msg}")]
+    PhotoPending { msg: String },
+    /// The local database or files failed (disk full, corrupt file, newer schema).
+    #[error("{msg}")]
+    Storage { msg: String },
+    /// Data that could not be decoded (a bug, or a server of another version).
+    #[error("{msg}")]
+    Internal { msg: String },
+    /// The app passed something unusable: a bad id, date, code or server address.
+    #[error("{msg}")]
+    Argument { msg: String },
+}
+
+impl GridworkError {
+    /// Bad input from the app, detected while converting it (ids, dates, codes).
+    pub(crate) fn argument(what: &str, field: &str) -> Self {
+        GridworkError::Argument { msg: format!("{what} ({field})") }
+    }
+}
+
+/// The one mapping from the core's errors.
+impl From<CoreError> for GridworkError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::WrongKey => GridworkError::WrongKey { msg: "数据库密钥错误，无法打开本机数据".into() },
+            CoreError::Sqlite(_) => GridworkError::Storage { msg: "本机数据库读写失败".into() },
+            CoreError::SchemaTooNew { .. } => {
+                GridworkError::Storage { msg: "本机数据由更新版本的应用创建，请升级应用".into() }
+            }
+            // Core rejection messages are written for users and never repeat the value.
+            CoreError::Invalid(r) => GridworkError::Invalid { reason: r.reason.into(), field: r.field, msg: r.message },
+            CoreError::NotFound => GridworkError::NotFound { msg: "记录不存在".into() },
+            CoreError::NotLoggedIn => GridworkError::NotLoggedIn { msg: "尚未登录，请先登录".into() },
+            CoreError::Unauthorized => GridworkError::Unauthorized { msg: "登录已失效，请重新登录".into() },
+            CoreError::NoReferenceData => {
+                GridworkError::NoReferenceData { msg: "缺少基础数据，请联网登录一次".into() }
+            }
+            CoreError::Network(_) => GridworkError::Network { msg: "网络连接失败，请稍后重试".into() },
+            // The core reports a refused login as a plain 401 server error.
+            CoreError::Server { status: 401, code, .. } if code == "invalid_credentials" => {
+                GridworkError::Unauthorized { msg: "用户名或密码错误".into() }
+            }
+            // The server's own message may be English or echo a request; show ours.
+            CoreError::Server { status, code, .. } => {
+                let msg = format!("服务器错误（{status} {code}）");
+                GridworkError::Server { status, code, msg }
+            }
+            CoreError::Decode(_) => GridworkError::Internal { msg: "数据格式错误".into() },
+            // Core argument messages are Chinese with the field code in brackets.
+            CoreError::Argument(msg) => GridworkError::Argument { msg },
+            // Photo messages are written for users.
+            CoreError::Photo { code, message } => GridworkError::Photo { code: code.into(), msg: message },
+            CoreError::PhotoPending => GridworkError::PhotoPending { msg: "照片上传中，请稍后再看".into() },
+            CoreError::Io(_) => GridworkError::Storage { msg: "本机文件读写失败".into() },
+            CoreError::Cancelled => GridworkError::Cancelled { msg: "同步已取消".into() },
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! gridwork-ffi: the uniffi bindings of gridwork-core for the Android (Kotlin), iOS
+//! (Swift) and Python apps. A thin layer: conversions only, the logic lives in the core.
+//!
+//! Bindings: `ffi/generate.sh [OUT_DIR]` (library mode, Kotlin + Swift + Python).
+
+uniffi::setup_scaffolding!("gridwork");
+
+mod client;
+mod error;
+mod listener;
+mod types;
+
+pub use client::GridworkClient;
+pub use error::GridworkError;
+pub use listener::{SyncListener, TaskHandle};
+pub use types::*;

@@ -1,0 +1,54 @@
+//! Sync progress for the apps: a foreign trait they implement, adapted to the core's
+//! `SyncObserver`, and the handle that keeps it subscribed.
+
+use crate::types::SyncProgressInfo;
+use gridwork_core::client::Subscription;
+use gridwork_core::sync::{SyncObserver, SyncProgress};
+use std::sync::{Arc, Mutex};
+
+/// Told the progress of every sync of the client while subscribed. Called on the sync's
+/// thread: return quickly (post to the UI thread). Calling `cancel_sync` from here is fine.
+#[uniffi::export(foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgressInfo);
+}
+
+/// The core observer that forwards to a foreign listener.
+pub(crate) struct ListenerAdapter(pub(crate) Arc<dyn SyncListener>);
+
+impl SyncObserver for ListenerAdapter {
+    fn on_progress(&self, progress: &SyncProgress) {
+        // A listener that throws makes uniffi panic on the Rust side; a UI callback must
+        // not abort the sync, so contain it here.
+        let listener = &self.0;
+        let info = SyncProgressInfo::from(progress);
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.on_progress(info)));
+    }
+}
+
+/// Keeps a listener subscribed. `cancel()` unsubscribes; so does dropping the handle
+/// (Kotlin `close()`, Swift deinit, Python garbage collection).
+#[derive(uniffi::Object)]
+pub struct TaskHandle {
+    subscription: Mutex<Option<Subscription>>,
+}
+
+impl TaskHandle {
+    pub(crate) fn new(subscription: Subscription) -> Self {
+        TaskHandle { subscription: Mutex::new(Some(subscription)) }
+    }
+}
+
+#[uniffi::export]
+impl TaskHandle {
+    /// Unsubscribe: later progress steps are not delivered (one being delivered on another
+    /// thread right now may still arrive). Calling it again is harmless.
+    pub fn cancel(&self) {
+        let subscription = self.subscription.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(subscription);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.subscription.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+}

@@ -1,0 +1,511 @@
+"""The Python bindings against a real server: every exported method, the typed errors,
+sync with listeners and cancellation."""
+
+import asyncio
+import datetime as dt
+import re
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+import gridwork as gw
+from conftest import KW_COMMUNITY, KW_GRID, PASSWORD, WC_GRID
+
+# Every method of the exported objects. test_every_export_is_covered checks that this list
+# matches the generated module and that each name is called somewhere in this file.
+EXPORTED = {
+    "GridworkClient": [
+        "open", "device_id", "server_url", "current_user", "login", "logout",
+        "create_report", "create_notice", "create_service_log",
+        "update_report", "update_notice", "update_service_log", "set_status",
+        "list_records", "get_record", "pending_count", "record_count",
+        "rejected_changes", "discard_rejected",
+        "org_children", "categories", "next_notice_number",
+        "sync_now", "cancel_sync", "subscribe",
+    ],
+    "TaskHandle": ["cancel", "is_cancelled"],
+}
+
+
+def location(lat=36.7069, lon=119.1617):
+    return gw.Location(lat=lat, lon=lon, accuracy_m=6.5, address="潍坊市奎文区胜利东街")
+
+
+def today(days=0):
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+
+
+def report_draft(grid=KW_GRID, description="人行道井盖缺失", **kw):
+    return gw.ReportDraft(grid=grid, location=location(), category="09006", description=description, **kw)
+
+
+def notice_draft(grid=KW_GRID, **kw):
+    fields = dict(
+        grid=grid,
+        location=location(),
+        category="QL-STALL",
+        party=gw.Party(name="张某", shop_name="老张水果店", phone="13805361234"),
+        facts="店外占用人行道摆放水果",
+        legal_basis="《潍坊市城市市容和环境卫生管理办法》第十六条",
+        deadline=today(3),
+    )
+    fields.update(kw)
+    return gw.NoticeDraft(**fields)
+
+
+def service_log_draft(grid=KW_GRID, **kw):
+    fields = dict(
+        grid=grid,
+        location=location(),
+        date=today(),
+        activity="home_visit",
+        participants=5,
+        summary="走访沿街商户，宣传门前五包",
+        complaints=["夜间烧烤油烟扰民"],
+        replies=["已告知中队，三日内现场查看"],
+    )
+    fields.update(kw)
+    return gw.ServiceLogDraft(**fields)
+
+
+async def all_records(client, **filter_fields):
+    """Every record matching the filter, page by page (a page holds at most 1000)."""
+    out, offset = [], 0
+    while True:
+        page = client.list_records(gw.RecordFilter(limit=1000, offset=offset, **filter_fields))
+        out.extend(page)
+        if len(page) < 1000:
+            return out
+        offset += len(page)
+
+
+class Recorder(gw.SyncListener):
+    def __init__(self, on_event=None):
+        self.events = []
+        self.on_event = on_event
+
+    def on_progress(self, progress):
+        self.events.append(progress)
+        if self.on_event:
+            self.on_event(progress)
+
+
+# --- login ---------------------------------------------------------------------------------
+
+
+async def test_login_and_current_user(open_client, server):
+    client = open_client()
+    assert uuid.UUID(client.device_id())
+    assert client.server_url().rstrip("/") == server.rstrip("/")
+    assert client.current_user() is None
+    user = await client.login("grid.kw01", PASSWORD)
+    assert user.username == "grid.kw01"
+    assert user.role == gw.Role.GRID_WORKER
+    assert user.role_label == "网格员"
+    assert user.scope == KW_GRID
+    assert client.current_user() == user
+
+
+async def test_wrong_password_is_a_typed_error(open_client):
+    client = open_client()
+    with pytest.raises(gw.GridworkError.Unauthorized) as e:
+        await client.login("grid.kw01", "not-the-password")
+    assert e.value.msg == "用户名或密码错误"
+    with pytest.raises(gw.GridworkError.Argument):
+        await client.login("", PASSWORD)
+    assert client.current_user() is None
+
+
+async def test_unreachable_server_and_bad_url(open_client, tmp_path):
+    client = open_client(url="http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(gw.GridworkError.Network):
+        await client.login("grid.kw01", PASSWORD)
+    with pytest.raises(gw.GridworkError.Argument):
+        gw.GridworkClient.open(str(tmp_path / "x.db"), "ftp://example.invalid", None)
+
+
+# --- filing, syncing, what the admin sees --------------------------------------------------
+
+
+async def test_file_offline_sync_and_admin_sees_all_fields(login):
+    officer = await login("officer.kuiwen")
+    report = officer.create_report(report_draft())
+    notice = officer.create_notice(notice_draft())
+    log = officer.create_service_log(service_log_draft())
+    assert officer.pending_count() == 3
+    assert all(r.sync_state == gw.SyncState.PENDING for r in (report, notice, log))
+    assert notice.body.number.startswith("GZ")
+    assert (report.kind, notice.kind, log.kind) == ("report", "notice", "service_log")
+    assert (report.status, notice.status, log.status) == ("submitted", "issued", "open")
+    assert report.community == KW_COMMUNITY and report.grid == KW_GRID
+
+    summary = await officer.sync_now()
+    assert (summary.pushed, summary.accepted, summary.rejected) == (3, 3, 0)
+    assert officer.pending_count() == 0
+    assert officer.get_record(notice.id).record.sync_state == gw.SyncState.SYNCED
+
+    admin = await login("admin")
+    await admin.sync_now()
+    for mine in (report, notice, log):
+        theirs = admin.get_record(mine.id).record
+        assert theirs.body == mine.body
+        assert theirs.location == mine.location
+        for field in ("id", "kind", "author", "device", "community", "grid", "status", "created_at"):
+            assert getattr(theirs, field) == getattr(mine, field), field
+        assert theirs.seq is not None and theirs.sync_state == gw.SyncState.SYNCED
+    body = admin.get_record(notice.id).record.body
+    assert body.is_notice()
+    assert body.party == gw.Party(name="张某", shop_name="老张水果店", phone="13805361234")
+    assert body.deadline == today(3)
+    log_body = admin.get_record(log.id).record.body
+    assert log_body.activity == "home_visit" and log_body.activity_label == "入户走访"
+    assert log_body.complaints == ["夜间烧烤油烟扰民"]
+
+
+async def test_edit_notice_admin_sees_it_with_history(login):
+    officer = await login("officer.kuiwen")
+    notice = officer.create_notice(notice_draft(number="GZ-TEST-0001"))
+    assert notice.body.number == "GZ-TEST-0001"
+    await officer.sync_now()
+
+    edited = officer.update_notice(notice.id, gw.NoticeEdit(facts="店外占道经营，已口头劝导", deadline=today(5)))
+    assert edited.body.facts == "店外占道经营，已口头劝导"
+    assert edited.sync_state == gw.SyncState.PENDING
+    rectified = officer.set_status(notice.id, "rectified")
+    assert rectified.status == "rectified" and rectified.status_label == "已整改"
+    assert officer.pending_count() == 2
+    await officer.sync_now()
+
+    detail = officer.get_record(notice.id)
+    local = [h for h in detail.history if h.is_local()]
+    assert [h.is_create for h in local] == [True, False, False]
+    assert all(h.state == "accepted" for h in local)
+    assert sorted(local[1].fields) == ["deadline", "facts"]
+    assert local[2].fields == ["status"]
+    assert detail.history == sorted(detail.history, key=lambda h: h.at)
+
+    admin = await login("admin")
+    await admin.sync_now()
+    seen = admin.get_record(notice.id)
+    assert seen.record.body.facts == "店外占道经营，已口头劝导"
+    assert seen.record.body.deadline == today(5)
+    assert seen.record.status == "rectified"
+    server_entries = [h for h in seen.history if h.is_server()]
+    assert server_entries and server_entries[-1].actor == officer.current_user().id
+    assert isinstance(server_entries[-1].at, dt.datetime)
+
+    # The admin's edit of a report reaches the officer, with the admin named in the history.
+    report = officer.create_report(report_draft())
+    await officer.sync_now()
+    await admin.sync_now()
+    admin.update_report(report.id, gw.ReportEdit(status="accepted", description="井盖缺失，已立案"))
+    await admin.sync_now()
+    await officer.sync_now()
+    theirs = officer.get_record(report.id)
+    assert theirs.record.status == "accepted"
+    assert theirs.record.body.description == "井盖缺失，已立案"
+    by_admin = [h for h in theirs.history if h.is_server()][-1]
+    assert by_admin.actor == admin.current_user().id
+    assert set(by_admin.fields) == {"status", "description"}
+
+    log = officer.create_service_log(service_log_draft())
+    done = officer.update_service_log(log.id, gw.ServiceLogEdit(status="done", participants=8, linked_reports=[report.id]))
+    assert done.status == "done" and done.body.participants == 8 and done.body.linked_reports == [report.id]
+
+
+async def test_list_records_filters(login):
+    worker = await login("grid.kw01")
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    r1 = worker.create_report(report_draft(description="一"))
+    r2 = worker.create_report(report_draft(description="二"))
+    log = worker.create_service_log(service_log_draft())
+    after = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    worker.set_status(log.id, "done")
+
+    ids = lambda rs: [r.id for r in rs]  # noqa: E731
+    assert ids(worker.list_records(gw.RecordFilter(kind="report"))) == [r2.id, r1.id]  # newest first
+    assert ids(worker.list_records(gw.RecordFilter(kind="service_log", status="done"))) == [log.id]
+    assert worker.list_records(gw.RecordFilter(kind="service_log", status="open")) == []
+    assert ids(worker.list_records(gw.RecordFilter(limit=1, offset=1))) == [r2.id]
+    assert len(worker.list_records(gw.RecordFilter(mine_only=True))) == 3
+    assert len(worker.list_records(gw.RecordFilter(created_from=before, created_before=after))) == 3
+    assert worker.list_records(gw.RecordFilter(created_before=before)) == []
+    assert worker.record_count() == 3
+
+    await worker.sync_now()  # pulls the demo records of the grid
+    me = worker.current_user().id
+    everyone = worker.list_records(gw.RecordFilter())
+    assert len(everyone) == worker.record_count() > 3
+    mine = worker.list_records(gw.RecordFilter(mine_only=True))
+    assert {r.author for r in mine} == {me}
+    assert {r1.id, r2.id, log.id} <= set(ids(mine))
+    assert len(mine) == len([r for r in everyone if r.author == me])
+
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.list_records(gw.RecordFilter(kind="complaint"))
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.list_records(gw.RecordFilter(status="finished"))
+
+
+async def test_rejected_change_with_reason_and_discard(login):
+    worker = await login("grid.kw01")
+    # Another district's grid: the device files it, the server refuses it.
+    outside = worker.create_report(report_draft(grid=WC_GRID))
+    inside = worker.create_report(report_draft())
+    summary = await worker.sync_now()
+    assert (summary.accepted, summary.rejected) == (1, 1)
+    assert worker.pending_count() == 0
+
+    [rejected] = worker.rejected_changes()
+    assert rejected.record_id == outside.id
+    assert rejected.reason == gw.RejectReason.OUT_OF_SCOPE
+    assert rejected.reason_label == "超出您的管辖范围"
+    assert rejected.field == "org.grid"
+    assert rejected.message and rejected.is_create and rejected.kind == "report"
+    assert rejected.rejected_at >= rejected.created_at
+    assert worker.get_record(outside.id).record.sync_state == gw.SyncState.REJECTED
+    assert worker.get_record(inside.id).record.sync_state == gw.SyncState.SYNCED
+    local = [h for h in worker.get_record(outside.id).history if h.is_local()]
+    assert local[0].state == "rejected" and local[0].reason == gw.RejectReason.OUT_OF_SCOPE
+
+    worker.discard_rejected(rejected.op_id)
+    assert worker.rejected_changes() == []
+    with pytest.raises(gw.GridworkError.NotFound):
+        worker.discard_rejected(rejected.op_id)
+
+
+# --- listeners and cancellation ------------------------------------------------------------
+
+
+async def test_listener_events_and_task_handle_cancel(login):
+    worker = await login("grid.kw01")
+    recorder = Recorder()
+    handle = worker.subscribe(recorder)
+    assert not handle.is_cancelled()
+    worker.create_report(report_draft())
+    worker.create_service_log(service_log_draft())
+    await worker.sync_now()
+    phases = [e.phase for e in recorder.events]
+    assert phases[0] == gw.SyncPhase.PUSHING and phases[-1] == gw.SyncPhase.DONE
+    assert gw.SyncPhase.PULLING in phases
+    pushing = [e for e in recorder.events if e.phase == gw.SyncPhase.PUSHING]
+    assert pushing[-1].pushed == pushing[-1].push_total == 2
+    assert recorder.events[-1].pulled > 0
+
+    # A listener that throws does not break the sync.
+    def boom(_):
+        raise RuntimeError("listener bug")
+
+    angry = worker.subscribe(Recorder(on_event=boom))
+    worker.create_report(report_draft())
+    await worker.sync_now()
+    angry.cancel()
+
+    seen = len(recorder.events)
+    handle.cancel()
+    handle.cancel()  # harmless
+    assert handle.is_cancelled()
+    worker.create_report(report_draft())
+    await worker.sync_now()
+    assert len(recorder.events) == seen
+
+    # Dropping the handle unsubscribes too.
+    dropped = Recorder()
+    worker.subscribe(dropped)  # handle not kept
+    await worker.sync_now()
+    assert dropped.events == []
+
+
+async def test_cancel_sync_mid_push_then_complete_without_duplicates(login):
+    n = 1200
+    officer = await login("officer.kuiwen2")
+    for i in range(n):
+        officer.create_report(report_draft(description=f"批量上报 {i:04d}"))
+    assert officer.pending_count() == n
+
+    # 1. cancel_sync from the listener once the first push batch is confirmed.
+    def cancel_after_first_batch(p):
+        if p.phase == gw.SyncPhase.PUSHING and p.pushed > 0:
+            officer.cancel_sync()
+
+    handle = officer.subscribe(Recorder(on_event=cancel_after_first_batch))
+    with pytest.raises(gw.GridworkError.Cancelled):
+        await officer.sync_now()
+    handle.cancel()
+    left = officer.pending_count()
+    assert 0 < left < n
+
+    # 2. Drop the future (what a cancelled coroutine does) after the next batch. The
+    #    listener runs inside the future's poll on the event loop thread, so cancelling the
+    #    task there takes effect at the task's next await, before any further batch.
+    loop_thread = threading.get_ident()
+    task = None
+
+    def cancel_task_after_next_batch(p):
+        if p.phase == gw.SyncPhase.PUSHING and p.pushed > 0:
+            assert threading.get_ident() == loop_thread
+            task.cancel()
+
+    handle = officer.subscribe(Recorder(on_event=cancel_task_after_next_batch))
+    task = asyncio.ensure_future(officer.sync_now())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    handle.cancel()
+    assert 0 < officer.pending_count() < left
+
+    # 3. The next sync completes the work.
+    await officer.sync_now()
+    assert officer.pending_count() == 0
+    assert officer.rejected_changes() == []
+    mine = await all_records(officer, kind="report", mine_only=True)
+    assert len(mine) == n and all(r.sync_state == gw.SyncState.SYNCED for r in mine)
+
+    admin = await login("admin")
+    await admin.sync_now()
+    author = officer.current_user().id
+    theirs = [r for r in await all_records(admin, kind="report") if r.author == author]
+    descriptions = [r.body.description for r in theirs]
+    assert len(theirs) == n
+    assert sorted(descriptions) == [f"批量上报 {i:04d}" for i in range(n)]
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+async def test_bad_input_gives_typed_errors(login):
+    worker = await login("grid.kw01")
+    report = worker.create_report(report_draft())
+
+    for call in (
+        lambda: worker.get_record("not-a-uuid"),
+        lambda: worker.set_status("12345", "accepted"),
+        lambda: worker.update_report("", gw.ReportEdit(description="x")),
+        lambda: worker.discard_rejected("zzz"),
+    ):
+        with pytest.raises(gw.GridworkError.Argument) as e:
+            call()
+        assert "UUID" in e.value.msg
+
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.create_report(gw.ReportDraft(grid=KW_GRID, location=location(lat=91), category="09006", description="x"))
+    assert e.value.field == "location.lat" and e.value.reason == gw.RejectReason.INVALID
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.create_report(report_draft(description="   "))
+    assert e.value.field == "description"
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.create_report(report_draft(grid="370705001001-99"))
+    assert e.value.field == "org.grid"
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.set_status(report.id, "finished")
+    assert "status" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.create_notice(notice_draft(deadline="2024-13-45"))
+    assert "deadline" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.create_service_log(service_log_draft(activity="karaoke"))
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.create_service_log(service_log_draft(linked_reports=["nope"]))
+    with pytest.raises(gw.GridworkError.Argument):  # nothing to change
+        worker.update_report(report.id, gw.ReportEdit())
+    with pytest.raises(gw.GridworkError.Invalid) as e:  # a report is not a notice
+        worker.update_notice(report.id, gw.NoticeEdit(facts="x"))
+    assert e.value.reason == gw.RejectReason.KIND_MISMATCH
+    with pytest.raises(gw.GridworkError.Invalid) as e:  # only admins accept reports
+        worker.set_status(report.id, "accepted")
+    assert e.value.reason == gw.RejectReason.INVALID_TRANSITION
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.update_report(report.id, gw.ReportEdit(location=location(lon=200)))
+    assert e.value.field == "location.lon"
+    with pytest.raises(gw.GridworkError.NotFound):
+        worker.set_status(str(uuid.uuid4()), "done")
+    assert worker.get_record(str(uuid.uuid4())) is None
+
+    # Nothing bad was stored, and the client still works.
+    assert worker.pending_count() == 1
+    assert worker.get_record(report.id).record.body.description == "人行道井盖缺失"
+
+
+async def test_wrong_key_is_a_typed_error(open_client, tmp_path):
+    key = "ab" * 32
+    client = open_client("secret", key=key)
+    device = client.device_id()
+    del client
+    for wrong in ("cd" * 32, "a passphrase", None):
+        with pytest.raises(gw.GridworkError.WrongKey):
+            open_client("secret", key=wrong)
+    assert open_client("secret", key=key).device_id() == device
+    assert not (tmp_path / "secret.db").read_bytes().startswith(b"SQLite format 3")
+
+    # A passphrase works the same way.
+    open_client("pass", key="correct horse battery staple")
+    with pytest.raises(gw.GridworkError.WrongKey):
+        open_client("pass", key="correct horse")
+
+
+async def test_logout_then_sync_is_not_logged_in(login, open_client):
+    worker = await login("grid.kw01")
+    worker.create_report(report_draft())
+    await worker.logout()
+    assert worker.current_user() is None
+    await worker.logout()  # again: nothing to do
+    with pytest.raises(gw.GridworkError.NotLoggedIn):
+        await worker.sync_now()
+    with pytest.raises(gw.GridworkError.NotLoggedIn):
+        worker.create_report(report_draft())
+    with pytest.raises(gw.GridworkError.NotLoggedIn):
+        worker.list_records(gw.RecordFilter(mine_only=True))
+    # Records and pending changes stay; logging in again sends them.
+    assert worker.pending_count() == 1
+    await worker.login("grid.kw01", PASSWORD)
+    assert (await worker.sync_now()).accepted == 1
+
+    # A device that never logged in has no reference data either: log in once.
+    fresh = open_client("fresh")
+    with pytest.raises(gw.GridworkError.NoReferenceData):
+        fresh.create_report(report_draft())
+    with pytest.raises(gw.GridworkError.NotLoggedIn):
+        await fresh.sync_now()
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+async def test_reference_data(open_client):
+    client = open_client()
+    with pytest.raises(gw.GridworkError.NoReferenceData):
+        client.org_children(None)
+    with pytest.raises(gw.GridworkError.NoReferenceData):
+        client.categories()
+    await client.login("grid.kw01", PASSWORD)
+
+    [city] = client.org_children()
+    assert (city.code, city.level, city.parent) == ("370700", gw.OrgLevel.CITY, None)
+    districts = client.org_children(city.code)
+    assert "370705" in {d.code for d in districts}
+    grids = client.org_children(KW_COMMUNITY)
+    assert KW_GRID in {g.code for g in grids}
+    assert all(g.level == gw.OrgLevel.GRID and g.parent == KW_COMMUNITY for g in grids)
+    assert client.org_children("no-such-org") == []
+
+    categories = {c.code: c for c in client.categories()}
+    assert categories["09006"].kind in (gw.CategoryKind.MATTER, gw.CategoryKind.COMPONENT)
+    assert categories["09006"].name
+
+    first, second = client.next_notice_number(), client.next_notice_number()
+    assert re.fullmatch(r"GZ\d{8}-[0-9A-F]{6}-\d{4}", first) and first != second
+
+
+# --- the list above is the API -------------------------------------------------------------
+
+
+def test_every_export_is_covered():
+    for cls_name, methods in EXPORTED.items():
+        cls = getattr(gw, cls_name)
+        public = {n for n in vars(cls) if not n.startswith("_")}
+        assert public == set(methods), f"{cls_name}: update EXPORTED"
+    source = Path(__file__).read_text(encoding="utf-8")
+    body = source.split("def test_every_export_is_covered", 1)[0].split("EXPORTED = {", 1)[1].split("\n}\n", 1)[1]
+    missing = [m for ms in EXPORTED.values() for m in ms if not re.search(rf"\.{m}\(", body)]
+    assert not missing, f"never called: {missing}"
