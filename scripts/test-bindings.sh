@@ -17,6 +17,7 @@ cargo build -p gridwork-server
 # --- Python ----------------------------------------------------------------------------
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q "pytest>=8"
 python3 -c 'import pytest_asyncio' 2>/dev/null || python3 -m pip install -q "pytest-asyncio>=1.0"
+python3 -c "import PIL" 2>/dev/null || python3 -m pip install -q pillow
 GRIDWORK_BINDINGS="$out" python3 -m pytest -q ffi/tests/python
 
 # --- Kotlin ----------------------------------------------------------------------------

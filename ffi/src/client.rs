@@ -175,6 +175,62 @@ impl GridworkClient {
         self.inner.cancel_sync()
     }
 
+    // --- photos -------------------------------------------------------------------------
+
+    /// Attach a photo file (JPEG, PNG or WebP; convert HEIC first) to a record: EXIF time
+    /// and position go into the record, the stored file is downscaled and has no EXIF, and
+    /// it is queued for upload. At most 9 a record. `stage`: `before` / `after` or none.
+    pub fn attach_photo(&self, record_id: String, file_path: String, stage: Option<String>) -> Result<PhotoInfo> {
+        let id = parse_id(&record_id, "record_id")?;
+        let stage = parse_stage(stage.as_deref())?;
+        Ok(self.inner.attach_photo(id, std::path::Path::new(&file_path), stage)?.into())
+    }
+
+    /// Take a photo off a record (the file stays until the server holds it).
+    pub fn detach_photo(&self, record_id: String, sha256: String) -> Result<RecordView> {
+        Ok(self.inner.detach_photo(parse_id(&record_id, "record_id")?, sha256.trim())?.into())
+    }
+
+    /// The local file of a photo or its thumbnail, if this device holds it.
+    pub fn photo_file(&self, sha256: String, thumb: bool) -> Option<String> {
+        self.inner.photo_file(sha256.trim(), thumb).map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// A photo of a visible record, from the server unless held here; the local path.
+    /// `PhotoPending` while its upload has not finished.
+    pub async fn fetch_photo(&self, sha256: String, thumb: bool) -> Result<String> {
+        Ok(self.inner.fetch_photo(sha256.trim(), thumb).await?.to_string_lossy().into_owned())
+    }
+
+    /// Photos waiting to upload.
+    pub fn photo_queue(&self) -> Result<PhotoQueue> {
+        let (count, bytes) = self.inner.photo_queue()?;
+        Ok(PhotoQueue { count, bytes })
+    }
+
+    /// Delete full-size files the server has confirmed it holds; the bytes freed.
+    pub fn free_photo_space(&self) -> Result<u64> {
+        Ok(self.inner.free_photo_space()?)
+    }
+
+    pub fn set_photo_policy(&self, policy: PhotoPolicy) -> Result<()> {
+        Ok(self.inner.set_photo_policy(policy.into())?)
+    }
+
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        self.inner.photo_policy().into()
+    }
+
+    /// Tell the core which network the phone is on (photos may wait for unmetered).
+    pub fn set_network(&self, network: NetworkKind) {
+        self.inner.set_network(network.into())
+    }
+
+    /// Upload pending photos now, whatever the policy.
+    pub async fn upload_photos(&self) -> Result<SyncSummary> {
+        Ok(self.inner.upload_photos().await?.into())
+    }
+
     /// Be told the progress of every sync until the handle is cancelled or dropped.
     pub fn subscribe(&self, listener: Arc<dyn SyncListener>) -> Arc<TaskHandle> {
         Arc::new(TaskHandle::new(self.inner.subscribe(Arc::new(ListenerAdapter(listener)))))

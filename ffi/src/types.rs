@@ -492,7 +492,7 @@ pub enum RecordBody {
     Report {
         category: String,
         description: String,
-        photos: Vec<String>,
+        photos: Vec<PhotoInfo>,
     },
     Notice {
         number: String,
@@ -502,7 +502,7 @@ pub enum RecordBody {
         legal_basis: String,
         /// `YYYY-MM-DD`.
         deadline: String,
-        photos: Vec<String>,
+        photos: Vec<PhotoInfo>,
     },
     ServiceLog {
         /// `YYYY-MM-DD`.
@@ -514,7 +514,7 @@ pub enum RecordBody {
         complaints: Vec<String>,
         replies: Vec<String>,
         linked_reports: Vec<String>,
-        photos: Vec<String>,
+        photos: Vec<PhotoInfo>,
     },
 }
 
@@ -522,7 +522,7 @@ impl From<m::RecordBody> for RecordBody {
     fn from(b: m::RecordBody) -> Self {
         match b {
             m::RecordBody::Report(r) => {
-                RecordBody::Report { category: r.category, description: r.description, photos: r.photos.into_iter().map(|p| p.sha256).collect() }
+                RecordBody::Report { category: r.category, description: r.description, photos: r.photos.into_iter().map(Into::into).collect() }
             }
             m::RecordBody::Notice(n) => RecordBody::Notice {
                 number: n.number,
@@ -531,7 +531,7 @@ impl From<m::RecordBody> for RecordBody {
                 facts: n.facts,
                 legal_basis: n.legal_basis,
                 deadline: format_date(n.deadline),
-                photos: n.photos.into_iter().map(|p| p.sha256).collect(),
+                photos: n.photos.into_iter().map(Into::into).collect(),
             },
             m::RecordBody::ServiceLog(s) => RecordBody::ServiceLog {
                 date: format_date(s.date),
@@ -542,7 +542,7 @@ impl From<m::RecordBody> for RecordBody {
                 complaints: s.complaints,
                 replies: s.replies,
                 linked_reports: s.linked_reports.iter().map(Uuid::to_string).collect(),
-                photos: s.photos.into_iter().map(|p| p.sha256).collect(),
+                photos: s.photos.into_iter().map(Into::into).collect(),
             },
         }
     }
@@ -869,5 +869,103 @@ mod tests {
         assert_eq!(status_only.status, Some(m::Status::Rectified));
         // The (empty) body names the kind, so a notice edit of a report is refused.
         assert_eq!(status_only.body, Some(p::BodyPatch::Notice(p::NoticePatch::default())));
+    }
+}
+
+// Photos.
+
+/// A photo attached to a record: named by its SHA-256; capture time and position from its
+/// EXIF (the stored file has none).
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PhotoInfo {
+    pub sha256: String,
+    pub mime: String,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub taken_at: Option<SystemTime>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// `before` / `after` (a notice's evidence before or after rectification).
+    pub stage: Option<String>,
+}
+
+fn stage_code(s: m::PhotoStage) -> &'static str {
+    match s {
+        m::PhotoStage::Before => "before",
+        m::PhotoStage::After => "after",
+    }
+}
+
+pub(crate) fn parse_stage(s: Option<&str>) -> Result<Option<m::PhotoStage>> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("before") => Ok(Some(m::PhotoStage::Before)),
+        Some("after") => Ok(Some(m::PhotoStage::After)),
+        Some(_) => Err(GridworkError::Argument { msg: "照片阶段只能是 before 或 after (stage)".into() }),
+    }
+}
+
+impl From<m::PhotoRef> for PhotoInfo {
+    fn from(p: m::PhotoRef) -> Self {
+        PhotoInfo {
+            sha256: p.sha256,
+            mime: p.mime,
+            bytes: p.bytes,
+            width: p.width,
+            height: p.height,
+            taken_at: p.taken_at.map(time),
+            lat: p.lat,
+            lon: p.lon,
+            stage: p.stage.map(|s| stage_code(s).to_owned()),
+        }
+    }
+}
+
+/// Photos waiting to upload.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PhotoQueue {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// Which networks photos may use; record metadata always goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum PhotoPolicy {
+    AnyNetwork,
+    UnmeteredOnly,
+}
+
+impl From<PhotoPolicy> for gridwork_core::photos::upload::PhotoPolicy {
+    fn from(p: PhotoPolicy) -> Self {
+        match p {
+            PhotoPolicy::AnyNetwork => Self::AnyNetwork,
+            PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
+        }
+    }
+}
+
+impl From<gridwork_core::photos::upload::PhotoPolicy> for PhotoPolicy {
+    fn from(p: gridwork_core::photos::upload::PhotoPolicy) -> Self {
+        match p {
+            gridwork_core::photos::upload::PhotoPolicy::AnyNetwork => Self::AnyNetwork,
+            gridwork_core::photos::upload::PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
+        }
+    }
+}
+
+/// The network the phone is on, as the app sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum NetworkKind {
+    Unmetered,
+    Metered,
+}
+
+impl From<NetworkKind> for gridwork_core::photos::upload::Network {
+    fn from(n: NetworkKind) -> Self {
+        match n {
+            NetworkKind::Unmetered => Self::Unmetered,
+            NetworkKind::Metered => Self::Metered,
+        }
     }
 }

@@ -87,6 +87,21 @@ pub fn sample_jpeg(width: u32, height: u32, quality: u8, seed: u32, exif: Option
     }
 }
 
+/// A JPEG of full-range noise: the largest a photo of that size gets (for upload tests).
+pub fn noise_jpeg(width: u32, height: u32, quality: u8, seed: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    let img = RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [r, g, b, _] = state.to_le_bytes();
+        Rgb([r, g, b])
+    });
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, quality).encode_image(&img).expect("encode a sample");
+    jpeg
+}
+
 /// A PNG of flat colour blocks (like a screenshot), where PNG beats JPEG.
 pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(width, height, |x, y| if (x / 64 + y / 64) % 2 == 0 { Rgb([230, 230, 230]) } else { Rgb([40, 90, 160]) });

@@ -24,6 +24,8 @@ EXPORTED = {
         "rejected_changes", "discard_rejected",
         "org_children", "categories", "next_notice_number",
         "sync_now", "cancel_sync", "subscribe",
+        "attach_photo", "detach_photo", "photo_file", "fetch_photo", "photo_queue",
+        "free_photo_space", "set_photo_policy", "photo_policy", "set_network", "upload_photos",
     ],
     "TaskHandle": ["cancel", "is_cancelled"],
 }
@@ -498,6 +500,76 @@ async def test_reference_data(open_client):
 
 
 # --- the list above is the API -------------------------------------------------------------
+
+
+# --- photos --------------------------------------------------------------------------------
+
+
+def noisy_jpeg(path, size=(1600, 1200)):
+    """A photo-like JPEG (noise compresses like a real scene)."""
+    from PIL import Image
+
+    Image.effect_noise(size, 40).convert("RGB").save(path, quality=92)
+    return path
+
+
+async def test_photos_attach_wait_for_wifi_upload_and_fetch(login, tmp_path):
+    import hashlib
+
+    worker = await login("grid.kw01")
+    worker.set_photo_policy(gw.PhotoPolicy.UNMETERED_ONLY)
+    assert worker.photo_policy() == gw.PhotoPolicy.UNMETERED_ONLY
+    worker.set_network(gw.NetworkKind.METERED)
+    report = worker.create_report(report_draft(description="垃圾桶满溢"))
+    photo = worker.attach_photo(report.id, str(noisy_jpeg(tmp_path / "IMG_0001.jpg")), None)
+    assert (photo.width, photo.height, photo.mime, len(photo.sha256)) == (1600, 1200, "image/jpeg", 64)
+    assert worker.photo_queue() == gw.PhotoQueue(count=1, bytes=photo.bytes)
+    assert worker.photo_file(photo.sha256, False) and worker.photo_file(photo.sha256, True)
+    assert worker.get_record(report.id).record.body.photos == [photo]
+
+    summary = await worker.sync_now()  # metered: the record goes, the photo waits
+    assert (summary.accepted, summary.photos_uploaded) == (2, 0)
+    admin = await login("admin")
+    await admin.sync_now()
+    assert admin.get_record(report.id).record.body.photos == [photo]
+    with pytest.raises(gw.GridworkError.PhotoPending):
+        await admin.fetch_photo(photo.sha256, False)
+    assert worker.free_photo_space() == 0, "nothing freed before the server has it"
+
+    summary = await worker.upload_photos()
+    assert (summary.photos_uploaded, summary.photo_bytes_sent) == (1, photo.bytes)
+    assert worker.photo_queue().count == 0
+    path = await admin.fetch_photo(photo.sha256, False)
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == photo.sha256
+    assert Path(await admin.fetch_photo(photo.sha256, True)).is_file()
+    assert worker.free_photo_space() == photo.bytes
+    assert worker.photo_file(photo.sha256, False) is None
+
+    detached = worker.detach_photo(report.id, photo.sha256)
+    assert detached.body.photos == []
+    worker.set_network(gw.NetworkKind.UNMETERED)
+
+
+async def test_photo_errors_are_typed(login, tmp_path):
+    worker = await login("grid.kw01")
+    report = worker.create_report(report_draft())
+    heic = tmp_path / "IMG_0002.HEIC"
+    heic.write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic")
+    with pytest.raises(gw.GridworkError.Photo) as e:
+        worker.attach_photo(report.id, str(heic), None)
+    assert e.value.code == "photo_unsupported"
+    jpeg = noisy_jpeg(tmp_path / "ok.jpg", (640, 480))
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.attach_photo(report.id, str(jpeg), "sideways")
+    with pytest.raises(gw.GridworkError.Argument):
+        worker.attach_photo("not-a-uuid", str(jpeg), None)
+    with pytest.raises(gw.GridworkError.NotFound):
+        worker.detach_photo(report.id, "0" * 64)
+    with pytest.raises(gw.GridworkError.Argument):
+        await worker.fetch_photo("../../etc/passwd", False)
+    assert worker.photo_file("../../etc/passwd", False) is None
+    stage = worker.attach_photo(report.id, str(jpeg), "before")
+    assert stage.stage == "before"
 
 
 def test_every_export_is_covered():
