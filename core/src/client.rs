@@ -42,7 +42,7 @@ pub struct Draft {
 #[derive(Clone, Debug, PartialEq)]
 pub enum HistoryEntry {
     /// A change made on this device, with where it stands with the server.
-    Local(LocalChange),
+    Local(Box<LocalChange>),
     /// A change by someone else, as it arrived from the server.
     Server(ServerChange),
 }
@@ -226,12 +226,16 @@ impl Device {
             device_id: self.inner.device_id,
             device_name: None,
         };
-        let (resp, _) = self.inner.transport.login(&req).await?;
+        let (resp, _) = match self.inner.transport.login(&req).await {
+            Err(Error::Server { status: 401, .. }) => return Err(Error::InvalidCredentials),
+            other => other?,
+        };
         // Pending changes of another account must not be pushed under this one.
-        if let Some(prev) = self.current_user() {
-            if prev.id != resp.user.id && self.pending_count()? > 0 {
-                return Err(Error::Argument("本机还有其他用户未同步的记录，请该用户先登录同步 (pending changes of another user)".into()));
-            }
+        if let Some(prev) = self.current_user()
+            && prev.id != resp.user.id
+            && self.pending_count()? > 0
+        {
+            return Err(Error::Argument("本机还有其他用户未同步的记录，请该用户先登录同步 (pending changes of another user)".into()));
         }
         self.inner.clock.observe(&resp.server_hlc);
         let session = meta::StoredSession { token: resp.token, user: resp.user.clone() };
@@ -455,7 +459,7 @@ impl Device {
     pub fn get(&self, id: Uuid) -> Result<Option<RecordDetail>> {
         self.inner.store.read(|c| {
             let Some(record) = records::get_local(c, id)? else { return Ok(None) };
-            let mut history: Vec<HistoryEntry> = outbox::for_record(c, id)?.into_iter().map(HistoryEntry::Local).collect();
+            let mut history: Vec<HistoryEntry> = outbox::for_record(c, id)?.into_iter().map(|c| HistoryEntry::Local(Box::new(c))).collect();
             history.extend(records::server_changes(c, id)?.into_iter().map(HistoryEntry::Server));
             history.sort_by_key(HistoryEntry::at);
             Ok(Some(RecordDetail { record, history }))
@@ -498,6 +502,12 @@ impl Device {
 
     pub fn reference(&self) -> Result<Option<ReferenceData>> {
         self.inner.store.read(meta::reference)
+    }
+
+    /// The org units directly under `parent` (the city when None), from the local copy.
+    pub fn org_children(&self, parent: Option<&str>) -> Result<Vec<crate::reference::OrgUnit>> {
+        let data = self.reference()?.ok_or(Error::NoReferenceData)?;
+        Ok(data.orgs.into_iter().filter(|o| o.parent.as_deref() == parent).collect())
     }
 
     /// A notice number unique to this device, printable offline: `GZ<yyyymmdd>-<device>-<n>`.

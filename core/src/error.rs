@@ -21,6 +21,9 @@ pub enum Error {
     NotFound,
     #[error("not logged in")]
     NotLoggedIn,
+    /// Wrong username or password.
+    #[error("wrong username or password")]
+    InvalidCredentials,
     /// The server refused the token (expired, revoked, or for another device).
     #[error("the server refused the session; log in again")]
     Unauthorized,

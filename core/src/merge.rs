@@ -120,26 +120,26 @@ pub fn apply_op(
             let mut next = cur.clone();
             let wins = |clocks: &BTreeMap<String, Hlc>, field: &str| clocks.get(field).is_none_or(|c| hlc > c);
             let mut changed = false;
-            if let Some(loc) = &patch.location {
-                if wins(&next.clocks, "location") {
-                    next.record.location = loc.clone();
-                    next.clocks.insert("location".into(), hlc.clone());
-                    changed = true;
-                }
+            if let Some(loc) = &patch.location
+                && wins(&next.clocks, "location")
+            {
+                next.record.location = loc.clone();
+                next.clocks.insert("location".into(), hlc.clone());
+                changed = true;
             }
-            if let Some(status) = patch.status {
-                if wins(&next.clocks, "status") {
-                    if !cur.record.status.may_follow(status, kind, actor.role) {
-                        return Err(Rejection::new(
-                            RejectReason::InvalidTransition,
-                            Some("status"),
-                            format!("不能从“{}”变更为“{}”", cur.record.status.label_zh(), status.label_zh()),
-                        ));
-                    }
-                    next.record.status = status;
-                    next.clocks.insert("status".into(), hlc.clone());
-                    changed = true;
+            if let Some(status) = patch.status
+                && wins(&next.clocks, "status")
+            {
+                if !cur.record.status.may_follow(status, kind, actor.role) {
+                    return Err(Rejection::new(
+                        RejectReason::InvalidTransition,
+                        Some("status"),
+                        format!("不能从“{}”变更为“{}”", cur.record.status.label_zh(), status.label_zh()),
+                    ));
                 }
+                next.record.status = status;
+                next.clocks.insert("status".into(), hlc.clone());
+                changed = true;
             }
             if let Some(body_patch) = &patch.body {
                 let incoming = patch_fields(body_patch)?;

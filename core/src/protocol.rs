@@ -18,6 +18,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 pub const MAX_PULL_LIMIT: u32 = 2000;
 
+/// Header naming the device an authenticated request comes from; a token is bound to it.
+pub const DEVICE_HEADER: &str = "x-gridwork-device";
+
 pub mod paths {
     pub const LOGIN: &str = "/v1/auth/login";
     pub const LOGOUT: &str = "/v1/auth/logout";

@@ -307,10 +307,15 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{} {} [{}] {} / {}", r.kind().label_zh(), r.id, r.status.label_zh(), sync_label(d.record.sync_state), r.status.as_str());
                 println!("  网格 grid {}  位置 {:.5},{:.5} ±{}m", r.org.grid, r.location.lat, r.location.lon, r.location.accuracy_m);
                 println!("  {}", title(r));
+                let names: std::collections::HashMap<String, String> = device
+                    .reference()?
+                    .map(|r| r.users.into_iter().map(|u| (u.id, u.display_name)).collect())
+                    .unwrap_or_default();
+                let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| if id.is_empty() { "他人".into() } else { id.to_owned() });
                 for h in d.history {
                     match h {
                         gridwork_core::client::HistoryEntry::Local(c) => println!("  {} 本机 local  {}  {}", c.created_at.format("%m-%d %H:%M:%S"), c.state, c.message.unwrap_or_default()),
-                        gridwork_core::client::HistoryEntry::Server(c) => println!("  {} 服务器 server #{} by {}: {}", c.at.format("%m-%d %H:%M:%S"), c.seq, c.actor, c.fields.join(", ")),
+                        gridwork_core::client::HistoryEntry::Server(c) => println!("  {} 服务器 server #{} {}: {}", c.at.format("%m-%d %H:%M:%S"), c.seq, name(&c.actor), c.fields.join(", ")),
                     }
                 }
             }

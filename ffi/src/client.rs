@@ -147,8 +147,7 @@ impl GridworkClient {
     /// The org units under `parent` (None: the top, i.e. the city). Needs reference data.
     #[uniffi::method(default(parent))]
     pub fn org_children(&self, parent: Option<String>) -> Result<Vec<OrgUnit>> {
-        let data = self.inner.reference()?.ok_or(gridwork_core::Error::NoReferenceData)?;
-        Ok(data.orgs.into_iter().filter(|o| o.parent == parent).map(Into::into).collect())
+        Ok(self.inner.org_children(parent.as_deref())?.into_iter().map(Into::into).collect())
     }
 
     /// The GB/T 47678.5 category table. Needs reference data.

@@ -77,9 +77,7 @@ impl From<CoreError> for GridworkError {
             }
             CoreError::Network(_) => GridworkError::Network { msg: "网络连接失败，请稍后重试".into() },
             // The core reports a refused login as a plain 401 server error.
-            CoreError::Server { status: 401, code, .. } if code == "invalid_credentials" => {
-                GridworkError::Unauthorized { msg: "用户名或密码错误".into() }
-            }
+            CoreError::InvalidCredentials => GridworkError::Unauthorized { msg: "用户名或密码错误".into() },
             // The server's own message may be English or echo a request; show ours.
             CoreError::Server { status, code, .. } => {
                 let msg = format!("服务器错误（{status} {code}）");

@@ -86,10 +86,11 @@ pub fn read_exif(bytes: &[u8]) -> ExifFacts {
     let taken_at = field(exif::Tag::DateTimeOriginal).or_else(|| field(exif::Tag::DateTime)).and_then(|f| {
         let exif::Value::Ascii(v) = &f.value else { return None };
         let mut dt = exif::DateTime::from_ascii(v.first()?).ok()?;
-        if let Some(off) = field(exif::Tag::OffsetTimeOriginal) {
-            if let exif::Value::Ascii(o) = &off.value {
-                let _ = o.first().map(|o| dt.parse_offset(o));
-            }
+        if let Some(off) = field(exif::Tag::OffsetTimeOriginal)
+            && let exif::Value::Ascii(o) = &off.value
+            && let Some(o) = o.first()
+        {
+            let _ = dt.parse_offset(o);
         }
         let offset = FixedOffset::east_opt(dt.offset.map(i32::from).unwrap_or(8 * 60) * 60)?;
         let naive = NaiveDate::from_ymd_opt(dt.year.into(), dt.month.into(), dt.day.into())?

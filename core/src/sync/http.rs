@@ -12,8 +12,7 @@ use serde::Serialize;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-/// Header that names the device a token was issued to.
-pub const DEVICE_HEADER: &str = "x-gridwork-device";
+pub use crate::protocol::DEVICE_HEADER;
 
 /// Credentials of one request.
 #[derive(Clone, Copy)]

@@ -246,18 +246,18 @@ fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, s
     let previous = records::get(tx, server.id)?;
     let pending = outbox::pending_for_record(tx, server.id)?;
     let mut shown = server.clone();
-    if !pending.is_empty() {
-        if let Some(refs) = dev.refs() {
-            let session = dev.session()?.ok_or(Error::NotLoggedIn)?;
-            let device_id = dev.device_id.to_string();
-            let actor = merge::Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
-            for op in &pending {
-                let base = StoredRecord { record: shown.clone(), clocks: BTreeMap::new() };
-                // An op that no longer applies will be answered by the server; show the rest.
-                if let Ok(next) = merge::apply_op(Some(&base), op, &op.hlc, &actor, &refs, shown.updated_at) {
-                    shown = next.record;
-                    shown.seq = server.seq;
-                }
+    if !pending.is_empty()
+        && let Some(refs) = dev.refs()
+    {
+        let session = dev.session()?.ok_or(Error::NotLoggedIn)?;
+        let device_id = dev.device_id.to_string();
+        let actor = merge::Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
+        for op in &pending {
+            let base = StoredRecord { record: shown.clone(), clocks: BTreeMap::new() };
+            // An op that no longer applies will be answered by the server; show the rest.
+            if let Ok(next) = merge::apply_op(Some(&base), op, &op.hlc, &actor, &refs, shown.updated_at) {
+                shown = next.record;
+                shown.seq = server.seq;
             }
         }
     }
