@@ -17,3 +17,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+
+# s3s-fs: the S3-compatible server the blob store tests run against. 0.14.1 is the newest
+# release that builds with Rust 1.95 (0.17 needs 1.96).
+S3S_FS_VERSION=0.14.1
+if ! command -v s3s-fs >/dev/null && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+    echo "setup: installing s3s-fs $S3S_FS_VERSION (cargo install)"
+    cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked
+fi

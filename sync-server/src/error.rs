@@ -35,6 +35,30 @@ pub enum AppError {
     /// An op fails a check made before anything is applied.
     #[error("invalid op: {0}")]
     InvalidOp(String),
+    /// A photo upload declares more bytes than the server takes.
+    #[error("photo too large")]
+    PhotoTooLarge(u64),
+    /// An upload append does not start where the server's copy ends.
+    #[error("upload offset mismatch")]
+    OffsetMismatch,
+    /// An upload append carries bytes beyond the declared size.
+    #[error("upload too long")]
+    UploadTooLong,
+    /// The uploaded bytes do not hash to the declared SHA-256.
+    #[error("hash mismatch")]
+    HashMismatch,
+    /// The uploaded bytes are not a JPEG, PNG or WebP image (or cannot be decoded).
+    #[error("unsupported photo type")]
+    UnsupportedPhotoType,
+    /// An upload append without `Content-Type: application/offset+octet-stream`.
+    #[error("unsupported upload content type")]
+    UnsupportedUploadType,
+    /// The connection broke (or stalled) in the middle of an upload append; what arrived is kept.
+    #[error("upload interrupted")]
+    UploadInterrupted,
+    /// The caller may see the photo but its file has not arrived yet.
+    #[error("photo pending")]
+    PhotoPending,
     /// Any other status a layer produced without our body (kept as is, generic message).
     #[error("http status {0}")]
     Status(StatusCode),
@@ -51,11 +75,20 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::MalformedJson | AppError::MalformedBody => StatusCode::BAD_REQUEST,
-            AppError::InvalidRequest(_) | AppError::BatchTooLarge | AppError::InvalidOp(_) => {
+            AppError::InvalidRequest(_)
+            | AppError::BatchTooLarge
+            | AppError::InvalidOp(_)
+            | AppError::UploadTooLong
+            | AppError::HashMismatch => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType | AppError::UnsupportedUploadType | AppError::UnsupportedPhotoType => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            AppError::PayloadTooLarge | AppError::PhotoTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::OffsetMismatch => StatusCode::CONFLICT,
+            AppError::UploadInterrupted => StatusCode::BAD_REQUEST,
+            AppError::PhotoPending => StatusCode::NOT_FOUND,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
@@ -79,6 +112,14 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::BatchTooLarge => "batch_too_large",
             AppError::InvalidOp(_) => "invalid_op",
+            AppError::PhotoTooLarge(_) => "photo_too_large",
+            AppError::OffsetMismatch => "offset_mismatch",
+            AppError::UploadTooLong => "upload_too_long",
+            AppError::HashMismatch => "hash_mismatch",
+            AppError::UnsupportedPhotoType => "unsupported_photo_type",
+            AppError::UnsupportedUploadType => "unsupported_media_type",
+            AppError::UploadInterrupted => "upload_interrupted",
+            AppError::PhotoPending => "photo_pending",
             AppError::Status(s) if s.is_server_error() => "internal",
             AppError::Status(s) => match *s {
                 StatusCode::BAD_REQUEST => "bad_request",
@@ -112,6 +153,14 @@ impl AppError {
                 format!("一次最多提交{}条操作", gridwork_core::protocol::MAX_PUSH_OPS)
             }
             AppError::InvalidOp(detail) => format!("操作不符合要求：{detail}"),
+            AppError::PhotoTooLarge(max) => format!("照片过大（上限 {} MB）", max / 1024 / 1024),
+            AppError::OffsetMismatch => "上传位置与服务器不一致，请重新查询上传进度".into(),
+            AppError::UploadTooLong => "上传内容超出声明的照片大小".into(),
+            AppError::HashMismatch => "照片内容与声明的SHA-256不符，请重新上传".into(),
+            AppError::UnsupportedPhotoType => "照片只能是JPEG、PNG或WebP格式".into(),
+            AppError::UnsupportedUploadType => "上传内容类型应为 application/offset+octet-stream".into(),
+            AppError::UploadInterrupted => "上传中断，已收到的部分已保存".into(),
+            AppError::PhotoPending => "照片上传中".into(),
             AppError::Status(s) if s.is_server_error() => "服务器内部错误，请稍后重试".into(),
             AppError::Status(_) => "请求无法处理".into(),
             AppError::Internal(_) => "服务器内部错误，请稍后重试".into(),

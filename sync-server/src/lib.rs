@@ -1,13 +1,16 @@
 //! gridwork sync server: accounts, the sync endpoints and their storage.
 //!
-//! Layers, top to bottom: `routes` (thin axum handlers) → `sync` / `auth` (rules, no SQL)
-//! → `storage` (the [`storage::Storage`] trait; SQLite by default). Errors leave through
-//! [`error::AppError`] only.
+//! Layers, top to bottom: `routes` (thin axum handlers) → `sync` / `auth` / `photos`
+//! (rules, no SQL) → `storage` (the [`storage::Storage`] trait; SQLite by default) and
+//! `blobs` (the [`blobs::BlobStore`] trait for photo files: a directory or S3). Errors
+//! leave through [`error::AppError`] only.
 
 pub mod auth;
+pub mod blobs;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod photos;
 pub mod routes;
 pub mod seed;
 pub mod state;
@@ -17,9 +20,14 @@ pub mod sync;
 pub use error::AppError;
 pub use state::AppState;
 
+use crate::blobs::local::LocalBlobs;
+use crate::blobs::s3::{S3Blobs, S3Config};
+use crate::blobs::BlobStore;
+use crate::photos::Photos;
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::Storage;
 use anyhow::Context;
+use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use axum::Router;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,15 +40,39 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
+/// Where photo files are kept.
+#[derive(Clone, Debug, Default)]
+pub enum BlobConfig {
+    /// A directory: `<data>/blobs`.
+    #[default]
+    Local,
+    /// An S3-compatible bucket.
+    S3(S3Config),
+}
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub addr: SocketAddr,
+    pub blobs: BlobConfig,
+    /// Largest photo accepted, in bytes.
+    pub max_photo_bytes: u64,
 }
 
 impl ServerConfig {
+    /// Photos in `<data>/blobs`, at most [`DEFAULT_MAX_PHOTO_BYTES`] each.
     pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
-        ServerConfig { data_dir: data_dir.into(), addr }
+        ServerConfig { data_dir: data_dir.into(), addr, blobs: BlobConfig::Local, max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES }
+    }
+
+    /// The photo half of the state for this configuration (staging in `<data>/uploads`).
+    pub fn open_photos(&self) -> anyhow::Result<Photos> {
+        let blobs: Arc<dyn BlobStore> = match &self.blobs {
+            BlobConfig::Local => Arc::new(LocalBlobs::open(self.data_dir.join("blobs")).context("opening the blob directory")?),
+            BlobConfig::S3(s3) => Arc::new(S3Blobs::new(s3).context("configuring the S3 blob store")?),
+        };
+        tracing::info!(store = %blobs.describe(), "photo blob store");
+        Photos::new(blobs, self.data_dir.join("uploads"), self.max_photo_bytes).context("opening the upload directory")
     }
 }
 
@@ -87,7 +119,8 @@ pub async fn open_store(data_dir: PathBuf) -> anyhow::Result<Arc<dyn Storage>> {
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let storage = open_store(config.data_dir.clone()).await?;
     seed::ensure_reference(storage.as_ref()).await?;
-    let state = AppState::new(storage).await?;
+    let photos = config.open_photos()?;
+    let state = AppState::new(storage, photos).await?;
     start_with_state(state, config.addr).await
 }
 

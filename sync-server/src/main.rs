@@ -1,11 +1,12 @@
 //! `gridwork-server`: serve, serve the demo city, manage accounts.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
 use gridwork_server::auth::Passwords;
 use gridwork_server::seed::{self, NewUser};
-use gridwork_server::{open_store, start_with_state, AppState};
+use gridwork_server::blobs::s3::S3Config;
+use gridwork_server::{open_store, start_with_state, AppState, BlobConfig, ServerConfig};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        #[command(flatten)]
+        photos: PhotoArgs,
     },
     /// Serve, after seeding the demo city (潍坊) into an empty store.
     Demo {
@@ -33,12 +36,58 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        #[command(flatten)]
+        photos: PhotoArgs,
     },
     /// Manage accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BlobKind {
+    /// Files under DIR/blobs.
+    Local,
+    /// An S3-compatible bucket; credentials from GRIDWORK_S3_ACCESS_KEY / GRIDWORK_S3_SECRET_KEY.
+    S3,
+}
+
+/// Where photos go and how large they may be.
+#[derive(Args)]
+struct PhotoArgs {
+    /// Photo file store.
+    #[arg(long, value_enum, default_value = "local")]
+    blob_store: BlobKind,
+    /// S3 endpoint URL, e.g. http://127.0.0.1:9000 (omit for AWS).
+    #[arg(long, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    #[arg(long, value_name = "BUCKET")]
+    s3_bucket: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    s3_region: String,
+    /// Largest photo accepted, in MiB.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_photo_mb: u64,
+}
+
+impl PhotoArgs {
+    fn into_config(self, data: PathBuf, addr: SocketAddr) -> anyhow::Result<ServerConfig> {
+        let mut config = ServerConfig::new(data, addr);
+        config.max_photo_bytes = self.max_photo_mb * 1024 * 1024;
+        config.blobs = match self.blob_store {
+            BlobKind::Local => BlobConfig::Local,
+            BlobKind::S3 => {
+                // Credentials only from the environment: argv is visible to every local user.
+                let access_key = std::env::var("GRIDWORK_S3_ACCESS_KEY").context("请在环境变量 GRIDWORK_S3_ACCESS_KEY 中提供 S3 访问密钥")?;
+                let secret_key = std::env::var("GRIDWORK_S3_SECRET_KEY").context("请在环境变量 GRIDWORK_S3_SECRET_KEY 中提供 S3 私有密钥")?;
+                let bucket = self.s3_bucket.context("--blob-store s3 需要 --s3-bucket")?;
+                BlobConfig::S3(S3Config { endpoint: self.s3_endpoint, bucket, region: self.s3_region, access_key, secret_key })
+            }
+        };
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -84,8 +133,8 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data, addr } => serve(data, addr, false).await,
-        Command::Demo { data, addr } => serve(data, addr, true).await,
+        Command::Serve { data, addr, photos } => serve(photos.into_config(data, addr)?, false).await,
+        Command::Demo { data, addr, photos } => serve(photos.into_config(data, addr)?, true).await,
         Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
@@ -103,19 +152,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(data: PathBuf, addr: SocketAddr, demo: bool) -> anyhow::Result<()> {
-    let storage = open_store(data).await?;
+async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
+    let storage = open_store(config.data_dir.clone()).await?;
     if seed::ensure_reference(storage.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
     let passwords = Arc::new(Passwords::production()?);
-    let state = AppState::new(storage.clone()).await?;
+    let photos = config.open_photos()?;
+    let state = AppState::new(storage.clone(), photos).await?;
     let seeded = if demo { seed::seed_demo(&state, passwords).await? } else { false };
     if seeded {
         tracing::info!("seeded the demo city");
     }
     let users = storage.counts().await?.users;
-    let server = start_with_state(state, addr).await?;
+    let server = start_with_state(state, config.addr).await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "gridwork-server listening on http://{}", server.addr)?;

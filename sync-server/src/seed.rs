@@ -444,7 +444,8 @@ mod tests {
     async fn demo_city_seeds_once_through_the_push_path() {
         let dir = tempfile::tempdir().expect("tempdir");
         let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
-        let state = AppState::with_passwords(storage.clone(), Passwords::insecure_fast_for_tests()).await.expect("state");
+        let photos = crate::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
+        let state = AppState::with_passwords(storage.clone(), photos, Passwords::insecure_fast_for_tests()).await.expect("state");
         let pw = Arc::new(Passwords::insecure_fast_for_tests());
         assert!(seed_demo(&state, pw.clone()).await.expect("seed"));
         let counts = storage.counts().await.expect("counts");

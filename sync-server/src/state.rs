@@ -3,6 +3,7 @@
 
 use crate::auth::Passwords;
 use crate::error::AppError;
+use crate::photos::Photos;
 use crate::storage::Storage;
 use axum::body::Bytes;
 use gridwork_core::hlc::HlcClock;
@@ -44,6 +45,7 @@ pub struct AppState {
 
 struct Inner {
     storage: Arc<dyn Storage>,
+    photos: Photos,
     clock: Arc<HlcClock>,
     passwords: Passwords,
     reference: RwLock<Arc<RefCache>>,
@@ -51,17 +53,18 @@ struct Inner {
 }
 
 impl AppState {
-    /// State over `storage` with production password hashing.
-    pub async fn new(storage: Arc<dyn Storage>) -> Result<Self, AppError> {
-        Self::with_passwords(storage, Passwords::production()?).await
+    /// State over `storage` and `photos` with production password hashing.
+    pub async fn new(storage: Arc<dyn Storage>, photos: Photos) -> Result<Self, AppError> {
+        Self::with_passwords(storage, photos, Passwords::production()?).await
     }
 
     /// State with explicit password settings (tests use cheap ones).
-    pub async fn with_passwords(storage: Arc<dyn Storage>, passwords: Passwords) -> Result<Self, AppError> {
+    pub async fn with_passwords(storage: Arc<dyn Storage>, photos: Photos, passwords: Passwords) -> Result<Self, AppError> {
         let cache = load_reference(storage.as_ref()).await?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 storage,
+                photos,
                 clock: Arc::new(HlcClock::new("server")),
                 passwords,
                 reference: RwLock::new(Arc::new(cache)),
@@ -72,6 +75,10 @@ impl AppState {
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
+    }
+
+    pub fn photos(&self) -> &Photos {
+        &self.inner.photos
     }
 
     pub fn clock(&self) -> &Arc<HlcClock> {

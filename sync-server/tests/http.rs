@@ -55,7 +55,8 @@ async fn harness() -> Harness {
         let new = NewUser { username: username.into(), display_name: format!("测试{username}"), role, scope: scope.into(), password: PASSWORD.into() };
         add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
     }
-    let state = AppState::with_passwords(storage, Passwords::insecure_fast_for_tests()).await.expect("state");
+    let photos = gridwork_server::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
+    let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
     let app = app(state.clone());
     Harness { _dir: dir, state, app }
 }
@@ -204,6 +205,9 @@ async fn every_endpoint_requires_a_live_session_for_this_device() {
         (Method::POST, paths::PUSH.into(), Some(json!({"ops": []}))),
         (Method::GET, format!("{}?since=0", paths::PULL), None),
         (Method::GET, paths::REFERENCE.into(), None),
+        (Method::POST, paths::UPLOADS.into(), Some(json!({"sha256": "a".repeat(64), "size": 10}))),
+        (Method::GET, format!("{}{}", paths::PHOTO_PREFIX, "a".repeat(64)), None),
+        (Method::GET, format!("{}{}/thumb", paths::PHOTO_PREFIX, "a".repeat(64)), None),
     ];
     let garbage = Login { token: "0123456789abcdef".repeat(4), device: admin.device };
     let wrong_device = Login { token: admin.token.clone(), device: Uuid::now_v7() };

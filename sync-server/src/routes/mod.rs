@@ -2,6 +2,7 @@
 //! passes through. Handlers are thin: extract, call `auth`/`sync`, answer.
 
 mod auth;
+mod photos;
 mod reference;
 mod sync;
 
@@ -22,14 +23,17 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub fn router(state: AppState) -> Router {
+    let max_photo_bytes = state.photos().max_bytes();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(auth::router())
         .merge(sync::router())
         .merge(reference::router())
+        .merge(photos::router(max_photo_bytes))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Innermost first: the limit is read by the body extractors, after decompression.
+        // Innermost first: the limit is read by the body extractors, after decompression
+        // (the photo upload route sets its own, the photo size limit).
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn(json_errors))

@@ -14,7 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route(paths::REFERENCE, get(reference))
 }
 
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
     headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
         v.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
     })

@@ -3,12 +3,12 @@
 //! `run_all(open)`, where `open(key)` opens the store identified by `key` (for SQLite a
 //! directory): the same key must reopen the same data, a new key gives an empty store.
 
-use super::{Merger, PushAuthor, SessionRow, Storage, StorageError, User, Visibility};
+use super::{Merger, PhotoRow, PushAuthor, SessionRow, Storage, StorageError, User, Visibility};
 use chrono::{TimeZone, Utc};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{apply_op, Actor, StoredRecord};
-use gridwork_core::model::{OrgRef, Record, RecordBody, Role};
+use gridwork_core::model::{OrgRef, PhotoRef, Record, RecordBody, Role};
 use gridwork_core::protocol::{BodyPatch, Op, OpAction, Outcome, RecordPatch, RejectReason, Rejection, ReportPatch};
 use gridwork_core::reference::{GridPlace, OrgLevel, OrgUnit, RefIndex, ReferenceData};
 use std::future::Future;
@@ -315,6 +315,104 @@ pub async fn pull_filters_by_visibility(s: Arc<dyn Storage>) {
     assert_eq!((page.records.len(), page.has_more), (3, false));
 }
 
+/// A photo reference with plausible facts.
+pub fn photo(sha256: &str) -> PhotoRef {
+    PhotoRef {
+        sha256: sha256.into(),
+        mime: "image/jpeg".into(),
+        bytes: 123_456,
+        width: 1600,
+        height: 1200,
+        taken_at: None,
+        lat: None,
+        lon: None,
+        stage: None,
+    }
+}
+
+pub fn sha(c: char) -> String {
+    c.to_string().repeat(64)
+}
+
+/// A report in `grid` listing `photos`.
+pub fn report_with_photos(grid: &str, community: &str, n: u128, photos: &[String]) -> Record {
+    let mut r = report_in(grid, community, n);
+    if let RecordBody::Report(body) = &mut r.body {
+        body.photos = photos.iter().map(|s| photo(s)).collect();
+    }
+    r
+}
+
+fn set_photos(record_id: Uuid, photos: &[String], wall: u64) -> Op {
+    Op {
+        op_id: Uuid::now_v7(),
+        record_id,
+        hlc: Hlc::new(wall, 0, "d1"),
+        action: OpAction::Update(RecordPatch {
+            body: Some(BodyPatch::Report(ReportPatch { photos: Some(photos.iter().map(|s| photo(s)).collect()), ..Default::default() })),
+            ..Default::default()
+        }),
+    }
+}
+
+pub async fn photo_index_follows_the_current_record(s: Arc<dyn Storage>) {
+    let (a, b, c, d) = (sha('a'), sha('b'), sha('c'), sha('d'));
+    let rec = report_with_photos(fixtures::GRID, fixtures::COMMUNITY, 1, &[a.clone(), b.clone()]);
+    let id = rec.id;
+    let other = report_with_photos(fixtures::OTHER_GRID, fixtures::OTHER_COMMUNITY, 2, std::slice::from_ref(&d));
+    let res = s.push(&author("u1"), vec![create(rec, 100), create(other, 100)], TestMerger::for_user("u1")).await.expect("push");
+    assert!(res.iter().all(|r| r.outcome == Outcome::Accepted), "{res:?}");
+    assert_eq!(s.photos_of_record(id).await.expect("photos"), [a.clone(), b.clone()]);
+
+    let grid = Visibility::Grid(fixtures::GRID.into());
+    let visible = |sha: String, v: Visibility| {
+        let s = s.clone();
+        async move { s.photo_visible(&sha, &v).await.expect("visible") }
+    };
+    assert!(visible(a.clone(), grid.clone()).await);
+    assert!(visible(a.clone(), Visibility::Community(fixtures::COMMUNITY.into())).await);
+    assert!(visible(a.clone(), Visibility::District(fixtures::DISTRICT.into())).await);
+    assert!(visible(a.clone(), Visibility::All).await);
+    assert!(!visible(a.clone(), Visibility::Grid(GRID2.into())).await);
+    assert!(!visible(a.clone(), Visibility::Community(COMMUNITY2.into())).await);
+    assert!(!visible(a.clone(), Visibility::District(fixtures::OTHER_DISTRICT.into())).await);
+    assert!(visible(d.clone(), Visibility::District(fixtures::OTHER_DISTRICT.into())).await);
+    assert!(!visible(d.clone(), grid.clone()).await);
+    assert!(!visible(sha('e'), Visibility::All).await, "a photo no record lists");
+
+    // An update replaces the list: a photo dropped from the record is no longer visible
+    // through it; a rejected op changes nothing.
+    let upd = s.push(&author("u1"), vec![set_photos(id, &[b.clone(), c.clone()], 200)], TestMerger::for_user("u1")).await.expect("push");
+    assert_eq!(upd[0].outcome, Outcome::Accepted, "{upd:?}");
+    assert_eq!(s.photos_of_record(id).await.expect("photos"), [b.clone(), c.clone()]);
+    assert!(!visible(a.clone(), Visibility::All).await);
+    assert!(visible(c.clone(), grid.clone()).await);
+    let late = s.push(&author("u1"), vec![set_photos(Uuid::from_u128(77), std::slice::from_ref(&a), 300)], TestMerger::for_user("u1")).await.expect("push");
+    assert_eq!(late[0].outcome, Outcome::Rejected);
+    assert!(!visible(a.clone(), Visibility::All).await);
+
+    // Two records listing one photo: visible while either does.
+    let twin = report_with_photos(GRID3, COMMUNITY2, 3, std::slice::from_ref(&b));
+    s.push(&author("u1"), vec![create(twin, 400)], TestMerger::for_user("u1")).await.expect("push");
+    s.push(&author("u1"), vec![set_photos(id, &[], 500)], TestMerger::for_user("u1")).await.expect("push");
+    assert!(s.photos_of_record(id).await.expect("photos").is_empty());
+    assert!(!visible(b.clone(), grid).await);
+    assert!(visible(b.clone(), Visibility::Community(COMMUNITY2.into())).await);
+}
+
+pub async fn uploaded_photos_are_recorded_once(s: Arc<dyn Storage>) {
+    let a = sha('a');
+    assert_eq!(s.photo_uploaded(&a).await.expect("get"), None);
+    let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0).single().expect("date");
+    let row = PhotoRow { sha256: a.clone(), size: 2_345_678, mime: "image/jpeg".into(), uploaded_by: "u1".into(), uploaded_at: at };
+    s.record_photo_uploaded(row.clone()).await.expect("record");
+    assert_eq!(s.photo_uploaded(&a).await.expect("get"), Some(row.clone()));
+    let again = PhotoRow { uploaded_by: "u2".into(), ..row.clone() };
+    s.record_photo_uploaded(again).await.expect("record again");
+    assert_eq!(s.photo_uploaded(&a).await.expect("get"), Some(row), "the first row stays");
+    assert_eq!(s.photo_uploaded(&sha('b')).await.expect("get"), None);
+}
+
 pub async fn data_survives_reopen<F, Fut>(open: &F, key: PathBuf)
 where
     F: Fn(PathBuf) -> Fut,
@@ -366,7 +464,9 @@ macro_rules! storage_conformance {
             repeated_op_id_returns_the_first_result,
             rejected_result_is_stored_and_repeated,
             pull_pages_with_limit_next_and_has_more,
-            pull_filters_by_visibility
+            pull_filters_by_visibility,
+            photo_index_follows_the_current_record,
+            uploaded_photos_are_recorded_once
         );
         #[tokio::test]
         async fn data_survives_reopen() {

@@ -9,6 +9,7 @@ use gridwork_core::model::{Record, Role};
 use gridwork_core::protocol::{Op, OpResult, Rejection};
 use gridwork_core::reference::{Category, GridPlace, OrgUnit, UserInfo};
 use std::sync::Arc;
+use uuid::Uuid;
 
 pub mod sqlite;
 
@@ -91,6 +92,18 @@ pub struct PullPage {
     pub has_more: bool,
 }
 
+/// A photo whose file the server holds in full (checked against its SHA-256).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhotoRow {
+    pub sha256: String,
+    pub size: u64,
+    /// `image/jpeg`, `image/png` or `image/webp`, from the file's bytes.
+    pub mime: String,
+    /// Account id of the uploader.
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Counts {
     pub records: u64,
@@ -140,6 +153,18 @@ pub trait Storage: Send + Sync {
     /// Visible records with seq > since, ascending, at most `limit`.
     async fn pull(&self, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage>;
     async fn counts(&self) -> Result<Counts>;
+
+    // photos
+    /// The photo hashes the current version of a record lists (kept by `push`, in the same
+    /// transaction as the record), sorted.
+    async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>>;
+    /// Whether at least one record the visibility covers lists this photo.
+    async fn photo_visible(&self, sha256: &str, visibility: &Visibility) -> Result<bool>;
+    /// The photo, if its file has been uploaded.
+    async fn photo_uploaded(&self, sha256: &str) -> Result<Option<PhotoRow>>;
+    /// Note that a photo's file is now held (after it is in the blob store). Idempotent:
+    /// a photo already recorded keeps its first row.
+    async fn record_photo_uploaded(&self, photo: PhotoRow) -> Result<()>;
 
     /// Flush and release what can be released; the store is not used afterwards.
     async fn close(&self) -> Result<()>;

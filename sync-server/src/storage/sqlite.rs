@@ -2,7 +2,7 @@
 //! pool of reader connections, WAL, `synchronous=FULL` (an acknowledged push must survive
 //! a power cut). All blocking work runs in `spawn_blocking`.
 
-use super::{Counts, Merger, PullPage, PushAuthor, Result, SessionRow, Storage, StorageError, User, Visibility};
+use super::{Counts, Merger, PhotoRow, PullPage, PushAuthor, Result, SessionRow, Storage, StorageError, User, Visibility};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use gridwork_core::hlc::Hlc;
@@ -92,6 +92,29 @@ pub const MIGRATIONS: &[&str] = &[
         rejection  TEXT,
         applied_at TEXT NOT NULL
     ) STRICT, WITHOUT ROWID;
+    "#,
+    // 2: photos: which records list which photo (for serving by visibility), and which
+    // photos have arrived.
+    r#"
+    CREATE TABLE record_photos (
+        sha256    TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        PRIMARY KEY (sha256, record_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX record_photos_record ON record_photos (record_id);
+
+    CREATE TABLE photos (
+        sha256      TEXT PRIMARY KEY,
+        size        INTEGER NOT NULL,
+        mime        TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
+    INSERT OR IGNORE INTO record_photos (sha256, record_id)
+        SELECT json_extract(p.value, '$.sha256'), r.id
+        FROM records r, json_each(r.doc, '$.body.' || r.kind || '.photos') p
+        WHERE json_extract(p.value, '$.sha256') IS NOT NULL;
     "#,
 ];
 
@@ -341,6 +364,8 @@ fn push_batch(conn: &mut Connection, author: &PushAuthor, ops: Vec<Op>, merger: 
                 status = excluded.status, author = excluded.author, updated_at = excluded.updated_at,
                 doc = excluded.doc, clocks = excluded.clocks",
         )?;
+        let mut del_photos = tx.prepare_cached("DELETE FROM record_photos WHERE record_id = ?1")?;
+        let mut put_photo = tx.prepare_cached("INSERT INTO record_photos (sha256, record_id) VALUES (?1, ?2)")?;
         let mut put_op = tx.prepare_cached(
             "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -388,6 +413,13 @@ fn push_batch(conn: &mut Connection, author: &PushAuthor, ops: Vec<Op>, merger: 
                             doc.seq = None;
                             let doc = serde_json::to_string(&doc).map_err(|e| StorageError::Corrupt(e.to_string()))?;
                             let clocks = serde_json::to_string(&next.clocks).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                            del_photos.execute([&record_key])?;
+                            let mut hashes: Vec<&str> = next.record.body.photos().iter().map(|p| p.sha256.as_str()).collect();
+                            hashes.sort_unstable();
+                            hashes.dedup();
+                            for sha in hashes {
+                                put_photo.execute(params![sha, record_key])?;
+                            }
                             put_rec.execute(params![
                                 record_key,
                                 next.record.kind().as_str(),
@@ -446,6 +478,29 @@ fn pull_page(conn: &Connection, visibility: &Visibility, since: u64, limit: u32)
         records.push(rec);
     }
     Ok(PullPage { records, has_more })
+}
+
+/// One indexed lookup: the photo's index rows (primary key prefix), joined to their
+/// records by primary key, filtered by the caller's scope.
+fn photo_visible_query(visibility: &Visibility) -> (&'static str, Option<&str>) {
+    match visibility {
+        Visibility::All => ("SELECT EXISTS (SELECT 1 FROM record_photos WHERE sha256 = ?1)", None),
+        Visibility::District(d) => (
+            "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
+                            WHERE rp.sha256 = ?1 AND r.district = ?2)",
+            Some(d.as_str()),
+        ),
+        Visibility::Community(c) => (
+            "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
+                            WHERE rp.sha256 = ?1 AND r.community = ?2)",
+            Some(c.as_str()),
+        ),
+        Visibility::Grid(g) => (
+            "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
+                            WHERE rp.sha256 = ?1 AND r.grid = ?2)",
+            Some(g.as_str()),
+        ),
+    }
 }
 
 fn level_from_str(s: &str) -> Result<OrgLevel> {
@@ -675,6 +730,72 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>> {
+        let record_id = record_id.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT sha256 FROM record_photos WHERE record_id = ?1 ORDER BY sha256")?;
+            let rows = stmt.query_map([&record_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn photo_visible(&self, sha256: &str, visibility: &Visibility) -> Result<bool> {
+        let sha256 = sha256.to_owned();
+        let visibility = visibility.clone();
+        self.read(move |conn| {
+            let (sql, key) = photo_visible_query(&visibility);
+            let mut stmt = conn.prepare_cached(sql)?;
+            let found: bool = match key {
+                None => stmt.query_row([&sha256], |r| r.get(0))?,
+                Some(k) => stmt.query_row(params![sha256, k], |r| r.get(0))?,
+            };
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn photo_uploaded(&self, sha256: &str) -> Result<Option<PhotoRow>> {
+        let sha256 = sha256.to_owned();
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached("SELECT sha256, size, mime, uploaded_by, uploaded_at FROM photos WHERE sha256 = ?1")?
+                .query_row([&sha256], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+                })
+                .optional()?;
+            row.map(|(sha256, size, mime, uploaded_by, at)| {
+                Ok(PhotoRow {
+                    sha256,
+                    size: u64::try_from(size).map_err(|_| corrupt("photos.size"))?,
+                    mime,
+                    uploaded_by,
+                    uploaded_at: parse_ts(&at)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn record_photo_uploaded(&self, photo: PhotoRow) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO photos (sha256, size, mime, uploaded_by, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (sha256) DO NOTHING",
+            )?
+            .execute(params![
+                photo.sha256,
+                i64::try_from(photo.size).map_err(|_| corrupt("photos.size"))?,
+                photo.mime,
+                photo.uploaded_by,
+                ts(photo.uploaded_at)
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn close(&self) -> Result<()> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
@@ -752,5 +873,124 @@ mod tests {
             .query_row("EXPLAIN QUERY PLAN SELECT seq, doc FROM records WHERE seq > 0 ORDER BY seq LIMIT 10", [], |r| r.get(3))
             .expect("plan");
         assert!(!plan.contains("SCAN records") || plan.contains("INDEX"), "{plan}");
+    }
+
+    /// Every table and index definition, normalised, for comparing schemas.
+    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
+        conn.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type, name")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .expect("query")
+            .map(|row| {
+                let (t, n, sql) = row.expect("row");
+                (t, n, sql.split_whitespace().collect::<Vec<_>>().join(" "))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn upgrades_a_v1_database_with_its_data() {
+        use crate::storage::conformance::{report_with_photos, sha, TestMerger};
+        use gridwork_core::fixtures;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (sha('a'), sha('b'));
+        let rec = report_with_photos(fixtures::GRID, fixtures::COMMUNITY, 1, &[a.clone(), b.clone()]);
+        let plain = fixtures::records().remove(1);
+        {
+            // A database as a v1 server left it: the frozen schema, a user, a session, records.
+            let conn = Connection::open(dir.path().join(DB_FILE)).expect("raw open");
+            conn.execute_batch(include_str!("fixtures/schema_v1.sql")).expect("v1 schema");
+            conn.execute_batch("PRAGMA user_version = 1").expect("version");
+            conn.execute(
+                &format!("INSERT INTO users ({USER_COLS}) VALUES ('u1', 'grid.a', '网格员', 'grid_worker', ?1, 'x', '2026-11-01T08:00:00.000Z')"),
+                [fixtures::GRID],
+            )
+            .expect("user");
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, device_id, created_at) VALUES ('h1', 'u1', 'dev', '2026-11-01T08:00:00.000Z')",
+                [],
+            )
+            .expect("session");
+            let merger = TestMerger::for_user("u1");
+            for (seq, r) in [(1i64, rec.clone()), (2, plain.clone())] {
+                let op = crate::storage::conformance::create(r, 100);
+                let (stored, place) = merger.apply(None, &op).expect("apply");
+                let mut doc = stored.record.clone();
+                doc.seq = None;
+                conn.execute(
+                    "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        stored.record.id.to_string(),
+                        stored.record.kind().as_str(),
+                        seq,
+                        place.grid,
+                        place.community,
+                        place.street,
+                        place.district,
+                        stored.record.status.as_str(),
+                        stored.record.author,
+                        ts(stored.record.updated_at),
+                        serde_json::to_string(&doc).expect("doc"),
+                        serde_json::to_string(&stored.clocks).expect("clocks"),
+                    ],
+                )
+                .expect("record");
+            }
+        }
+
+        let s = SqliteStorage::open(dir.path()).expect("open upgrades");
+        {
+            let guard = lock(&s.inner.writer);
+            let conn = guard.as_ref().expect("writer");
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("pragma");
+            assert_eq!(version as usize, MIGRATIONS.len());
+            let fresh_dir = tempfile::tempdir().expect("tempdir");
+            let fresh = SqliteStorage::open(fresh_dir.path()).expect("fresh");
+            let fresh_guard = lock(&fresh.inner.writer);
+            assert_eq!(schema_of(conn), schema_of(fresh_guard.as_ref().expect("writer")), "upgraded schema equals a new database's");
+        }
+        assert!(s.user_by_username("grid.a").await.expect("user").is_some());
+        assert!(s.find_live_session("h1").await.expect("session").is_some());
+        let page = s.pull(&Visibility::All, 0, 10).await.expect("pull");
+        assert_eq!(page.records.len(), 2);
+        assert_eq!(page.records[0].body, rec.body);
+        // The photo index was filled from the existing records.
+        assert_eq!(s.photos_of_record(rec.id).await.expect("photos"), [a.clone(), b]);
+        assert!(s.photos_of_record(plain.id).await.expect("photos").is_empty());
+        assert!(s.photo_visible(&a, &Visibility::Grid(fixtures::GRID.into())).await.expect("visible"));
+        assert!(!s.photo_visible(&a, &Visibility::Grid(fixtures::OTHER_GRID.into())).await.expect("visible"));
+        assert_eq!(s.photo_uploaded(&a).await.expect("uploaded"), None);
+        // And the store goes on working: the sequence continues.
+        let next = s
+            .push(&PushAuthor { user_id: "u1".into() }, vec![crate::storage::conformance::describe(rec.id, "升级后修改", 200)], TestMerger::for_user("u1"))
+            .await
+            .expect("push");
+        assert_eq!(next[0].seq, Some(3));
+        s.close().await.expect("close");
+    }
+
+    #[test]
+    fn photo_visibility_uses_the_indexes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStorage::open(dir.path()).expect("open");
+        let guard = lock(&s.inner.writer);
+        let conn = guard.as_ref().expect("open writer");
+        for v in [Visibility::All, Visibility::Grid("g".into()), Visibility::Community("c".into()), Visibility::District("d".into())] {
+            let (sql, key) = photo_visible_query(&v);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("prepare");
+            let detail = |r: &rusqlite::Row<'_>| r.get::<_, String>(3);
+            let plan: Vec<String> = match key {
+                None => stmt.query_map(["x"], detail),
+                Some(k) => stmt.query_map(["x", k], detail),
+            }
+            .expect("plan")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+            let table_scans = plan.iter().filter(|step| step.starts_with("SCAN") && *step != "SCAN CONSTANT ROW").count();
+            let plan = plan.join(" | ");
+            assert!(table_scans == 0 && (plan.contains("SEARCH record_photos USING PRIMARY KEY") || plan.contains("SEARCH rp USING PRIMARY KEY")), "{v:?}: {plan}");
+        }
     }
 }
