@@ -15,9 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// Header naming the device a request comes from; must match the device the token was
-/// issued to.
-pub const DEVICE_HEADER: &str = "x-gridwork-device";
+pub use gridwork_core::protocol::DEVICE_HEADER;
 
 /// Password hashing settings, and a hash of a throwaway password made with them so that a
 /// login for an unknown username costs the same time as a wrong password.
