@@ -45,9 +45,10 @@ fn internal(message: &str) -> Rejection {
     Rejection::new(RejectReason::Invalid, None, message.to_owned())
 }
 
-/// The kind-specific fields of a body as a JSON map (without the kind tag).
-fn body_fields(body: &RecordBody) -> Result<Map<String, Value>, Rejection> {
-    match serde_json::to_value(body) {
+/// The kind-specific fields of a body or a body patch as a JSON map: the one value under
+/// the kind tag (`{"notice": {...}}` → `{...}`).
+fn inner_fields<T: serde::Serialize>(tagged: &T) -> Result<Map<String, Value>, Rejection> {
+    match serde_json::to_value(tagged) {
         Ok(Value::Object(mut outer)) => match outer.values_mut().next().map(Value::take) {
             Some(Value::Object(inner)) => Ok(inner),
             _ => Err(internal("记录内容无法解析")),
@@ -56,14 +57,12 @@ fn body_fields(body: &RecordBody) -> Result<Map<String, Value>, Rejection> {
     }
 }
 
+fn body_fields(body: &RecordBody) -> Result<Map<String, Value>, Rejection> {
+    inner_fields(body)
+}
+
 fn patch_fields(patch: &BodyPatch) -> Result<Map<String, Value>, Rejection> {
-    match serde_json::to_value(patch) {
-        Ok(Value::Object(mut outer)) => match outer.values_mut().next().map(Value::take) {
-            Some(Value::Object(inner)) => Ok(inner),
-            _ => Err(internal("修改内容无法解析")),
-        },
-        _ => Err(internal("修改内容无法解析")),
-    }
+    inner_fields(patch)
 }
 
 fn rebuild_body(kind_tag: &str, fields: Map<String, Value>) -> Result<RecordBody, Rejection> {

@@ -117,14 +117,15 @@ fn sync_state(pending: bool, rejected: bool) -> SyncState {
     }
 }
 
+/// A record as shown, with whether it has pending and rejected ops (its sync state).
+const SELECT_LOCAL: &str = "SELECT doc,
+    EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'pending'),
+    EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'rejected')
+    FROM records r";
+
 pub fn get_local(conn: &Connection, id: Uuid) -> Result<Option<LocalRecord>> {
     let row: Option<(String, bool, bool)> = conn
-        .prepare_cached(
-            "SELECT doc,
-                EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'pending'),
-                EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'rejected')
-             FROM records r WHERE id = ?1",
-        )?
+        .prepare_cached(&format!("{SELECT_LOCAL} WHERE id = ?1"))?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     row.map(|(doc, p, rj)| Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) }))
@@ -133,12 +134,7 @@ pub fn get_local(conn: &Connection, id: Uuid) -> Result<Option<LocalRecord>> {
 
 /// Records matching `q`, newest first.
 pub fn list(conn: &Connection, q: &RecordQuery) -> Result<Vec<LocalRecord>> {
-    let mut sql = String::from(
-        "SELECT doc,
-            EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'pending'),
-            EXISTS(SELECT 1 FROM outbox o WHERE o.record_id = r.id AND o.state = 'rejected')
-         FROM records r WHERE 1 = 1",
-    );
+    let mut sql = format!("{SELECT_LOCAL} WHERE 1 = 1");
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     if let Some(a) = &q.author {
         args.push(Box::new(a.clone()));
