@@ -70,6 +70,9 @@ fn is_not_a_database(e: &rusqlite::Error) -> bool {
 
 fn open_connection(path: &Path, key: Option<&DbKey>, flags: OpenFlags) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher logs a failed decryption to stderr (logcat on a phone); the typed error is
+    // enough. Older SQLCipher builds lack the pragma: ignore its absence.
+    let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE");
     if let Some(key) = key {
         conn.pragma_update(None, "key", key.pragma_value())?;
     }
