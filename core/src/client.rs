@@ -14,7 +14,7 @@ use crate::photos::ingest::{self, IngestOptions};
 use crate::photos::upload::{self, Network, PhotoPolicy};
 use crate::photos::PhotoStore;
 use crate::protocol::BodyPatch;
-use crate::store::{meta, outbox, photos, records, DbKey, Store};
+use crate::store::{self, meta, outbox, photos, records, DbKey, Store};
 use crate::sync::http::{Auth, Transport};
 use crate::sync::{self, SyncObserver, SyncReport};
 use chrono::{DateTime, Utc};
@@ -230,16 +230,42 @@ impl Device {
             Err(Error::Server { status: 401, .. }) => return Err(Error::InvalidCredentials),
             other => other?,
         };
-        // Pending changes of another account must not be pushed under this one.
-        if let Some(prev) = self.current_user()
-            && prev.id != resp.user.id
-            && self.pending_count()? > 0
-        {
-            return Err(Error::Argument("本机还有其他用户未同步的记录，请该用户先登录同步 (pending changes of another user)".into()));
-        }
+        // The data on this device belongs to one account (it survives a logout). Another
+        // account must not push its pending changes, nor see its records: refuse while
+        // anything of the owner waits, else start clean. A changed scope starts the pull over.
+        let owner = self.inner.store.read(|c| {
+            Ok(meta::get_json::<UserInfo>(c, meta::DATA_OWNER)?.or(meta::get_json::<meta::StoredSession>(c, meta::SESSION)?.map(|s| s.user)))
+        })?;
+        let new = &resp.user;
+        let reset = match &owner {
+            Some(o) if o.id != new.id => {
+                let waiting = self.pending_count()? + self.photo_queue()?.0 + self.rejected()?.len() as u64;
+                if waiting > 0 {
+                    let device_id = self.inner.device_id.to_string();
+                    let _ = self.inner.transport.logout(Auth { token: &resp.token, device_id: &device_id }).await;
+                    return Err(Error::Argument(
+                        "本机还有其他用户未同步或被退回的记录，请该用户先登录处理 (changes of another user wait on this device)".into(),
+                    ));
+                }
+                Some(true)
+            }
+            Some(o) if o.role != new.role || o.scope != new.scope => Some(false),
+            _ => None,
+        };
         self.inner.clock.observe(&resp.server_hlc);
         let session = meta::StoredSession { token: resp.token, user: resp.user.clone() };
-        self.inner.store.write(|tx| meta::set_json(tx, meta::SESSION, &session))?;
+        self.inner.store.write(|tx| {
+            match reset {
+                Some(true) => store::wipe_user_data(tx)?,
+                Some(false) => store::restart_pull(tx)?,
+                None => {}
+            }
+            meta::set_json(tx, meta::DATA_OWNER, &session.user)?;
+            meta::set_json(tx, meta::SESSION, &session)
+        })?;
+        if reset == Some(true) {
+            self.inner.photo_store.clear()?;
+        }
         *self.inner.session.write().unwrap_or_else(|p| p.into_inner()) = Some(session.clone());
         let device_id = self.inner.device_id.to_string();
         let (data, _) = self.inner.transport.reference(Auth { token: &session.token, device_id: &device_id }).await?;
@@ -496,8 +522,16 @@ impl Device {
         self.inner.store.read(outbox::rejected)
     }
 
+    /// Let a rejected change go. What the record shows goes back to the server's state
+    /// (a record the server never accepted disappears once nothing of it is left).
     pub fn discard_rejected(&self, op_id: Uuid) -> Result<()> {
-        if self.inner.store.write(|tx| outbox::discard(tx, op_id))? { Ok(()) } else { Err(Error::NotFound) }
+        self.inner.store.write(|tx| {
+            let record_id = outbox::record_of(tx, op_id)?.ok_or(Error::NotFound)?;
+            if !outbox::discard(tx, op_id)? {
+                return Err(Error::NotFound);
+            }
+            sync::rebuild_shown(&self.inner, tx, record_id)
+        })
     }
 
     pub fn reference(&self) -> Result<Option<ReferenceData>> {

@@ -329,3 +329,74 @@ async fn a_cancelled_sync_is_completed_by_the_next_one() {
     assert_eq!(pulled.pulled, n as u64, "each record reached the server exactly once");
     assert!(made.is_subset(&ids(&admin)));
 }
+
+/// A phone handed from one grid worker to another: the second cannot push the first's
+/// pending changes under their own name, and does not see the first's records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_changing_hands_keeps_accounts_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let phone = logged_in(dir.path(), "phone", &server.url, "grid.kw01").await;
+    let mine = phone.create(report(&phone, KW_GRID, "孙丽娜的上报")).unwrap();
+    phone.logout().await.unwrap();
+
+    let refused = phone.login("grid.wc01", PASSWORD).await;
+    assert!(matches!(refused, Err(Error::Argument(_))), "{refused:?}");
+    assert!(phone.current_user().is_none());
+    assert_eq!(phone.pending_count().unwrap(), 1, "the first worker's change is kept");
+
+    phone.login("grid.kw01", PASSWORD).await.unwrap();
+    phone.sync().await.unwrap();
+    phone.logout().await.unwrap();
+    phone.login("grid.wc01", PASSWORD).await.unwrap();
+    assert!(phone.get(mine.id).unwrap().is_none(), "the first worker's records are gone");
+    phone.sync().await.unwrap();
+    for r in phone.list(&Default::default()).unwrap() {
+        assert_eq!(r.record.org.grid, WC_GRID);
+    }
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    admin.sync().await.unwrap();
+    let theirs = admin.get(mine.id).unwrap().unwrap().record.record;
+    assert_eq!(theirs.author, {
+        let kw = logged_in(dir.path(), "kw", &server.url, "grid.kw01").await;
+        kw.current_user().unwrap().id
+    });
+}
+
+/// A refused create stays visible until discarded, then goes; a refused edit shows the
+/// server's state again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_changes_leave_the_screen_when_let_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let outside = worker.create(report(&worker, WC_GRID, "越界上报")).unwrap();
+    worker.sync().await.unwrap();
+    assert_eq!(worker.get(outside.id).unwrap().unwrap().record.sync_state, SyncState::Rejected);
+    let op = worker.rejected().unwrap()[0].op_id;
+    worker.discard_rejected(op).unwrap();
+    assert!(worker.get(outside.id).unwrap().is_none(), "a record the server never had goes with its last change");
+    assert!(matches!(worker.discard_rejected(op), Err(Error::NotFound)));
+}
+
+/// A push batch too large for the server (413) is split, not retried for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_push_batch_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    // Long service logs: about 140 KB of JSON each; 70 of them are over the 8 MiB limit.
+    let long = "居民反映夜间施工噪音扰民，希望协调施工单位调整作业时间。".repeat(17);
+    for _ in 0..70 {
+        let mut d = service_log(&worker, KW_GRID);
+        if let RecordBody::ServiceLog(l) = &mut d.body {
+            l.complaints = vec![long.clone(); 50];
+            l.replies = vec![long.clone(); 50];
+        }
+        worker.create(d).unwrap();
+    }
+    let rep = worker.sync().await.unwrap();
+    assert_eq!((rep.accepted, rep.rejected), (70, 0));
+    assert!(rep.round_trips > 2, "the batch was split ({} round trips)", rep.round_trips);
+    assert_eq!(worker.pending_count().unwrap(), 0);
+}

@@ -69,6 +69,13 @@ impl PhotoStore {
         Ok(())
     }
 
+    /// Remove every file (another account's photos when the device changes hands).
+    pub fn clear(&self) -> Result<()> {
+        let io = |e: std::io::Error| Error::Io(format!("clearing photos: {}", e.kind()));
+        fs::remove_dir_all(&self.root).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(io(e)) })?;
+        fs::create_dir_all(&self.root).map_err(io)
+    }
+
     pub fn delete(&self, sha: &str) -> Result<()> {
         for p in [self.path(sha), self.thumb_path(sha)] {
             match fs::remove_file(&p) {
@@ -98,7 +105,10 @@ impl Download {
         let dir = store.dir(sha);
         let io = |e: std::io::Error| Error::Io(format!("saving a photo: {}", e.kind()));
         fs::create_dir_all(&dir).map_err(io)?;
-        let tmp = dir.join(format!(".{sha}.{}.{}.part", std::process::id(), thumb as u8));
+        // Unique per download: two fetches of one photo must not share a file.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{sha}.{}.{n}.{}.part", std::process::id(), thumb as u8));
         let file = File::create(&tmp).map_err(io)?;
         let target = if thumb { store.thumb_path(sha) } else { store.path(sha) };
         Ok(Download { tmp, file, hasher: sha2::Digest::new(), head: Vec::new(), bytes: 0, target, sha: sha.to_owned(), thumb })

@@ -13,6 +13,8 @@ pub const REFERENCE: &str = "reference";
 pub const HLC: &str = "hlc";
 pub const NOTICE_COUNTER: &str = "notice_counter";
 pub const PHOTO_POLICY: &str = "photo_policy";
+/// The account whose records and changes this database holds; survives a logout.
+pub const DATA_OWNER: &str = "data_owner";
 
 /// A logged-in session. The token is a secret: kept only in this database.
 #[derive(Serialize, Deserialize, Clone)]

@@ -139,6 +139,28 @@ impl Store {
     }
 }
 
+/// Forget everything of the previous account: records, changes, history, photos and the
+/// pull cursor. Only called when none of it waits to be sent.
+pub fn wipe_user_data(tx: &Connection) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM records; DELETE FROM outbox; DELETE FROM server_history; DELETE FROM photos;
+         DELETE FROM meta WHERE key = 'pull_cursor';",
+    )?;
+    Ok(())
+}
+
+/// The account's scope changed: pull everything it may see again, dropping records that
+/// hold nothing of ours.
+pub fn restart_pull(tx: &Connection) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM records WHERE NOT EXISTS
+            (SELECT 1 FROM outbox o WHERE o.record_id = records.id AND o.state IN ('pending', 'rejected'));
+         DELETE FROM server_history WHERE record_id NOT IN (SELECT id FROM records);
+         DELETE FROM meta WHERE key = 'pull_cursor';",
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,21 @@ pub fn mark_rejected(conn: &Connection, op_id: Uuid, rejection: &Rejection, now:
     Ok(())
 }
 
+pub fn record_of(conn: &Connection, op_id: Uuid) -> Result<Option<Uuid>> {
+    let id: Option<String> = conn
+        .prepare_cached("SELECT record_id FROM outbox WHERE op_id = ?1")?
+        .query_row([op_id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+}
+
+/// Does anything of this record still wait or need the user's attention?
+pub fn open_for_record(conn: &Connection, record_id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM outbox WHERE record_id = ?1 AND state IN ('pending', 'rejected'))")?
+        .query_row([record_id.to_string()], |r| r.get(0))?)
+}
+
 /// The user has seen a rejection and lets it go. Returns false if there was none.
 pub fn discard(conn: &Connection, op_id: Uuid) -> Result<bool> {
     let n = conn

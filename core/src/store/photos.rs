@@ -87,9 +87,13 @@ pub fn get(conn: &Connection, sha: &str) -> Result<Option<PhotoRow>> {
         .optional()?)
 }
 
-/// Full-size files that may be freed: the server holds them.
+/// Full-size files that may be freed: the server holds them, and a record it accepted
+/// lists them (so it will serve them back).
 pub fn freeable(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT sha256 FROM photos WHERE uploaded_at IS NOT NULL AND has_file = 1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT sha256 FROM photos p WHERE uploaded_at IS NOT NULL AND has_file = 1
+         AND EXISTS (SELECT 1 FROM records r WHERE r.server_doc IS NOT NULL AND instr(r.server_doc, p.sha256) > 0)",
+    )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

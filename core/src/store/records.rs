@@ -99,6 +99,12 @@ pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> R
     Ok(())
 }
 
+pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
+    conn.prepare_cached("DELETE FROM records WHERE id = ?1")?.execute([id.to_string()])?;
+    conn.prepare_cached("DELETE FROM server_history WHERE record_id = ?1")?.execute([id.to_string()])?;
+    Ok(())
+}
+
 /// What the device shows and the server's last state, if any.
 pub fn get(conn: &Connection, id: Uuid) -> Result<Option<(Record, Option<Record>)>> {
     let row: Option<(String, Option<String>)> = conn

@@ -212,6 +212,17 @@ async fn push_batch(dev: &DeviceInner, auth: Auth<'_>, batch: Vec<crate::protoco
                         )?,
                     }
                 }
+                // A refused change must not stay on screen as if it were accepted.
+                let refused: std::collections::BTreeSet<_> = resp
+                    .results
+                    .iter()
+                    .zip(&request.ops)
+                    .filter(|(r, _)| r.outcome == Outcome::Rejected)
+                    .map(|(_, op)| op.record_id)
+                    .collect();
+                for id in refused {
+                    rebuild_shown(dev, tx, id)?;
+                }
                 Ok(())
             })?;
             report.pushed += ids.len() as u64;
@@ -219,31 +230,34 @@ async fn push_batch(dev: &DeviceInner, auth: Auth<'_>, batch: Vec<crate::protoco
             report.rejected += resp.results.iter().filter(|r| r.outcome == Outcome::Rejected).count() as u64;
             Ok(())
         }
-        // The server refused the request as a whole (a rule it checks before applying
-        // anything). Find the op it objects to by sending them one at a time, and keep
-        // that one as rejected, so that one bad op cannot block the queue for ever.
-        Err(Error::Server { status: 422, code, message }) => {
-            let ops = request.ops;
+        // The server refused the request as a whole: a rule it checks before applying
+        // anything (422), or a body too large (413). Split the batch until the op it
+        // objects to stands alone, and keep that one as rejected, so that one bad op
+        // cannot block the queue for ever.
+        Err(Error::Server { status: status @ (413 | 422), code, message }) => {
+            let mut ops = request.ops;
             if ops.len() == 1 {
                 let rejection = Rejection::new(RejectReason::Invalid, None, format!("{message} ({code})"));
-                dev.store.write(|tx| outbox::mark_rejected(tx, ops[0].op_id, &rejection, Utc::now()))?;
+                let id = ops[0].record_id;
+                dev.store.write(|tx| {
+                    outbox::mark_rejected(tx, ops[0].op_id, &rejection, Utc::now())?;
+                    rebuild_shown(dev, tx, id)
+                })?;
                 report.pushed += 1;
                 report.rejected += 1;
                 return Ok(());
             }
-            for op in ops {
-                Box::pin(push_batch(dev, auth, vec![op], report)).await?;
-            }
-            Ok(())
+            tracing::debug!(status, n = ops.len(), "push refused as a whole; splitting the batch");
+            let second = ops.split_off(ops.len() / 2);
+            Box::pin(push_batch(dev, auth, ops, report)).await?;
+            Box::pin(push_batch(dev, auth, second, report)).await
         }
         Err(e) => Err(e),
     }
 }
 
-/// Store the server's state of one record; re-apply this device's pending ops on top so
-/// the user keeps seeing their unsent edits; note who changed what for the history.
-fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, server: Record) -> Result<()> {
-    let previous = records::get(tx, server.id)?;
+/// The server's state of a record with this device's pending ops on top: what to show.
+fn with_pending(dev: &DeviceInner, tx: &rusqlite::Connection, server: Record) -> Result<Record> {
     let pending = outbox::pending_for_record(tx, server.id)?;
     let mut shown = server.clone();
     if !pending.is_empty()
@@ -261,6 +275,28 @@ fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, s
             }
         }
     }
+    Ok(shown)
+}
+
+/// Show a record again as the server has it plus what is still pending, after a change of
+/// it was refused or let go. A record the server never had stays while something of it
+/// waits or is refused (so the user sees what was refused), and goes when nothing is left.
+pub(crate) fn rebuild_shown(dev: &DeviceInner, tx: &rusqlite::Connection, id: uuid::Uuid) -> Result<()> {
+    match records::get(tx, id)? {
+        Some((_, Some(server))) => {
+            let shown = with_pending(dev, tx, server.clone())?;
+            records::save_from_server(tx, &shown, &server)
+        }
+        Some((_, None)) if !outbox::open_for_record(tx, id)? => records::delete(tx, id),
+        _ => Ok(()),
+    }
+}
+
+/// Store the server's state of one record; re-apply this device's pending ops on top so
+/// the user keeps seeing their unsent edits; note who changed what for the history.
+fn apply_server_record(dev: &DeviceInner, tx: &rusqlite::Connection, me: &str, server: Record) -> Result<()> {
+    let previous = records::get(tx, server.id)?;
+    let shown = with_pending(dev, tx, server.clone())?;
     // History: what changed on the server since our last copy, less what this device
     // itself wrote in between (already in the history as local changes).
     let old_server = previous.as_ref().and_then(|(_, s)| s.as_ref());
