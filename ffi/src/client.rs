@@ -179,6 +179,7 @@ impl GridworkClient {
     /// Attach a photo file (JPEG, PNG or WebP; convert HEIC first) to a record: EXIF time
     /// and position go into the record, the stored file is downscaled and has no EXIF, and
     /// it is queued for upload. At most 9 a record. `stage`: `before` / `after` or none.
+    #[uniffi::method(default(stage))]
     pub fn attach_photo(&self, record_id: String, file_path: String, stage: Option<String>) -> Result<PhotoInfo> {
         let id = parse_id(&record_id, "record_id")?;
         let stage = parse_stage(stage.as_deref())?;

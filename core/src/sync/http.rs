@@ -47,9 +47,11 @@ fn error_of(status: StatusCode, body: &[u8], authenticated: bool) -> Error {
     Error::Server { status: status.as_u16(), code, message }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Transport {
-    http: reqwest::Client,
+    /// Built on first use: opening a device offline must not depend on the TLS setup
+    /// (a CA store) of the machine.
+    http: std::sync::OnceLock<reqwest::Client>,
     base: String,
 }
 
@@ -60,12 +62,19 @@ impl Transport {
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(Error::Argument("服务器地址应以 http:// 或 https:// 开头 (server_url)".into()));
         }
-        let http = reqwest::Client::builder()
+        Ok(Transport { http: std::sync::OnceLock::new(), base })
+    }
+
+    fn client(&self) -> Result<&reqwest::Client> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let built = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
-        Ok(Transport { http, base })
+        Ok(self.http.get_or_init(|| built))
     }
 
     pub fn base_url(&self) -> &str {
@@ -116,7 +125,7 @@ impl Transport {
         body: Option<Outgoing>,
     ) -> Result<(Vec<u8>, StatusCode, WireBytes)> {
         let mut req = self
-            .http
+            .client()?
             .request(method, format!("{}{}", self.base, path_and_query))
             .header(ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         if let Some(a) = auth {
@@ -184,7 +193,7 @@ impl Transport {
     ) -> Result<u64> {
         let path = format!("{}{sha256}{}", paths::PHOTO_PREFIX, if thumb { "/thumb" } else { "" });
         let mut resp = self
-            .http
+            .client()?
             .get(format!("{}{}", self.base, path))
             .header(AUTHORIZATION, format!("Bearer {}", auth.token))
             .header(DEVICE_HEADER, auth.device_id)
