@@ -86,6 +86,10 @@ pub async fn check_login(state: &AppState, username: &str, password: &str) -> Re
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_owned();
     let st = state.clone();
+    // Each check takes ~19 MiB and a core for a while: a flood of logins must queue, not
+    // exhaust memory.
+    static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+    let _checking = CHECKS.acquire().await.map_err(AppError::internal)?;
     let ok = tokio::task::spawn_blocking(move || st.passwords().verify(&password, stored.as_deref()))
         .await
         .map_err(AppError::internal)?;

@@ -37,7 +37,12 @@ const THUMB_QUALITY: u8 = 80;
 pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Decoding limits for thumbnails: a hostile "photo" must not exhaust memory.
 const MAX_DECODE_EDGE: u32 = 30_000;
-const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+/// Unfinished uploads untouched this long are removed when the server starts.
+pub const STALE_UPLOAD: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Thumbnails decoded at once: with the allocation limit, a bound on decoding memory
+/// whatever many uploads finish together.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// The photo half of the server state: the blob store, the staging area and the
 /// per-photo upload locks.
@@ -63,10 +68,19 @@ impl Photos {
     pub fn new(blobs: Arc<dyn BlobStore>, uploads_dir: impl Into<PathBuf>, max_bytes: u64) -> io::Result<Self> {
         let uploads = uploads_dir.into();
         fs::create_dir_all(&uploads)?;
-        // Thumbnails being made when the server stopped are worthless; parts are kept.
+        // Thumbnails being made when the server stopped are worthless; parts are kept for
+        // their devices to resume, unless nobody touched them for STALE_UPLOAD (a device
+        // that gave up, or someone filling the disk with uploads never finished).
         for entry in fs::read_dir(&uploads)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "tmp" || e == "jpg") {
+            let entry = entry?;
+            let path = entry.path();
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_UPLOAD);
+            if stale || path.extension().is_some_and(|e| e == "tmp" || e == "jpg") {
                 let _ = fs::remove_file(path);
             }
         }
@@ -363,6 +377,7 @@ async fn finish(state: &AppState, user_id: &str, sha256: &str, size: u64) -> Res
     let thumb = photos.thumb_tmp_path(sha256);
     let checked = {
         let (part, thumb, want) = (part.clone(), thumb.clone(), sha256.to_owned());
+        let _decoding = DECODES.acquire().await.map_err(AppError::internal)?;
         blocking(move || {
             let (got, head) = hash_file(&part)?;
             if got != want {
@@ -456,4 +471,25 @@ pub async fn open(state: &AppState, row: &PhotoRow, variant: Variant) -> Result<
 
 fn mime_of(stored: &str) -> &'static str {
     [Format::Jpeg, Format::Png, Format::WebP].into_iter().map(Format::mime).find(|m| *m == stored).unwrap_or("application/octet-stream")
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn stale_unfinished_uploads_are_removed_at_start_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uploads = dir.path().join("uploads");
+        fs::create_dir_all(&uploads).expect("mkdir");
+        let (old, fresh) = (uploads.join(format!("{}.part", "a".repeat(64))), uploads.join(format!("{}.part", "b".repeat(64))));
+        fs::write(&old, b"half a photo").expect("write");
+        fs::write(&fresh, b"half a photo").expect("write");
+        let eight_days = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+        fs::File::options().write(true).open(&old).and_then(|f| f.set_modified(eight_days)).expect("age");
+        let blobs = LocalBlobs::open(dir.path().join("blobs")).expect("blobs");
+        Photos::new(Arc::new(blobs), &uploads, 1024).expect("photos");
+        assert!(!old.exists(), "a week-old unfinished upload is gone");
+        assert!(fresh.exists(), "a recent one waits for its device");
+    }
 }

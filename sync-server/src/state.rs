@@ -61,11 +61,17 @@ impl AppState {
     /// State with explicit password settings (tests use cheap ones).
     pub async fn with_passwords(storage: Arc<dyn Storage>, photos: Photos, passwords: Passwords) -> Result<Self, AppError> {
         let cache = load_reference(storage.as_ref()).await?;
+        // The clock restarts above every stamp already accepted (review: after a restart a
+        // far-future op re-stamped from a fresh clock could lose to an older edit).
+        let clock = HlcClock::new("server");
+        if let Some(high) = storage.max_clock().await?.and_then(|s| s.parse::<gridwork_core::hlc::Hlc>().ok()) {
+            clock.observe(&high);
+        }
         Ok(AppState {
             inner: Arc::new(Inner {
                 storage,
                 photos,
-                clock: Arc::new(HlcClock::new("server")),
+                clock: Arc::new(clock),
                 passwords,
                 reference: RwLock::new(Arc::new(cache)),
                 checked_at: Mutex::new(Instant::now()),

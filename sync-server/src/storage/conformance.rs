@@ -445,10 +445,13 @@ where
     assert_eq!(page.records.len(), 1);
     let got = &page.records[0];
     assert_eq!((got.id, &got.body, got.seq), (rec.id, &rec.body, first[0].seq));
+    // The highest stored field clock is known after a restart (the server clock starts there).
+    assert_eq!(s.max_clock().await.expect("clock"), Some(op.hlc.to_string()));
     // The op id is still remembered, and the sequence continues.
     assert_eq!(s.push(&author("u1"), vec![op], TestMerger::for_user("u1")).await.expect("push"), first);
     let next = s.push(&author("u1"), vec![create(report_in(fixtures::GRID, fixtures::COMMUNITY, 1), 200)], TestMerger::for_user("u1")).await.expect("push");
     assert!(next[0].seq > first[0].seq);
+    assert_eq!(s.max_clock().await.expect("clock"), Some(Hlc::new(200, 0, "d1").to_string()));
     s.close().await.expect("close");
 }
 

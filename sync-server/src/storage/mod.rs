@@ -153,6 +153,9 @@ pub trait Storage: Send + Sync {
     /// Visible records with seq > since, ascending, at most `limit`.
     async fn pull(&self, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage>;
     async fn counts(&self) -> Result<Counts>;
+    /// The highest field clock stored (HLC strings sort like clocks): the server's clock
+    /// starts above it, so no later edit is stamped below one already accepted.
+    async fn max_clock(&self) -> Result<Option<String>>;
 
     // photos
     /// The photo hashes the current version of a record lists (kept by `push`, in the same

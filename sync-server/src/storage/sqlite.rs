@@ -730,6 +730,12 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn max_clock(&self) -> Result<Option<String>> {
+        // Once at start-up: a scan of every record's clock map, done inside SQLite.
+        self.read(|conn| Ok(conn.query_row("SELECT MAX(c.value) FROM records, json_each(records.clocks) AS c", [], |r| r.get(0))?))
+            .await
+    }
+
     async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>> {
         let record_id = record_id.to_string();
         self.read(move |conn| {
