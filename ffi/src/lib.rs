@@ -12,5 +12,5 @@ mod types;
 
 pub use client::GridworkClient;
 pub use error::GridworkError;
-pub use listener::{SyncListener, TaskHandle};
+pub use listener::{ListenerError, SyncListener, TaskHandle};
 pub use types::*;

@@ -8,9 +8,25 @@ use std::sync::{Arc, Mutex};
 
 /// Told the progress of every sync of the client while subscribed. Called on the sync's
 /// thread: return quickly (post to the UI thread). Calling `cancel_sync` from here is fine.
+/// An exception it throws is reported back as a `ListenerError` and ignored: a UI callback
+/// cannot stop a sync.
 #[uniffi::export(foreign)]
 pub trait SyncListener: Send + Sync {
-    fn on_progress(&self, progress: SyncProgressInfo);
+    fn on_progress(&self, progress: SyncProgressInfo) -> Result<(), ListenerError>;
+}
+
+/// What a listener's exception becomes on the Rust side (uniffi turns any unexpected
+/// foreign exception into this rather than a panic).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum ListenerError {
+    #[error("{msg}")]
+    Failed { msg: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        ListenerError::Failed { msg: e.reason }
+    }
 }
 
 /// The core observer that forwards to a foreign listener.
@@ -18,11 +34,13 @@ pub(crate) struct ListenerAdapter(pub(crate) Arc<dyn SyncListener>);
 
 impl SyncObserver for ListenerAdapter {
     fn on_progress(&self, progress: &SyncProgress) {
-        // A listener that throws makes uniffi panic on the Rust side; a UI callback must
-        // not abort the sync, so contain it here.
+        // A listener's failure is its own business: the sync goes on. (catch_unwind as a
+        // last guard: nothing from a foreign callback may unwind through the core.)
         let listener = &self.0;
         let info = SyncProgressInfo::from(progress);
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.on_progress(info)));
+        if let Ok(Err(e)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.on_progress(info))) {
+            tracing::debug!(error = %e, "a sync listener failed");
+        }
     }
 }
 
