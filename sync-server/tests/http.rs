@@ -1,7 +1,7 @@
 //! Handler tests: the whole router, driven with `tower::ServiceExt::oneshot`.
 
 use axum::body::{to_bytes, Body};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -9,79 +9,22 @@ use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordBody, Role, Status};
 use gridwork_core::protocol::{
-    paths, ErrorBody, LoginResponse, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
+    paths, LoginResponse, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
     RejectReason, RevokeResponse, MAX_BODY_BYTES, MAX_PUSH_OPS,
 };
 use gridwork_core::reference::ReferenceData;
 use gridwork_server::auth::{Passwords, DEVICE_HEADER};
 use gridwork_server::seed::{add_user, NewUser};
-use gridwork_server::storage::sqlite::SqliteStorage;
-use gridwork_server::storage::Storage;
-use gridwork_server::{app, AppState};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const PASSWORD: &str = "correct horse 电池";
+mod common;
+use common::{harness, Harness, Login, Resp, PASSWORD, USERS};
+
 const PHONE: &str = "13805361234";
-
-struct Harness {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    app: Router,
-}
-
-struct Login {
-    token: String,
-    device: Uuid,
-}
-
-async fn harness() -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
-    let data = fixtures::reference_data();
-    storage.put_orgs(data.orgs).await.expect("orgs");
-    storage.put_categories(data.categories).await.expect("categories");
-    let pw = Arc::new(Passwords::insecure_fast_for_tests());
-    for (username, role, scope) in [
-        ("admin", Role::Admin, fixtures::CITY),
-        ("officer.kw", Role::Officer, fixtures::DISTRICT),
-        ("grid.kw01", Role::GridWorker, fixtures::GRID),
-        ("grid.wc01", Role::GridWorker, fixtures::OTHER_GRID),
-        ("community.kw", Role::GridWorker, fixtures::COMMUNITY),
-    ] {
-        let new = NewUser { username: username.into(), display_name: format!("测试{username}"), role, scope: scope.into(), password: PASSWORD.into() };
-        add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
-    }
-    let photos = gridwork_server::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
-    let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
-    let app = app(state.clone());
-    Harness { _dir: dir, state, app }
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    /// Every error must be an `ErrorBody` with the given code.
-    fn error(&self, status: StatusCode, code: &str) -> ErrorBody {
-        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
-        let ct = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        assert!(ct.starts_with("application/json"), "content-type {ct}");
-        let body: ErrorBody = self.json();
-        assert_eq!(body.error.code, code, "{body:?}");
-        assert!(!body.error.message.is_empty());
-        body
-    }
-}
 
 struct Req {
     method: Method,
@@ -489,7 +432,7 @@ async fn reference_has_an_etag_and_honours_if_none_match() {
     let r = req(Method::GET, paths::REFERENCE).auth(&w).send(&h.app).await;
     assert_eq!(r.status, StatusCode::OK);
     let data: ReferenceData = r.json();
-    assert_eq!(data.users.len(), 5);
+    assert_eq!(data.users.len(), USERS.len());
     let etag = r.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).expect("etag").to_owned();
     assert_eq!(etag, format!("\"{}\"", data.version));
     assert!(!String::from_utf8_lossy(&r.body).contains("argon2"), "no password data");

@@ -2,93 +2,24 @@
 //! every refusal, deduplication, visibility and thumbnails.
 
 use axum::body::{to_bytes, Body};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
-use gridwork_core::model::{PhotoRef, RecordBody, Role};
-use gridwork_core::protocol::{paths, ErrorBody, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, UploadStatus, DEFAULT_MAX_PHOTO_BYTES};
-use gridwork_server::auth::{Passwords, DEVICE_HEADER};
+use gridwork_core::model::{PhotoRef, RecordBody};
+use gridwork_core::protocol::{paths, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, DEFAULT_MAX_PHOTO_BYTES};
+use gridwork_server::auth::DEVICE_HEADER;
 use gridwork_server::blobs::{photo_key, thumb_key};
-use gridwork_server::photos::Photos;
-use gridwork_server::seed::{add_user, NewUser};
-use gridwork_server::storage::sqlite::SqliteStorage;
-use gridwork_server::storage::Storage;
-use gridwork_server::{app, AppState};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
-use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const PASSWORD: &str = "correct horse 电池";
+mod common;
+use common::{harness, Harness, Login, Resp, PASSWORD};
+
 const UPLOAD_TYPE: &str = "application/offset+octet-stream";
-
-struct Harness {
-    dir: tempfile::TempDir,
-    state: AppState,
-    app: Router,
-}
-
-struct Login {
-    token: String,
-    device: Uuid,
-}
-
-async fn harness() -> Harness {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
-    let data = fixtures::reference_data();
-    storage.put_orgs(data.orgs).await.expect("orgs");
-    storage.put_categories(data.categories).await.expect("categories");
-    let pw = Arc::new(Passwords::insecure_fast_for_tests());
-    for (username, role, scope) in [
-        ("admin", Role::Admin, fixtures::CITY),
-        ("officer.kw", Role::Officer, fixtures::DISTRICT),
-        ("officer.wc", Role::Officer, fixtures::OTHER_DISTRICT),
-        ("grid.kw01", Role::GridWorker, fixtures::GRID),
-        ("grid.wc01", Role::GridWorker, fixtures::OTHER_GRID),
-        ("community.kw", Role::GridWorker, fixtures::COMMUNITY),
-    ] {
-        let new = NewUser { username: username.into(), display_name: format!("测试{username}"), role, scope: scope.into(), password: PASSWORD.into() };
-        add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
-    }
-    let photos = Photos::local(dir.path(), DEFAULT_MAX_PHOTO_BYTES).expect("photos");
-    let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
-    let app = app(state.clone());
-    Harness { dir, state, app }
-}
-
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn error(&self, status: StatusCode, code: &str) -> ErrorBody {
-        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
-        let ct = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        assert!(ct.starts_with("application/json"), "content-type {ct}");
-        let body: ErrorBody = self.json();
-        assert_eq!(body.error.code, code, "{body:?}");
-        assert!(!body.error.message.is_empty());
-        body
-    }
-    fn status(&self) -> UploadStatus {
-        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.body));
-        let s: UploadStatus = self.json();
-        assert_eq!(self.headers.get("upload-offset").and_then(|v| v.to_str().ok()), Some(s.offset.to_string().as_str()));
-        s
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no {name} header"))
-    }
-}
 
 async fn send(app: &Router, b: axum::http::request::Builder, body: Body) -> Resp {
     let resp = app.clone().oneshot(b.body(body).expect("request")).await.expect("infallible");

@@ -1,0 +1,98 @@
+//! The harness the router tests share: a server state on a fresh SQLite store with the
+//! fixture piece of Weifang and one account per role and scope, and response helpers.
+#![allow(dead_code)] // each test binary uses its own part
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Router;
+use gridwork_core::fixtures;
+use gridwork_core::model::Role;
+use gridwork_core::protocol::{ErrorBody, UploadStatus, DEFAULT_MAX_PHOTO_BYTES};
+use gridwork_server::auth::Passwords;
+use gridwork_server::photos::Photos;
+use gridwork_server::seed::{add_user, NewUser};
+use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_server::storage::Storage;
+use gridwork_server::{app, AppState};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse 电池";
+
+/// The accounts every harness has: (username, role, scope).
+pub const USERS: &[(&str, Role, &str)] = &[
+    ("admin", Role::Admin, fixtures::CITY),
+    ("officer.kw", Role::Officer, fixtures::DISTRICT),
+    ("officer.wc", Role::Officer, fixtures::OTHER_DISTRICT),
+    ("grid.kw01", Role::GridWorker, fixtures::GRID),
+    ("grid.wc01", Role::GridWorker, fixtures::OTHER_GRID),
+    ("community.kw", Role::GridWorker, fixtures::COMMUNITY),
+];
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub state: AppState,
+    pub app: Router,
+}
+
+pub struct Login {
+    pub token: String,
+    pub device: Uuid,
+}
+
+pub async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
+    let data = fixtures::reference_data();
+    storage.put_orgs(data.orgs).await.expect("orgs");
+    storage.put_categories(data.categories).await.expect("categories");
+    let pw = Arc::new(Passwords::insecure_fast_for_tests());
+    for (username, role, scope) in USERS {
+        let new = NewUser {
+            username: (*username).into(),
+            display_name: format!("测试{username}"),
+            role: *role,
+            scope: (*scope).into(),
+            password: PASSWORD.into(),
+        };
+        add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
+    }
+    let photos = Photos::local(dir.path(), DEFAULT_MAX_PHOTO_BYTES).expect("photos");
+    let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
+    let app = app(state.clone());
+    Harness { dir, state, app }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// Every error must be an `ErrorBody` with the given code.
+    pub fn error(&self, status: StatusCode, code: &str) -> ErrorBody {
+        assert_eq!(self.status, status, "{}", String::from_utf8_lossy(&self.body));
+        let ct = self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(ct.starts_with("application/json"), "content-type {ct}");
+        let body: ErrorBody = self.json();
+        assert_eq!(body.error.code, code, "{body:?}");
+        assert!(!body.error.message.is_empty());
+        body
+    }
+
+    /// An upload answer: 200, with the offset also in the `Upload-Offset` header.
+    pub fn status(&self) -> UploadStatus {
+        assert_eq!(self.status, StatusCode::OK, "{}", String::from_utf8_lossy(&self.body));
+        let s: UploadStatus = self.json();
+        assert_eq!(self.headers.get("upload-offset").and_then(|v| v.to_str().ok()), Some(s.offset.to_string().as_str()));
+        s
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no {name} header"))
+    }
+}
