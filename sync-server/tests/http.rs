@@ -1,6 +1,6 @@
 //! Handler tests: the whole router, driven with `tower::ServiceExt::oneshot`.
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use flate2::write::GzEncoder;
@@ -18,7 +18,6 @@ use gridwork_server::seed::{add_user, NewUser};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::Arc;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 mod common;
@@ -58,10 +57,7 @@ impl Req {
         for (k, v) in self.headers {
             b = b.header(k, v);
         }
-        let resp = app.clone().oneshot(b.body(self.body).expect("request")).await.expect("infallible");
-        let (parts, body) = resp.into_parts();
-        let body = to_bytes(body, usize::MAX).await.expect("body").to_vec();
-        Resp { status: parts.status, headers: parts.headers, body }
+        common::send(app, b, self.body).await
     }
 }
 

@@ -1,9 +1,8 @@
 //! Photo uploads and serving through the whole router (`oneshot`): resumable appends,
 //! every refusal, deduplication, visibility and thumbnails.
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use axum::Router;
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody};
@@ -13,20 +12,12 @@ use gridwork_server::blobs::{photo_key, thumb_key};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
-use tower::ServiceExt;
 use uuid::Uuid;
 
 mod common;
-use common::{harness, Harness, Login, Resp, PASSWORD};
+use common::{harness, send, Harness, Login, Resp, PASSWORD};
 
 const UPLOAD_TYPE: &str = "application/offset+octet-stream";
-
-async fn send(app: &Router, b: axum::http::request::Builder, body: Body) -> Resp {
-    let resp = app.clone().oneshot(b.body(body).expect("request")).await.expect("infallible");
-    let (parts, body) = resp.into_parts();
-    let body = to_bytes(body, usize::MAX).await.expect("body").to_vec();
-    Resp { status: parts.status, headers: parts.headers, body }
-}
 
 fn authed(method: Method, path: &str, who: &Login) -> axum::http::request::Builder {
     Request::builder()

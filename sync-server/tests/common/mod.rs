@@ -2,7 +2,8 @@
 //! fixture piece of Weifang and one account per role and scope, and response helpers.
 #![allow(dead_code)] // each test binary uses its own part
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::body::{to_bytes, Body};
+use axum::http::{header, request, HeaderMap, StatusCode};
 use axum::Router;
 use gridwork_core::fixtures;
 use gridwork_core::model::Role;
@@ -14,6 +15,7 @@ use gridwork_server::storage::sqlite::SqliteStorage;
 use gridwork_server::storage::Storage;
 use gridwork_server::{app, AppState};
 use std::sync::Arc;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse 电池";
@@ -60,6 +62,14 @@ pub async fn harness() -> Harness {
     let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
     let app = app(state.clone());
     Harness { dir, state, app }
+}
+
+/// Runs one request through the router and collects the whole answer.
+pub async fn send(app: &Router, b: request::Builder, body: Body) -> Resp {
+    let resp = app.clone().oneshot(b.body(body).expect("request")).await.expect("infallible");
+    let (parts, body) = resp.into_parts();
+    let body = to_bytes(body, usize::MAX).await.expect("body").to_vec();
+    Resp { status: parts.status, headers: parts.headers, body }
 }
 
 pub struct Resp {
