@@ -351,7 +351,8 @@ impl Device {
     /// (EXIF facts into the record, EXIF out of the file, downscaled), stored by SHA-256,
     /// added to the record as an ordinary edit, and queued for upload.
     pub fn attach_photo(&self, id: Uuid, file: &std::path::Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
-        let count = self.get(id)?.ok_or(Error::NotFound)?.record.record.body.photos().len();
+        let (shown, _) = self.inner.store.read(|c| records::get(c, id))?.ok_or(Error::NotFound)?;
+        let count = shown.body.photos().len();
         if count >= crate::validate::MAX_PHOTOS {
             return Err(Error::Invalid(Rejection::new(
                 crate::protocol::RejectReason::Invalid,
@@ -615,11 +616,4 @@ impl Device {
         Ok(OrgRef { community: place.community, grid: place.grid })
     }
 
-    /// Validate a record state without storing it (for forms).
-    pub fn check(&self, record: &Record) -> std::result::Result<(), Rejection> {
-        match self.inner.refs() {
-            Some(refs) => crate::validate::validate_record(record, &refs),
-            None => Ok(()),
-        }
-    }
 }

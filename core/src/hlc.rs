@@ -23,10 +23,6 @@ impl Hlc {
     pub fn new(wall_ms: u64, counter: u32, node: impl Into<String>) -> Self {
         Hlc { wall_ms, counter, node: node.into() }
     }
-    /// The lowest clock: older than any real edit.
-    pub fn zero() -> Self {
-        Hlc::new(0, 0, "")
-    }
 }
 
 /// Wire form: `<wall_ms:12 hex>-<counter:6 hex>-<node>`; fixed width so that string order

@@ -215,16 +215,6 @@ pub struct Op {
     pub action: OpAction,
 }
 
-impl Op {
-    /// The record kind the op names; an update that changes only common fields names none.
-    pub fn kind(&self) -> Option<RecordKind> {
-        match &self.action {
-            OpAction::Create(n) => Some(n.body.kind()),
-            OpAction::Update(p) => p.body.as_ref().map(BodyPatch::kind),
-        }
-    }
-}
-
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {

@@ -2,7 +2,7 @@
 //! and by the server before it accepts one. Messages are in Chinese for the user, with the
 //! English field code in `field`; they never repeat the value (it may be personal data).
 
-use crate::model::{Location, OrgRef, PhotoRef, Record, RecordBody, RecordKind};
+use crate::model::{Location, OrgRef, PhotoRef, Record, RecordBody};
 use crate::protocol::{RejectReason, Rejection, DEFAULT_MAX_PHOTO_BYTES};
 use crate::reference::{CategoryKind, RefIndex, NOTICE_EXTRA_CATEGORIES};
 use chrono::Days;
@@ -166,11 +166,6 @@ pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
         }
     }
     Ok(())
-}
-
-/// The kind named by a string from outside (a CLI, a binding), as a typed rejection.
-pub fn parse_kind(s: &str) -> Result<RecordKind, Rejection> {
-    RecordKind::parse(s).ok_or_else(|| invalid("kind", "未知的记录类型"))
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //!   - push of 10,000 notices (~500 B each) and pull of 10,000 into a fresh device, on
 //!     loopback against a real server process: records/s and wire bytes per record
 //!   - a sync with nothing to do, on devices holding 10,000 and 100,000 records
+//!
 //! The machine is noisy: medians over repeated runs, and ratios next to the raw numbers.
 
-use gridwork_core::hlc::Hlc;
 use gridwork_core::model::Record;
 use gridwork_core::store::{records, Store};
 use gridwork_e2e::*;
@@ -153,7 +153,6 @@ fn fill(path: &std::path::Path, n: usize, template: &Record) {
             })
             .unwrap();
     }
-    let _ = Hlc::zero();
 }
 
 async fn idle_sync() {
