@@ -5,16 +5,16 @@ use crate::error::{Error, Result};
 use crate::hlc::{Hlc, HlcClock};
 use crate::merge::{self, Actor, StoredRecord};
 use crate::model::{Location, OrgRef, Record, RecordBody, RecordKind};
+use crate::model::{PhotoRef, PhotoStage};
+use crate::photos::PhotoStore;
+use crate::photos::ingest::{self, IngestOptions};
+use crate::photos::upload::{self, Network, PhotoPolicy};
+use crate::protocol::BodyPatch;
 use crate::protocol::{LoginRequest, NewRecord, Op, OpAction, RecordPatch, Rejection};
 use crate::reference::{RefIndex, ReferenceData, UserInfo};
 use crate::store::outbox::{LocalChange, RejectedChange};
 use crate::store::records::{LocalRecord, RecordQuery, ServerChange};
-use crate::model::{PhotoRef, PhotoStage};
-use crate::photos::ingest::{self, IngestOptions};
-use crate::photos::upload::{self, Network, PhotoPolicy};
-use crate::photos::PhotoStore;
-use crate::protocol::BodyPatch;
-use crate::store::{self, meta, outbox, photos, records, DbKey, Store};
+use crate::store::{self, DbKey, Store, meta, outbox, photos, records};
 use crate::sync::http::{Auth, Transport};
 use crate::sync::{self, SyncObserver, SyncReport};
 use chrono::{DateTime, Utc};
@@ -106,7 +106,8 @@ struct Fanout<'a> {
 
 impl SyncObserver for Fanout<'_> {
     fn on_progress(&self, progress: &sync::SyncProgress) {
-        let subscribers: Vec<_> = self.dev.observers.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, o)| o.clone()).collect();
+        let subscribers: Vec<_> =
+            self.dev.observers.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(_, o)| o.clone()).collect();
         for o in subscribers {
             o.on_progress(progress);
         }
@@ -172,7 +173,13 @@ impl Device {
             };
             let stored_hlc = meta::get(tx, meta::HLC)?.and_then(|s| s.parse::<Hlc>().ok());
             let policy = meta::get(tx, meta::PHOTO_POLICY)?.as_deref().and_then(PhotoPolicy::parse);
-            Ok((id, meta::get_json::<meta::StoredSession>(tx, meta::SESSION)?, meta::reference(tx)?, outbox::max_hlc(tx)?, (stored_hlc, policy)))
+            Ok((
+                id,
+                meta::get_json::<meta::StoredSession>(tx, meta::SESSION)?,
+                meta::reference(tx)?,
+                outbox::max_hlc(tx)?,
+                (stored_hlc, policy),
+            ))
         })?;
         let (stored_hlc, policy) = stored_hlc;
         let clock = HlcClock::new(device_id.simple().to_string());
@@ -234,7 +241,8 @@ impl Device {
         // account must not push its pending changes, nor see its records: refuse while
         // anything of the owner waits, else start clean. A changed scope starts the pull over.
         let owner = self.inner.store.read(|c| {
-            Ok(meta::get_json::<UserInfo>(c, meta::DATA_OWNER)?.or(meta::get_json::<meta::StoredSession>(c, meta::SESSION)?.map(|s| s.user)))
+            Ok(meta::get_json::<UserInfo>(c, meta::DATA_OWNER)?
+                .or(meta::get_json::<meta::StoredSession>(c, meta::SESSION)?.map(|s| s.user)))
         })?;
         let new = &resp.user;
         let reset = match &owner {
@@ -244,7 +252,8 @@ impl Device {
                     let device_id = self.inner.device_id.to_string();
                     let _ = self.inner.transport.logout(Auth { token: &resp.token, device_id: &device_id }).await;
                     return Err(Error::Argument(
-                        "本机还有其他用户未同步或被退回的记录，请该用户先登录处理 (changes of another user wait on this device)".into(),
+                        "本机还有其他用户未同步或被退回的记录，请该用户先登录处理 (changes of another user wait on this device)"
+                            .into(),
                     ));
                 }
                 Some(true)
@@ -330,7 +339,12 @@ impl Device {
     }
 
     /// One local edit inside `tx`: `make_patch` sees the record as shown.
-    fn update_in(&self, tx: &rusqlite::Connection, id: Uuid, make_patch: impl FnOnce(&Record) -> Result<RecordPatch>) -> Result<Record> {
+    fn update_in(
+        &self,
+        tx: &rusqlite::Connection,
+        id: Uuid,
+        make_patch: impl FnOnce(&Record) -> Result<RecordPatch>,
+    ) -> Result<Record> {
         let (session, refs) = self.actor_parts()?;
         let device_id = self.inner.device_id.to_string();
         let actor = Actor { user_id: &session.user.id, device_id: &device_id, role: session.user.role, scope: None };
@@ -486,7 +500,8 @@ impl Device {
     pub fn get(&self, id: Uuid) -> Result<Option<RecordDetail>> {
         self.inner.store.read(|c| {
             let Some(record) = records::get_local(c, id)? else { return Ok(None) };
-            let mut history: Vec<HistoryEntry> = outbox::for_record(c, id)?.into_iter().map(|c| HistoryEntry::Local(Box::new(c))).collect();
+            let mut history: Vec<HistoryEntry> =
+                outbox::for_record(c, id)?.into_iter().map(|c| HistoryEntry::Local(Box::new(c))).collect();
             history.extend(records::server_changes(c, id)?.into_iter().map(HistoryEntry::Server));
             history.sort_by_key(HistoryEntry::at);
             Ok(Some(RecordDetail { record, history }))
@@ -506,7 +521,14 @@ impl Device {
         before: Option<DateTime<Utc>>,
     ) -> Result<Vec<LocalRecord>> {
         let me = self.current_user().ok_or(Error::NotLoggedIn)?;
-        self.list(&RecordQuery { kind: Some(kind), status, author: Some(me.id), created_from: from, created_before: before, ..Default::default() })
+        self.list(&RecordQuery {
+            kind: Some(kind),
+            status,
+            author: Some(me.id),
+            created_from: from,
+            created_before: before,
+            ..Default::default()
+        })
     }
 
     /// How many local changes wait to be pushed.
@@ -615,5 +637,4 @@ impl Device {
         })?;
         Ok(OrgRef { community: place.community, grid: place.grid })
     }
-
 }

@@ -77,7 +77,9 @@ pub fn records() -> Vec<Record> {
         base(
             1,
             Status::Submitted,
-            RecordBody::Report(Report { category: "09006".into(), description: "胜利东街早市占道经营".into(), photos: vec![] }),
+            RecordBody::Report(Report {
+                category: "09006".into(), description: "胜利东街早市占道经营".into(), photos: vec![]
+            }),
         ),
         base(
             2,
@@ -85,7 +87,9 @@ pub fn records() -> Vec<Record> {
             RecordBody::Notice(Notice {
                 number: "KW-20261120-0001".into(),
                 category: "QL-STALL".into(),
-                party: Party { name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into()) },
+                party: Party {
+                    name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into())
+                },
                 facts: "店外占用人行道摆放水果".into(),
                 legal_basis: "《潍坊市城市市容和环境卫生管理办法》第十六条".into(),
                 deadline: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),

@@ -4,7 +4,7 @@
 //! Pure functions: storage and transport live elsewhere.
 
 use crate::hlc::{Hlc, HlcClock, MAX_FUTURE_MS};
-use crate::model::{mergeable_fields, Record, RecordBody, Role};
+use crate::model::{Record, RecordBody, Role, mergeable_fields};
 use crate::protocol::{BodyPatch, Op, OpAction, RejectReason, Rejection};
 use crate::reference::RefIndex;
 use crate::validate::validate_record;
@@ -241,16 +241,38 @@ mod tests {
         let refs = fixtures::refs();
         let (_, base) = create_notice();
         let a = update(
-            RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("A".into()), ..Default::default() })), ..Default::default() },
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { facts: Some("A".into()), ..Default::default() })),
+                ..Default::default()
+            },
             Hlc::new(200, 0, "dA"),
         );
         let b = update(
-            RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { legal_basis: Some("B".into()), ..Default::default() })), ..Default::default() },
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { legal_basis: Some("B".into()), ..Default::default() })),
+                ..Default::default()
+            },
             Hlc::new(150, 0, "dB"),
         );
         let who = actor(Role::Officer, Some(fixtures::DISTRICT));
-        let ab = apply_op(Some(&apply_op(Some(&base), &a, &a.hlc, &who, &refs, Utc::now()).unwrap()), &b, &b.hlc, &who, &refs, Utc::now()).unwrap();
-        let ba = apply_op(Some(&apply_op(Some(&base), &b, &b.hlc, &who, &refs, Utc::now()).unwrap()), &a, &a.hlc, &who, &refs, Utc::now()).unwrap();
+        let ab = apply_op(
+            Some(&apply_op(Some(&base), &a, &a.hlc, &who, &refs, Utc::now()).unwrap()),
+            &b,
+            &b.hlc,
+            &who,
+            &refs,
+            Utc::now(),
+        )
+        .unwrap();
+        let ba = apply_op(
+            Some(&apply_op(Some(&base), &b, &b.hlc, &who, &refs, Utc::now()).unwrap()),
+            &a,
+            &a.hlc,
+            &who,
+            &refs,
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(ab.record.body, ba.record.body);
         let RecordBody::Notice(n) = &ab.record.body else { panic!() };
         assert_eq!((n.facts.as_str(), n.legal_basis.as_str()), ("A", "B"));
@@ -261,8 +283,20 @@ mod tests {
         let refs = fixtures::refs();
         let (_, base) = create_notice();
         let who = actor(Role::Officer, None);
-        let newer = update(RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("new".into()), ..Default::default() })), ..Default::default() }, Hlc::new(300, 0, "a"));
-        let older = update(RecordPatch { body: Some(BodyPatch::Notice(NoticePatch { facts: Some("old".into()), ..Default::default() })), ..Default::default() }, Hlc::new(200, 0, "b"));
+        let newer = update(
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { facts: Some("new".into()), ..Default::default() })),
+                ..Default::default()
+            },
+            Hlc::new(300, 0, "a"),
+        );
+        let older = update(
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { facts: Some("old".into()), ..Default::default() })),
+                ..Default::default()
+            },
+            Hlc::new(200, 0, "b"),
+        );
         let s = apply_op(Some(&base), &newer, &newer.hlc, &who, &refs, Utc::now()).unwrap();
         let s = apply_op(Some(&s), &older, &older.hlc, &who, &refs, Utc::now()).unwrap();
         let RecordBody::Notice(n) = &s.record.body else { panic!() };
@@ -275,7 +309,8 @@ mod tests {
         let (_, base) = create_notice();
         let to = |s: Status, t: u64| update(RecordPatch { status: Some(s), ..Default::default() }, Hlc::new(t, 0, "x"));
         let officer = actor(Role::Officer, None);
-        let rectified = apply_op(Some(&base), &to(Status::Rectified, 200), &Hlc::new(200, 0, "x"), &officer, &refs, Utc::now()).unwrap();
+        let rectified =
+            apply_op(Some(&base), &to(Status::Rectified, 200), &Hlc::new(200, 0, "x"), &officer, &refs, Utc::now()).unwrap();
         let back = apply_op(Some(&rectified), &to(Status::Issued, 300), &Hlc::new(300, 0, "x"), &officer, &refs, Utc::now());
         assert_eq!(back.unwrap_err().reason, RejectReason::InvalidTransition);
         let wrong_kind = apply_op(Some(&base), &to(Status::Accepted, 300), &Hlc::new(300, 0, "x"), &officer, &refs, Utc::now());

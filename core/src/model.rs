@@ -415,12 +415,20 @@ impl Record {
 pub fn mergeable_fields(kind: RecordKind) -> &'static [&'static str] {
     match kind {
         RecordKind::Report => &["location", "status", "category", "description", "photos"],
-        RecordKind::Notice => &[
-            "location", "status", "number", "category", "party", "facts", "legal_basis", "deadline", "photos",
-        ],
+        RecordKind::Notice => {
+            &["location", "status", "number", "category", "party", "facts", "legal_basis", "deadline", "photos"]
+        }
         RecordKind::ServiceLog => &[
-            "location", "status", "date", "activity", "participants", "summary", "complaints", "replies",
-            "linked_reports", "photos",
+            "location",
+            "status",
+            "date",
+            "activity",
+            "participants",
+            "summary",
+            "complaints",
+            "replies",
+            "linked_reports",
+            "photos",
         ],
     }
 }

@@ -3,8 +3,8 @@
 //! English field code in `field`; they never repeat the value (it may be personal data).
 
 use crate::model::{Location, OrgRef, PhotoRef, Record, RecordBody};
-use crate::protocol::{RejectReason, Rejection, DEFAULT_MAX_PHOTO_BYTES};
-use crate::reference::{CategoryKind, RefIndex, NOTICE_EXTRA_CATEGORIES};
+use crate::protocol::{DEFAULT_MAX_PHOTO_BYTES, RejectReason, Rejection};
+use crate::reference::{CategoryKind, NOTICE_EXTRA_CATEGORIES, RefIndex};
 use chrono::Days;
 
 pub const MAX_PHOTOS: usize = 9;
@@ -50,7 +50,11 @@ pub fn validate_photos(field: &str, photos: &[PhotoRef]) -> Result<(), Rejection
         if !matches!(p.mime.as_str(), "image/jpeg" | "image/png" | "image/webp") {
             return Err(invalid(field, "照片只能是JPEG、PNG或WebP"));
         }
-        if p.bytes == 0 || p.bytes > DEFAULT_MAX_PHOTO_BYTES || !(1..=30_000).contains(&p.width) || !(1..=30_000).contains(&p.height) {
+        if p.bytes == 0
+            || p.bytes > DEFAULT_MAX_PHOTO_BYTES
+            || !(1..=30_000).contains(&p.width)
+            || !(1..=30_000).contains(&p.height)
+        {
             return Err(invalid(field, "照片大小或尺寸不合理"));
         }
         let lat_ok = p.lat.is_none_or(|v| v.is_finite() && (-90.0..=90.0).contains(&v));
@@ -90,9 +94,7 @@ pub fn validate_org(org: &OrgRef, refs: &RefIndex) -> Result<(), Rejection> {
 fn standard_category(code: &str, refs: &RefIndex, matter_only: bool) -> bool {
     code.len() == 5
         && code.bytes().all(|b| b.is_ascii_digit())
-        && refs
-            .category(code)
-            .is_some_and(|c| !matter_only || c.kind == CategoryKind::Matter)
+        && refs.category(code).is_some_and(|c| !matter_only || c.kind == CategoryKind::Matter)
 }
 
 fn phone(value: &str) -> Result<(), Rejection> {
@@ -191,7 +193,9 @@ mod tests {
         let err = validate_record(&notice, &refs).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("party.phone"));
         assert!(!err.message.contains("secret"));
-        for (phone, ok) in [("0536-8231234", true), ("13805361234", true), ("8231234", true), ("23805361234", false), ("123", false)] {
+        for (phone, ok) in
+            [("0536-8231234", true), ("13805361234", true), ("8231234", true), ("23805361234", false), ("123", false)]
+        {
             if let RecordBody::Notice(n) = &mut notice.body {
                 n.party.phone = Some(phone.into());
             }

@@ -1,9 +1,9 @@
 //! Photo ingest: EXIF into metadata and out of the file, downscale, never bigger.
 
-use gridwork_core::photos::ingest::{self, IngestOptions};
-use gridwork_core::photos::sample::{sample_jpeg, sample_png, SampleExif};
-use gridwork_core::photos::PhotoStore;
 use gridwork_core::Error;
+use gridwork_core::photos::PhotoStore;
+use gridwork_core::photos::ingest::{self, IngestOptions};
+use gridwork_core::photos::sample::{SampleExif, sample_jpeg, sample_png};
 
 fn store() -> (tempfile::TempDir, PhotoStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -55,10 +55,10 @@ fn re_encoding_never_makes_a_photo_bigger() {
     let (_d, store) = store();
     let opts = IngestOptions::default();
     let inputs = [
-        sample_jpeg(3000, 2000, 40, 3, None),  // needs downscaling, already small
-        sample_jpeg(1200, 900, 95, 4, None),   // fits, re-encode is smaller
+        sample_jpeg(3000, 2000, 40, 3, None), // needs downscaling, already small
+        sample_jpeg(1200, 900, 95, 4, None),  // fits, re-encode is smaller
         sample_jpeg(1200, 900, 30, 5, Some(&SampleExif { orientation: 6, ..Default::default() })), // must rotate
-        sample_png(1024, 768),                 // flat colours: PNG beats JPEG
+        sample_png(1024, 768),                // flat colours: PNG beats JPEG
     ];
     for input in inputs {
         let got = ingest::process(&input, &store, &opts).unwrap();

@@ -4,7 +4,7 @@ use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordKind, Status};
 use gridwork_core::store::records::{self, RecordQuery, SyncState};
-use gridwork_core::store::{outbox, schema, Store};
+use gridwork_core::store::{Store, outbox, schema};
 use rusqlite::Connection;
 
 fn schema_of(path: &std::path::Path) -> Vec<(String, String)> {

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use gridwork_core::model::*;
 use gridwork_core::protocol::{BodyPatch, NoticePatch, RecordPatch, ReportPatch};
-use gridwork_core::store::records::{RecordQuery, SyncState};
 use gridwork_core::store::DbKey;
+use gridwork_core::store::records::{RecordQuery, SyncState};
 use gridwork_core::{Device, DeviceConfig, Draft, Error};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +39,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Log in (password from GRIDWORK_PASSWORD or standard input).
-    Login { username: String },
+    Login {
+        username: String,
+    },
     Logout,
     Whoami,
     /// 随手拍: file a report.
@@ -115,7 +117,9 @@ enum Cmd {
         limit: u32,
     },
     /// One record with its history.
-    Show { id: Uuid },
+    Show {
+        id: Uuid,
+    },
     /// Attach a photo (JPEG, PNG or WebP file) to a record.
     Photo {
         id: Uuid,
@@ -222,7 +226,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("已退出 (logged out)");
         }
         Cmd::Whoami => match device.current_user() {
-            Some(u) => println!("{} {} [{}] scope {} device {}", u.display_name, u.username, u.role.as_str(), u.scope, device.device_id()),
+            Some(u) => println!(
+                "{} {} [{}] scope {} device {}",
+                u.display_name,
+                u.username,
+                u.role.as_str(),
+                u.scope,
+                device.device_id()
+            ),
             None => println!("未登录 (not logged in), device {}", device.device_id()),
         },
         Cmd::Report { grid, category, desc, at } => {
@@ -271,7 +282,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Cmd::Update { id, status, desc, facts } => {
             let current = device.get(id)?.ok_or(Error::NotFound)?.record.record;
             let body = match (current.kind(), desc, facts) {
-                (RecordKind::Report, Some(d), _) => Some(BodyPatch::Report(ReportPatch { description: Some(d), ..Default::default() })),
+                (RecordKind::Report, Some(d), _) => {
+                    Some(BodyPatch::Report(ReportPatch { description: Some(d), ..Default::default() }))
+                }
                 (RecordKind::Notice, _, Some(f)) => Some(BodyPatch::Notice(NoticePatch { facts: Some(f), ..Default::default() })),
                 (_, None, None) => None,
                 _ => return Err(Error::Argument("--desc is for reports, --facts for notices".into())),
@@ -294,7 +307,15 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 for r in rows {
-                    println!("{}  {:<8} {:<6} {:<4} {}  {}", r.record.id, r.record.kind().label_zh(), r.record.status.label_zh(), sync_label(r.sync_state), r.record.created_at.format("%Y-%m-%d %H:%M"), title(&r.record));
+                    println!(
+                        "{}  {:<8} {:<6} {:<4} {}  {}",
+                        r.record.id,
+                        r.record.kind().label_zh(),
+                        r.record.status.label_zh(),
+                        sync_label(r.sync_state),
+                        r.record.created_at.format("%Y-%m-%d %H:%M"),
+                        title(&r.record)
+                    );
                 }
             }
         }
@@ -304,18 +325,41 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("{}", serde_json::to_string_pretty(&d.record.record).unwrap_or_default());
             } else {
                 let r = &d.record.record;
-                println!("{} {} [{}] {} / {}", r.kind().label_zh(), r.id, r.status.label_zh(), sync_label(d.record.sync_state), r.status.as_str());
-                println!("  网格 grid {}  位置 {:.5},{:.5} ±{}m", r.org.grid, r.location.lat, r.location.lon, r.location.accuracy_m);
+                println!(
+                    "{} {} [{}] {} / {}",
+                    r.kind().label_zh(),
+                    r.id,
+                    r.status.label_zh(),
+                    sync_label(d.record.sync_state),
+                    r.status.as_str()
+                );
+                println!(
+                    "  网格 grid {}  位置 {:.5},{:.5} ±{}m",
+                    r.org.grid, r.location.lat, r.location.lon, r.location.accuracy_m
+                );
                 println!("  {}", title(r));
                 let names: std::collections::HashMap<String, String> = device
                     .reference()?
                     .map(|r| r.users.into_iter().map(|u| (u.id, u.display_name)).collect())
                     .unwrap_or_default();
-                let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| if id.is_empty() { "他人".into() } else { id.to_owned() });
+                let name = |id: &str| {
+                    names.get(id).cloned().unwrap_or_else(|| if id.is_empty() { "他人".into() } else { id.to_owned() })
+                };
                 for h in d.history {
                     match h {
-                        gridwork_core::client::HistoryEntry::Local(c) => println!("  {} 本机 local  {}  {}", c.created_at.format("%m-%d %H:%M:%S"), c.state, c.message.unwrap_or_default()),
-                        gridwork_core::client::HistoryEntry::Server(c) => println!("  {} 服务器 server #{} {}: {}", c.at.format("%m-%d %H:%M:%S"), c.seq, name(&c.actor), c.fields.join(", ")),
+                        gridwork_core::client::HistoryEntry::Local(c) => println!(
+                            "  {} 本机 local  {}  {}",
+                            c.created_at.format("%m-%d %H:%M:%S"),
+                            c.state,
+                            c.message.unwrap_or_default()
+                        ),
+                        gridwork_core::client::HistoryEntry::Server(c) => println!(
+                            "  {} 服务器 server #{} {}: {}",
+                            c.at.format("%m-%d %H:%M:%S"),
+                            c.seq,
+                            name(&c.actor),
+                            c.fields.join(", ")
+                        ),
                     }
                 }
             }
@@ -328,7 +372,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 Some(_) => return Err(Error::Argument("unknown stage (before | after)".into())),
             };
             let p = device.attach_photo(id, &file, stage)?;
-            println!("照片已添加 (photo attached): {} {} {}x{} {} B, 待上传 (queued)", p.sha256, p.mime, p.width, p.height, p.bytes);
+            println!(
+                "照片已添加 (photo attached): {} {} {}x{} {} B, 待上传 (queued)",
+                p.sha256, p.mime, p.width, p.height, p.bytes
+            );
         }
         Cmd::FetchPhoto { sha256, thumb } => println!("{}", device.fetch_photo(&sha256, thumb).await?.display()),
         Cmd::PhotoPolicy { policy } => {
@@ -348,7 +395,14 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let rep = device.sync().await?;
             println!(
                 "同步完成 (sync done): pushed {} (accepted {}, rejected {}), pulled {}, photos uploaded {}, {} round trips, {} B sent, {} B received",
-                rep.pushed, rep.accepted, rep.rejected, rep.pulled, rep.photos_uploaded, rep.round_trips, rep.bytes_sent, rep.bytes_received
+                rep.pushed,
+                rep.accepted,
+                rep.rejected,
+                rep.pulled,
+                rep.photos_uploaded,
+                rep.round_trips,
+                rep.bytes_sent,
+                rep.bytes_received
             );
         }
         Cmd::Orgs { under } => {

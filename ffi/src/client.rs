@@ -108,11 +108,8 @@ impl GridworkClient {
 
     /// Records matching `filter`, newest first.
     pub fn list_records(&self, filter: RecordFilter) -> Result<Vec<RecordView>> {
-        let me = if filter.mine_only {
-            Some(self.inner.current_user().ok_or(gridwork_core::Error::NotLoggedIn)?.id)
-        } else {
-            None
-        };
+        let me =
+            if filter.mine_only { Some(self.inner.current_user().ok_or(gridwork_core::Error::NotLoggedIn)?.id) } else { None };
         let records = self.inner.list(&filter.into_query(me)?)?;
         Ok(records.into_iter().map(Into::into).collect())
     }

@@ -36,8 +36,7 @@ pub(crate) fn parse_ids(items: Vec<String>, field: &str) -> Result<Vec<Uuid>> {
 }
 
 pub(crate) fn parse_date(s: &str, field: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| GridworkError::argument("日期格式不正确，应为YYYY-MM-DD", field))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| GridworkError::argument("日期格式不正确，应为YYYY-MM-DD", field))
 }
 
 fn format_date(d: NaiveDate) -> String {
@@ -521,9 +520,11 @@ pub enum RecordBody {
 impl From<m::RecordBody> for RecordBody {
     fn from(b: m::RecordBody) -> Self {
         match b {
-            m::RecordBody::Report(r) => {
-                RecordBody::Report { category: r.category, description: r.description, photos: r.photos.into_iter().map(Into::into).collect() }
-            }
+            m::RecordBody::Report(r) => RecordBody::Report {
+                category: r.category,
+                description: r.description,
+                photos: r.photos.into_iter().map(Into::into).collect(),
+            },
             m::RecordBody::Notice(n) => RecordBody::Notice {
                 number: n.number,
                 category: n.category,

@@ -100,7 +100,12 @@ pub async fn check_login(state: &AppState, username: &str, password: &str) -> Re
 }
 
 /// Start a session for `user` on `device_id`; returns the bearer token (shown once).
-pub async fn open_session(state: &AppState, user: &User, device_id: Uuid, device_name: Option<String>) -> Result<String, AppError> {
+pub async fn open_session(
+    state: &AppState,
+    user: &User,
+    device_id: Uuid,
+    device_name: Option<String>,
+) -> Result<String, AppError> {
     let token = new_token();
     state
         .storage()

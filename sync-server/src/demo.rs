@@ -59,50 +59,58 @@ const KUIWEN_STREETS: &[Street] = &[
     Street {
         name: "东关街道",
         communities: &[
-            "胜利东街社区", "东关社区", "南苑社区", "卧龙东街社区", "东风东街社区",
-            "福寿东街社区", "虞河社区", "李家街社区", "育华社区",
+            "胜利东街社区",
+            "东关社区",
+            "南苑社区",
+            "卧龙东街社区",
+            "东风东街社区",
+            "福寿东街社区",
+            "虞河社区",
+            "李家街社区",
+            "育华社区",
         ],
     },
     Street {
         name: "大虞街道",
         communities: &[
-            "大虞社区", "健康东街社区", "樱园社区", "新华路社区", "金宝社区", "北宫东街社区",
-            "和平社区", "宝通东街社区",
+            "大虞社区",
+            "健康东街社区",
+            "樱园社区",
+            "新华路社区",
+            "金宝社区",
+            "北宫东街社区",
+            "和平社区",
+            "宝通东街社区",
         ],
     },
     Street {
         name: "梨园街道",
         communities: &[
-            "梨园社区", "四平路社区", "北王社区", "文化路社区", "民生东街社区", "玉清东街社区",
-            "友爱社区", "东方社区",
+            "梨园社区",
+            "四平路社区",
+            "北王社区",
+            "文化路社区",
+            "民生东街社区",
+            "玉清东街社区",
+            "友爱社区",
+            "东方社区",
         ],
     },
     Street {
         name: "廿里堡街道",
-        communities: &[
-            "廿里堡社区", "杨家社区", "颐园社区", "崇文社区", "北海社区", "永安社区", "宝通社区",
-            "青年路社区",
-        ],
+        communities: &["廿里堡社区", "杨家社区", "颐园社区", "崇文社区", "北海社区", "永安社区", "宝通社区", "青年路社区"],
     },
     Street {
         name: "潍州路街道",
-        communities: &[
-            "潍州路社区", "北宫社区", "鸢飞社区", "月河社区", "向阳社区", "幸福社区", "银河社区",
-            "东苑社区",
-        ],
+        communities: &["潍州路社区", "北宫社区", "鸢飞社区", "月河社区", "向阳社区", "幸福社区", "银河社区", "东苑社区"],
     },
     Street {
         name: "北苑街道",
-        communities: &[
-            "北苑社区", "北辰社区", "金马社区", "清平社区", "长松社区", "丰华社区", "鸢都社区",
-            "河东社区",
-        ],
+        communities: &["北苑社区", "北辰社区", "金马社区", "清平社区", "长松社区", "丰华社区", "鸢都社区", "河东社区"],
     },
     Street {
         name: "广文街道",
-        communities: &[
-            "广文社区", "风筝广场社区", "南胡社区", "文华社区", "樱前社区", "志远社区", "怡园社区",
-        ],
+        communities: &["广文社区", "风筝广场社区", "南胡社区", "文华社区", "樱前社区", "志远社区", "怡园社区"],
     },
 ];
 
@@ -112,37 +120,43 @@ const WEICHENG_STREETS: &[Street] = &[
     Street {
         name: "城关街道",
         communities: &[
-            "十笏园社区", "白浪河社区", "大英巷社区", "芙蓉社区", "通亭社区", "大有社区",
-            "东门社区", "三里庄社区", "奎星社区",
+            "十笏园社区",
+            "白浪河社区",
+            "大英巷社区",
+            "芙蓉社区",
+            "通亭社区",
+            "大有社区",
+            "东门社区",
+            "三里庄社区",
+            "奎星社区",
         ],
     },
     Street {
         name: "南关街道",
-        communities: &[
-            "南关社区", "福寿社区", "健康街社区", "曹家巷社区", "东风社区", "胜利西街社区",
-            "仓南社区", "南下河社区",
-        ],
+        communities: &["南关社区", "福寿社区", "健康街社区", "曹家巷社区", "东风社区", "胜利西街社区", "仓南社区", "南下河社区"],
     },
     Street {
         name: "西关街道",
-        communities: &[
-            "西关社区", "西园社区", "向阳路社区", "双羊社区", "和平路社区", "樱桃园社区", "梨花社区",
-        ],
+        communities: &["西关社区", "西园社区", "向阳路社区", "双羊社区", "和平路社区", "樱桃园社区", "梨花社区"],
     },
     Street {
         name: "北关街道",
         communities: &[
-            "北关社区", "北门社区", "玄武社区", "浮烟山社区", "福寿西街社区", "十里堡社区",
-            "北宫西街社区", "育新社区",
+            "北关社区",
+            "北门社区",
+            "玄武社区",
+            "浮烟山社区",
+            "福寿西街社区",
+            "十里堡社区",
+            "北宫西街社区",
+            "育新社区",
         ],
     },
     Street {
-        name: "于河街道",
-        communities: &["于河社区", "坡子社区", "河滩社区", "双庙社区", "吕家社区", "东王社区"],
+        name: "于河街道", communities: &["于河社区", "坡子社区", "河滩社区", "双庙社区", "吕家社区", "东王社区"]
     },
     Street {
-        name: "望留街道",
-        communities: &["望留社区", "八里社区", "南屯社区", "刘家社区", "张氏社区", "北流社区"],
+        name: "望留街道", communities: &["望留社区", "八里社区", "南屯社区", "刘家社区", "张氏社区", "北流社区"]
     },
 ];
 
@@ -150,25 +164,18 @@ const WEICHENG_STREETS: &[Street] = &[
 
 const FANGZI_STREETS: &[Street] = &[
     Street {
-        name: "坊安街道",
-        communities: &["坊安社区", "坊茨社区", "兴国路社区", "龙泉社区", "车站社区"],
+        name: "坊安街道", communities: &["坊安社区", "坊茨社区", "兴国路社区", "龙泉社区", "车站社区"]
     },
     Street {
-        name: "坊城街道",
-        communities: &["坊城社区", "泰山路社区", "联盟社区", "煤城社区", "坊泉社区"],
+        name: "坊城街道", communities: &["坊城社区", "泰山路社区", "联盟社区", "煤城社区", "坊泉社区"]
     },
     Street {
-        name: "凤凰街道",
-        communities: &["凤凰社区", "凤鸣社区", "凤翔社区", "龙山社区", "郑公社区", "福安社区"],
+        name: "凤凰街道", communities: &["凤凰社区", "凤鸣社区", "凤翔社区", "龙山社区", "郑公社区", "福安社区"]
     },
     Street {
-        name: "九龙街道",
-        communities: &["九龙社区", "九龙涧社区", "穆村社区", "眉村社区", "庙后社区"],
+        name: "九龙街道", communities: &["九龙社区", "九龙涧社区", "穆村社区", "眉村社区", "庙后社区"]
     },
-    Street {
-        name: "黄旗堡街道",
-        communities: &["黄旗堡社区", "柳沟社区", "孙家社区", "岭西社区"],
-    },
+    Street { name: "黄旗堡街道", communities: &["黄旗堡社区", "柳沟社区", "孙家社区", "岭西社区"] },
 ];
 
 // 寒亭区 (370703): 4 streets, 22 communities.
@@ -176,23 +183,15 @@ const FANGZI_STREETS: &[Street] = &[
 const HANTING_STREETS: &[Street] = &[
     Street {
         name: "寒亭街道",
-        communities: &[
-            "寒亭社区", "民主街社区", "通亭街社区", "寒亭东社区", "友谊社区", "朱里社区",
-            "杨家埠社区",
-        ],
+        communities: &["寒亭社区", "民主街社区", "通亭街社区", "寒亭东社区", "友谊社区", "朱里社区", "杨家埠社区"],
     },
     Street {
-        name: "开元街道",
-        communities: &["开元社区", "海龙社区", "前阳社区", "泊子社区", "民生社区", "新民社区"],
+        name: "开元街道", communities: &["开元社区", "海龙社区", "前阳社区", "泊子社区", "民生社区", "新民社区"]
     },
     Street {
-        name: "固堤街道",
-        communities: &["固堤社区", "王家社区", "河口社区", "大店社区", "西南社区"],
+        name: "固堤街道", communities: &["固堤社区", "王家社区", "河口社区", "大店社区", "西南社区"]
     },
-    Street {
-        name: "高里街道",
-        communities: &["高里社区", "孙家埠社区", "郭家社区", "南渠社区"],
-    },
+    Street { name: "高里街道", communities: &["高里社区", "孙家埠社区", "郭家社区", "南渠社区"] },
 ];
 
 // 高新区 (370791, local code): 4 streets, 24 communities.
@@ -200,23 +199,16 @@ const HANTING_STREETS: &[Street] = &[
 const GAOXIN_STREETS: &[Street] = &[
     Street {
         name: "新城街道",
-        communities: &[
-            "新城社区", "志远东社区", "玉清社区", "惠贤社区", "银枫社区", "桐荫社区", "蓉花社区",
-        ],
+        communities: &["新城社区", "志远东社区", "玉清社区", "惠贤社区", "银枫社区", "桐荫社区", "蓉花社区"],
     },
     Street {
-        name: "清池街道",
-        communities: &["清池社区", "张面河社区", "前宁社区", "北屯社区", "乐川社区", "仓上社区"],
+        name: "清池街道", communities: &["清池社区", "张面河社区", "前宁社区", "北屯社区", "乐川社区", "仓上社区"]
     },
     Street {
-        name: "北海路街道",
-        communities: &[
-            "北海路社区", "健康东社区", "北海花园社区", "海悦社区", "光明社区", "东盛社区",
-        ],
+        name: "北海路街道", communities: &["北海路社区", "健康东社区", "北海花园社区", "海悦社区", "光明社区", "东盛社区"]
     },
     Street {
-        name: "东明街道",
-        communities: &["东明社区", "东兴社区", "樱花社区", "星光社区", "华安社区"],
+        name: "东明街道", communities: &["东明社区", "东兴社区", "樱花社区", "星光社区", "华安社区"]
     },
 ];
 
@@ -225,15 +217,11 @@ const GAOXIN_STREETS: &[Street] = &[
 const JINGJI_STREETS: &[Street] = &[
     Street {
         name: "双杨街道",
-        communities: &[
-            "双杨社区", "杨家店社区", "东许社区", "西许社区", "平原社区", "福临社区", "安顺社区",
-        ],
+        communities: &["双杨社区", "杨家店社区", "东许社区", "西许社区", "平原社区", "福临社区", "安顺社区"],
     },
     Street {
         name: "古亭街道",
-        communities: &[
-            "古亭社区", "蓝天社区", "阳光社区", "锦绣社区", "丰收社区", "新华社区", "大成社区",
-        ],
+        communities: &["古亭社区", "蓝天社区", "阳光社区", "锦绣社区", "丰收社区", "新华社区", "大成社区"],
     },
 ];
 
@@ -243,12 +231,7 @@ const JINGJI_STREETS: &[Street] = &[
 /// zones have no division code of their own.
 const DISTRICTS: &[District] = &[
     District {
-        code: "370705",
-        name: "奎文区",
-        slug: "kuiwen",
-        short: "kw",
-        centre: (36.707, 119.135),
-        streets: KUIWEN_STREETS,
+        code: "370705", name: "奎文区", slug: "kuiwen", short: "kw", centre: (36.707, 119.135), streets: KUIWEN_STREETS
     },
     District {
         code: "370702",
@@ -259,12 +242,7 @@ const DISTRICTS: &[District] = &[
         streets: WEICHENG_STREETS,
     },
     District {
-        code: "370704",
-        name: "坊子区",
-        slug: "fangzi",
-        short: "fz",
-        centre: (36.655, 119.166),
-        streets: FANGZI_STREETS,
+        code: "370704", name: "坊子区", slug: "fangzi", short: "fz", centre: (36.655, 119.166), streets: FANGZI_STREETS
     },
     District {
         code: "370703",
@@ -275,20 +253,10 @@ const DISTRICTS: &[District] = &[
         streets: HANTING_STREETS,
     },
     District {
-        code: "370791",
-        name: "高新区",
-        slug: "gaoxin",
-        short: "gx",
-        centre: (36.718, 119.215),
-        streets: GAOXIN_STREETS,
+        code: "370791", name: "高新区", slug: "gaoxin", short: "gx", centre: (36.718, 119.215), streets: GAOXIN_STREETS
     },
     District {
-        code: "370792",
-        name: "经济区",
-        slug: "jingji",
-        short: "jj",
-        centre: (36.775, 119.058),
-        streets: JINGJI_STREETS,
+        code: "370792", name: "经济区", slug: "jingji", short: "jj", centre: (36.775, 119.058), streets: JINGJI_STREETS
     },
 ];
 
@@ -324,12 +292,7 @@ pub fn orgs() -> Vec<OrgUnit> {
         OrgUnit { code, name: name.to_string(), level, parent: Some(parent.to_string()) }
     }
 
-    let mut out = vec![OrgUnit {
-        code: CITY_CODE.to_string(),
-        name: CITY_NAME.to_string(),
-        level: OrgLevel::City,
-        parent: None,
-    }];
+    let mut out = vec![OrgUnit { code: CITY_CODE.to_string(), name: CITY_NAME.to_string(), level: OrgLevel::City, parent: None }];
     for d in DISTRICTS {
         out.push(unit(d.code.to_string(), d.name, OrgLevel::District, CITY_CODE));
     }
@@ -342,12 +305,7 @@ pub fn orgs() -> Vec<OrgUnit> {
                 let community_code = format!("{street_code}{:03}", ci + 1);
                 out.push(unit(community_code.clone(), c, OrgLevel::Community, &street_code));
                 for g in 1..=grid_count(community_index) {
-                    out.push(unit(
-                        format!("{community_code}-{g:02}"),
-                        &format!("第{g}网格"),
-                        OrgLevel::Grid,
-                        &community_code,
-                    ));
+                    out.push(unit(format!("{community_code}-{g:02}"), &format!("第{g}网格"), OrgLevel::Grid, &community_code));
                 }
                 community_index += 1;
             }
@@ -438,9 +396,7 @@ pub fn grid_position(grid_code: &str) -> Option<(f64, f64)> {
     let district = DISTRICTS.iter().find(|d| d.code == &grid_code[..6])?;
     let (street_code, community_code) = (&grid_code[..9], &grid_code[..12]);
     let (mut lat, mut lon) = district.centre;
-    for (code, lat_span, lon_span) in
-        [(street_code, 0.022, 0.028), (community_code, 0.006, 0.007), (grid_code, 0.0015, 0.0018)]
-    {
+    for (code, lat_span, lon_span) in [(street_code, 0.022, 0.028), (community_code, 0.006, 0.007), (grid_code, 0.0015, 0.0018)] {
         let (a, b) = unit_offsets(code);
         lat += a * lat_span;
         lon += b * lon_span;

@@ -3,7 +3,7 @@
 //! carries request values (they may be personal data).
 
 use crate::storage::StorageError;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridwork_core::protocol::{ErrorBody, ErrorDetail};
 
@@ -79,9 +79,7 @@ impl AppError {
             | AppError::BatchTooLarge
             | AppError::InvalidOp(_)
             | AppError::UploadTooLong
-            | AppError::HashMismatch => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            | AppError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::UnsupportedMediaType | AppError::UnsupportedUploadType | AppError::UnsupportedPhotoType => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }

@@ -5,12 +5,12 @@
 use crate::error::AppError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// JSON request body / response.
 pub struct Json<T>(pub T);
@@ -37,11 +37,7 @@ where
         }
         // `Bytes` honours `DefaultBodyLimit`, counted after gzip decoding.
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::MalformedBody
-            }
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::PayloadTooLarge } else { AppError::MalformedBody }
         })?;
         parse_json(&bytes).map(Json)
     }
@@ -178,7 +174,9 @@ mod tests {
 
     #[test]
     fn query_errors_are_invalid_request() {
-        assert!(matches!(parse_query::<PullQuery>("since=abc"), Err(AppError::InvalidRequest(m)) if m.starts_with("since") && !m.contains("abc")));
+        assert!(
+            matches!(parse_query::<PullQuery>("since=abc"), Err(AppError::InvalidRequest(m)) if m.starts_with("since") && !m.contains("abc"))
+        );
         assert!(matches!(parse_query::<PullQuery>("since=5&limit=10"), Ok(PullQuery { since: 5, limit: Some(10) })));
         assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None })));
         assert!(parse_query::<PullQuery>("bogus=1").is_err());

@@ -20,15 +20,15 @@ pub mod sync;
 pub use error::AppError;
 pub use state::AppState;
 
+use crate::blobs::BlobStore;
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::s3::{S3Blobs, S3Config};
-use crate::blobs::BlobStore;
 use crate::photos::Photos;
-use crate::storage::sqlite::SqliteStorage;
 use crate::storage::Storage;
+use crate::storage::sqlite::SqliteStorage;
 use anyhow::Context;
-use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use axum::Router;
+use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -4,9 +4,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
 use gridwork_server::auth::Passwords;
-use gridwork_server::seed::{self, NewUser};
 use gridwork_server::blobs::s3::S3Config;
-use gridwork_server::{open_store, start_with_state, AppState, BlobConfig, ServerConfig};
+use gridwork_server::seed::{self, NewUser};
+use gridwork_server::{AppState, BlobConfig, ServerConfig, open_store, start_with_state};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,8 +80,10 @@ impl PhotoArgs {
             BlobKind::Local => BlobConfig::Local,
             BlobKind::S3 => {
                 // Credentials only from the environment: argv is visible to every local user.
-                let access_key = std::env::var("GRIDWORK_S3_ACCESS_KEY").context("请在环境变量 GRIDWORK_S3_ACCESS_KEY 中提供 S3 访问密钥")?;
-                let secret_key = std::env::var("GRIDWORK_S3_SECRET_KEY").context("请在环境变量 GRIDWORK_S3_SECRET_KEY 中提供 S3 私有密钥")?;
+                let access_key =
+                    std::env::var("GRIDWORK_S3_ACCESS_KEY").context("请在环境变量 GRIDWORK_S3_ACCESS_KEY 中提供 S3 访问密钥")?;
+                let secret_key =
+                    std::env::var("GRIDWORK_S3_SECRET_KEY").context("请在环境变量 GRIDWORK_S3_SECRET_KEY 中提供 S3 私有密钥")?;
                 let bucket = self.s3_bucket.context("--blob-store s3 需要 --s3-bucket")?;
                 BlobConfig::S3(S3Config { endpoint: self.s3_endpoint, bucket, region: self.s3_region, access_key, secret_key })
             }
@@ -143,7 +145,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("已载入潍坊市组织机构和国标分类");
             }
             let passwords = Arc::new(Passwords::production()?);
-            let user = seed::add_user(storage.as_ref(), passwords, NewUser { username, display_name, role, scope, password }).await;
+            let user =
+                seed::add_user(storage.as_ref(), passwords, NewUser { username, display_name, role, scope, password }).await;
             storage.close().await?;
             let user = user?;
             println!("已添加用户 {}（{}，{}）", user.username, user.role.label_zh(), user.scope);

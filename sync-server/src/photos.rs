@@ -9,11 +9,11 @@
 //! Appends to one photo are serialised by a per-photo async mutex.
 
 use crate::blobs::local::LocalBlobs;
-use crate::blobs::{photo_key, thumb_key, Blob, BlobStore};
+use crate::blobs::{Blob, BlobStore, photo_key, thumb_key};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::storage::PhotoRow;
-use crate::sync::{visibility, Caller};
+use crate::sync::{Caller, visibility};
 use bytes::Bytes;
 use chrono::Utc;
 use futures::{Stream, StreamExt};
@@ -310,11 +310,7 @@ where
     outcome?;
 
     let now = offset + written;
-    if now == declared {
-        finish(state, user_id, sha256, declared).await
-    } else {
-        Ok(status(sha256, declared, now))
-    }
+    if now == declared { finish(state, user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
 }
 
 /// SHA-256 and first bytes of a file, read in chunks.
@@ -418,7 +414,13 @@ async fn finish(state: &AppState, user_id: &str, sha256: &str, size: u64) -> Res
         let _ = tokio::fs::remove_file(&thumb).await;
         return Err(AppError::internal(format!("blob store: {e}")));
     }
-    let row = PhotoRow { sha256: sha256.to_owned(), size, mime: format.mime().to_owned(), uploaded_by: user_id.to_owned(), uploaded_at: Utc::now() };
+    let row = PhotoRow {
+        sha256: sha256.to_owned(),
+        size,
+        mime: format.mime().to_owned(),
+        uploaded_by: user_id.to_owned(),
+        uploaded_at: Utc::now(),
+    };
     state.storage().record_photo_uploaded(row).await?;
     blocking(move || {
         for p in [&part, &size_file, &thumb] {
@@ -470,7 +472,11 @@ pub async fn open(state: &AppState, row: &PhotoRow, variant: Variant) -> Result<
 }
 
 fn mime_of(stored: &str) -> &'static str {
-    [Format::Jpeg, Format::Png, Format::WebP].into_iter().map(Format::mime).find(|m| *m == stored).unwrap_or("application/octet-stream")
+    [Format::Jpeg, Format::Png, Format::WebP]
+        .into_iter()
+        .map(Format::mime)
+        .find(|m| *m == stored)
+        .unwrap_or("application/octet-stream")
 }
 
 #[cfg(test)]

@@ -7,12 +7,10 @@ use crate::demo;
 use crate::state::AppState;
 use crate::storage::{Storage, StorageError, User};
 use crate::sync::{self, Caller};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Duration, Utc};
 use gridwork_core::hlc::Hlc;
-use gridwork_core::model::{
-    Activity, Location, Notice, OrgRef, Party, RecordBody, Report, Role, ServiceLog, Status,
-};
+use gridwork_core::model::{Activity, Location, Notice, OrgRef, Party, RecordBody, Report, Role, ServiceLog, Status};
 use gridwork_core::protocol::{NewRecord, Op, OpAction, OpResult, Outcome, RecordPatch};
 use gridwork_core::reference::{OrgLevel, RefIndex, ReferenceData};
 use std::sync::Arc;
@@ -64,13 +62,7 @@ pub async fn add_user(storage: &dyn Storage, passwords: Arc<Passwords>, new: New
     let org = orgs.iter().find(|o| o.code == new.scope).ok_or_else(|| anyhow!("管辖范围 {} 不存在", new.scope))?;
     if !scope_levels(new.role).contains(&org.level) {
         let allowed: Vec<&str> = scope_levels(new.role).iter().map(|l| l.as_str()).collect();
-        bail!(
-            "{}的管辖范围应为 {}，而 {} 是 {}",
-            new.role.label_zh(),
-            allowed.join(" / "),
-            new.scope,
-            org.level.as_str()
-        );
+        bail!("{}的管辖范围应为 {}，而 {} 是 {}", new.role.label_zh(), allowed.join(" / "), new.scope, org.level.as_str());
     }
     let password = new.password;
     let hash = tokio::task::spawn_blocking(move || passwords.hash(&password)).await?.map_err(|e| anyhow!("{e}"))?;
@@ -270,7 +262,9 @@ impl DemoPlan {
         let mut batches = Vec::new();
         let mut created: Vec<(Uuid, RecordKind3, String)> = Vec::new(); // (id, kind, author username)
         let mut k = 0usize;
-        let stamp = |hours_ago: i64, k: usize| -> DateTime<Utc> { now - Duration::hours(hours_ago) - Duration::minutes((7 * k as i64) % 50) };
+        let stamp = |hours_ago: i64, k: usize| -> DateTime<Utc> {
+            now - Duration::hours(hours_ago) - Duration::minutes((7 * k as i64) % 50)
+        };
 
         // Grid workers: three reports and a service log each.
         let workers: Vec<&User> = users.iter().filter(|u| u.role == Role::GridWorker).collect();
@@ -362,7 +356,8 @@ impl DemoPlan {
             }
             // The first notice was put right.
             if oi == 0
-                && let Some((id, _, _)) = created.iter().rev().find(|(_, kind, by)| *kind == RecordKind3::Notice && *by == u.username)
+                && let Some((id, _, _)) =
+                    created.iter().rev().find(|(_, kind, by)| *kind == RecordKind3::Notice && *by == u.username)
             {
                 ops.push(status_op(*id, Status::Rectified, Hlc::new(ms(now) - 60_000, 0, node(u))));
             }
@@ -371,7 +366,8 @@ impl DemoPlan {
 
         // The admin turns some reports into cases and closes one; a grid worker closes a log.
         if let Some(admin) = users.iter().find(|u| u.role == Role::Admin) {
-            let reports: Vec<Uuid> = created.iter().filter(|(_, kind, _)| *kind == RecordKind3::Report).map(|(id, _, _)| *id).collect();
+            let reports: Vec<Uuid> =
+                created.iter().filter(|(_, kind, _)| *kind == RecordKind3::Report).map(|(id, _, _)| *id).collect();
             let mut ops = Vec::new();
             for (n, id) in reports.iter().step_by(4).enumerate() {
                 let t = ms(now) - 30_000 + n as u64;
@@ -423,7 +419,12 @@ fn create_op(id: Uuid, p: &Place, at: DateTime<Utc>, body: RecordBody, hlc: Hlc)
 }
 
 fn status_op(id: Uuid, status: Status, hlc: Hlc) -> Op {
-    Op { op_id: Uuid::now_v7(), record_id: id, hlc, action: OpAction::Update(RecordPatch { status: Some(status), ..Default::default() }) }
+    Op {
+        op_id: Uuid::now_v7(),
+        record_id: id,
+        hlc,
+        action: OpAction::Update(RecordPatch { status: Some(status), ..Default::default() }),
+    }
 }
 
 /// A stable device id per demo account, so the demo records show one device per person.
@@ -436,8 +437,8 @@ fn demo_device(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::sqlite::SqliteStorage;
     use crate::storage::Visibility;
+    use crate::storage::sqlite::SqliteStorage;
     use gridwork_core::model::RecordKind;
 
     #[tokio::test]

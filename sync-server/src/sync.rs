@@ -8,11 +8,11 @@ use crate::state::{AppState, RefCache};
 use crate::storage::{Merger, PushAuthor, Visibility};
 use chrono::Utc;
 use gridwork_core::hlc::HlcClock;
-use gridwork_core::merge::{apply_op, effective_hlc, Actor, StoredRecord};
+use gridwork_core::merge::{Actor, StoredRecord, apply_op, effective_hlc};
 use gridwork_core::model::Role;
 use gridwork_core::protocol::{
-    Op, OpAction, OpResult, PullQuery, PullResponse, PushResponse, RejectReason, Rejection, DEFAULT_PULL_LIMIT,
-    MAX_PULL_LIMIT, MAX_PUSH_OPS,
+    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, Op, OpAction, OpResult, PullQuery, PullResponse, PushResponse,
+    RejectReason, Rejection,
 };
 use gridwork_core::reference::{GridPlace, OrgLevel, RefIndex};
 use gridwork_core::validate::validate_location;
@@ -87,7 +87,8 @@ pub async fn push(state: &AppState, caller: &Caller, ops: Vec<Op>) -> Result<Pus
     let results: Vec<OpResult> = if ops.is_empty() {
         Vec::new()
     } else {
-        let merger = Arc::new(SyncMerger { caller: caller.clone(), refs: state.reference().await?, clock: state.clock().clone() });
+        let merger =
+            Arc::new(SyncMerger { caller: caller.clone(), refs: state.reference().await?, clock: state.clock().clone() });
         state.storage().push(&PushAuthor { user_id: caller.user_id.clone() }, ops, merger).await?
     };
     Ok(PushResponse { results, server_hlc: state.clock().peek() })

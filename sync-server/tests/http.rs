@@ -1,27 +1,27 @@
 //! Handler tests: the whole router, driven with `tower::ServiceExt::oneshot`.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use flate2::write::GzEncoder;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use flate2::Compression;
+use flate2::write::GzEncoder;
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordBody, Role, Status};
 use gridwork_core::protocol::{
-    paths, LoginResponse, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
-    RejectReason, RevokeResponse, MAX_BODY_BYTES, MAX_PUSH_OPS,
+    LoginResponse, MAX_BODY_BYTES, MAX_PUSH_OPS, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
+    RejectReason, RevokeResponse, paths,
 };
 use gridwork_core::reference::ReferenceData;
-use gridwork_server::auth::{Passwords, DEVICE_HEADER};
-use gridwork_server::seed::{add_user, NewUser};
-use serde_json::{json, Value};
+use gridwork_server::auth::{DEVICE_HEADER, Passwords};
+use gridwork_server::seed::{NewUser, add_user};
+use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
 use uuid::Uuid;
 
 mod common;
-use common::{harness, Harness, Login, Resp, PASSWORD, USERS};
+use common::{Harness, Login, PASSWORD, Resp, USERS, harness};
 
 const PHONE: &str = "13805361234";
 
@@ -159,10 +159,19 @@ async fn every_endpoint_requires_a_live_session_for_this_device() {
             }
         };
         build().send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
-        build().header("authorization", "Bearer not-a-token").header(DEVICE_HEADER, &admin.device.to_string()).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build()
+            .header("authorization", "Bearer not-a-token")
+            .header(DEVICE_HEADER, &admin.device.to_string())
+            .send(&h.app)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "unauthorized");
         build().auth(&garbage).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
         build().auth(&wrong_device).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
-        build().header("authorization", &format!("Bearer {}", admin.token)).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+        build()
+            .header("authorization", &format!("Bearer {}", admin.token))
+            .send(&h.app)
+            .await
+            .error(StatusCode::UNAUTHORIZED, "unauthorized");
     }
 
     // After logout the token is dead everywhere.
@@ -198,22 +207,43 @@ async fn revoke_one_device_forbidden_and_unknown_user() {
     let admin = login(&h, "admin").await;
     let a = login(&h, "grid.kw01").await;
     let b = login(&h, "grid.kw01").await;
-    let r = req(Method::POST, paths::REVOKE).auth(&admin).json(&json!({"username": "grid.kw01", "device_id": a.device})).send(&h.app).await;
+    let r = req(Method::POST, paths::REVOKE)
+        .auth(&admin)
+        .json(&json!({"username": "grid.kw01", "device_id": a.device}))
+        .send(&h.app)
+        .await;
     assert_eq!(r.json::<RevokeResponse>().revoked, 1);
     req(Method::GET, paths::REFERENCE).auth(&a).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(req(Method::GET, paths::REFERENCE).auth(&b).send(&h.app).await.status, StatusCode::OK);
 
-    req(Method::POST, paths::REVOKE).auth(&b).json(&json!({"username": "admin"})).send(&h.app).await.error(StatusCode::FORBIDDEN, "forbidden");
+    req(Method::POST, paths::REVOKE)
+        .auth(&b)
+        .json(&json!({"username": "admin"}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
     let officer = login(&h, "officer.kw").await;
-    req(Method::POST, paths::REVOKE).auth(&officer).json(&json!({"username": "grid.kw01"})).send(&h.app).await.error(StatusCode::FORBIDDEN, "forbidden");
-    req(Method::POST, paths::REVOKE).auth(&admin).json(&json!({"username": "ghost"})).send(&h.app).await.error(StatusCode::NOT_FOUND, "not_found");
+    req(Method::POST, paths::REVOKE)
+        .auth(&officer)
+        .json(&json!({"username": "grid.kw01"}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+    req(Method::POST, paths::REVOKE)
+        .auth(&admin)
+        .json(&json!({"username": "ghost"}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[tokio::test]
 async fn malformed_and_invalid_bodies() {
     let h = harness().await;
     let w = login(&h, "grid.kw01").await;
-    let send = |bytes: &'static [u8]| req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").raw(bytes.to_vec());
+    let send = |bytes: &'static [u8]| {
+        req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").raw(bytes.to_vec())
+    };
     send(b"{\"ops\": [").send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_json");
     send(b"not json at all").send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_json");
     send(b"{\"ops\": [], \"extra\": 1}").send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
@@ -223,13 +253,34 @@ async fn malformed_and_invalid_bodies() {
     let mut op = serde_json::to_value(create(0)).expect("json");
     let body = op["action"]["create"]["body"].as_object_mut().expect("body").remove("report").expect("report");
     op["action"]["create"]["body"] = json!({ "complaint": body });
-    let e = req(Method::POST, paths::PUSH).auth(&w).json(&json!({"ops": [op]})).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    let e = req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .json(&json!({"ops": [op]}))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
     assert!(e.error.message.contains("ops[0].action"), "{}", e.error.message);
 
     // Content type.
-    req(Method::POST, paths::PUSH).auth(&w).raw(b"{\"ops\": []}".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "text/plain").raw(b"{\"ops\": []}".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    req(Method::POST, paths::LOGIN).header("content-type", "application/xml").raw(b"<x/>".to_vec()).send(&h.app).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .raw(b"{\"ops\": []}".to_vec())
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "text/plain")
+        .raw(b"{\"ops\": []}".to_vec())
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    req(Method::POST, paths::LOGIN)
+        .header("content-type", "application/xml")
+        .raw(b"<x/>".to_vec())
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 }
 
 #[tokio::test]
@@ -264,13 +315,24 @@ async fn batch_and_body_limits() {
     let h = harness().await;
     let w = login(&h, "grid.kw01").await;
     let ops: Vec<Op> = (0..=MAX_PUSH_OPS).map(create).collect();
-    req(Method::POST, paths::PUSH).auth(&w).json(&push_body(ops)).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "batch_too_large");
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .json(&push_body(ops))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "batch_too_large");
     assert_eq!(h.state.storage().counts().await.expect("counts").records, 0);
 
     let mut big = b"{\"ops\": [], \"pad\": \"".to_vec();
     big.resize(MAX_BODY_BYTES + 10, b'x');
     big.extend_from_slice(b"\"}");
-    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").raw(big.clone()).send(&h.app).await.error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "application/json")
+        .raw(big.clone())
+        .send(&h.app)
+        .await
+        .error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     // The limit holds for the decompressed size, whatever the compressed one.
     let small = gzip(&big);
     assert!(small.len() < MAX_BODY_BYTES / 10);
@@ -283,8 +345,21 @@ async fn batch_and_body_limits() {
         .await
         .error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     // Broken gzip and unknown encodings are errors in our format too.
-    req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").header("content-encoding", "gzip").raw(b"not gzip".to_vec()).send(&h.app).await.error(StatusCode::BAD_REQUEST, "malformed_body");
-    let r = req(Method::POST, paths::PUSH).auth(&w).header("content-type", "application/json").header("content-encoding", "br").raw(b"{}".to_vec()).send(&h.app).await;
+    req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .raw(b"not gzip".to_vec())
+        .send(&h.app)
+        .await
+        .error(StatusCode::BAD_REQUEST, "malformed_body");
+    let r = req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .raw(b"{}".to_vec())
+        .send(&h.app)
+        .await;
     r.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 }
 
@@ -297,7 +372,12 @@ async fn bad_location_rejects_the_whole_batch() {
     if let OpAction::Create(n) = &mut bad.action {
         n.location.lat = 91.0;
     }
-    let e = req(Method::POST, paths::PUSH).auth(&w).json(&push_body(vec![good, bad])).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
+    let e = req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .json(&push_body(vec![good, bad]))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
     assert!(e.error.message.contains("ops[1].location.lat"), "{}", e.error.message);
     assert_eq!(h.state.storage().counts().await.expect("counts").applied_ops, 0, "nothing applied");
 
@@ -310,7 +390,12 @@ async fn bad_location_rejects_the_whole_batch() {
         hlc: Hlc::new(2, 0, "d"),
         action: OpAction::Update(RecordPatch { location: Some(far), ..Default::default() }),
     };
-    let e = req(Method::POST, paths::PUSH).auth(&w).json(&push_body(vec![upd])).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
+    let e = req(Method::POST, paths::PUSH)
+        .auth(&w)
+        .json(&push_body(vec![upd]))
+        .send(&h.app)
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
     assert!(e.error.message.contains("ops[0].location.lon"), "{}", e.error.message);
 }
 
@@ -440,9 +525,19 @@ async fn reference_has_an_etag_and_honours_if_none_match() {
 
     // A new user changes the version.
     let pw = Arc::new(Passwords::insecure_fast_for_tests());
-    add_user(h.state.storage().as_ref(), pw, NewUser { username: "grid.new".into(), display_name: "新人".into(), role: Role::GridWorker, scope: fixtures::GRID.into(), password: PASSWORD.into() })
-        .await
-        .expect("add");
+    add_user(
+        h.state.storage().as_ref(),
+        pw,
+        NewUser {
+            username: "grid.new".into(),
+            display_name: "新人".into(),
+            role: Role::GridWorker,
+            scope: fixtures::GRID.into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .await
+    .expect("add");
     h.state.reload_reference().await.expect("reload");
     let r = req(Method::GET, paths::REFERENCE).auth(&w).header("if-none-match", &etag).send(&h.app).await;
     assert_eq!(r.status, StatusCode::OK);

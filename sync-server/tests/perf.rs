@@ -5,11 +5,11 @@ use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::Role;
 use gridwork_core::protocol::{Op, Outcome, PullQuery};
-use gridwork_server::auth::Passwords;
-use gridwork_server::storage::sqlite::SqliteStorage;
-use gridwork_server::storage::Storage;
-use gridwork_server::sync::{self, Caller};
 use gridwork_server::AppState;
+use gridwork_server::auth::Passwords;
+use gridwork_server::storage::Storage;
+use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_server::sync::{self, Caller};
 use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
@@ -22,9 +22,15 @@ async fn push_and_pull_10k() {
     let data = fixtures::reference_data();
     storage.put_orgs(data.orgs).await.expect("orgs");
     storage.put_categories(data.categories).await.expect("categories");
-    let photos = gridwork_server::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
+    let photos =
+        gridwork_server::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
     let state = AppState::with_passwords(storage.clone(), photos, Passwords::insecure_fast_for_tests()).await.expect("state");
-    let caller = Caller { user_id: "u1".into(), device_id: Uuid::now_v7().to_string(), role: Role::GridWorker, scope: fixtures::GRID.into() };
+    let caller = Caller {
+        user_id: "u1".into(),
+        device_id: Uuid::now_v7().to_string(),
+        role: Role::GridWorker,
+        scope: fixtures::GRID.into(),
+    };
     let template = fixtures::records();
     let ops: Vec<Op> = (0..10_000u64)
         .map(|i| {

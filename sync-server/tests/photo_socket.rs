@@ -5,11 +5,13 @@
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody, Role};
-use gridwork_core::protocol::{paths, LoginRequest, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, UploadStatus};
-use gridwork_server::auth::{Passwords, DEVICE_HEADER};
+use gridwork_core::protocol::{
+    LoginRequest, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, UploadStatus, paths,
+};
+use gridwork_server::auth::{DEVICE_HEADER, Passwords};
 use gridwork_server::blobs::s3::S3Config;
-use gridwork_server::seed::{add_user, ensure_reference, NewUser};
-use gridwork_server::{open_store, start, BlobConfig, RunningServer, ServerConfig};
+use gridwork_server::seed::{NewUser, add_user, ensure_reference};
+use gridwork_server::{BlobConfig, RunningServer, ServerConfig, open_store, start};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -30,11 +32,19 @@ struct Client {
 
 impl Client {
     fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token).header(DEVICE_HEADER, self.device.to_string())
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header(DEVICE_HEADER, self.device.to_string())
     }
 
     async fn start(&self, sha256: &str, size: u64) -> UploadStatus {
-        let r = self.req(reqwest::Method::POST, paths::UPLOADS).json(&UploadStart { sha256: sha256.into(), size }).send().await.expect("post");
+        let r = self
+            .req(reqwest::Method::POST, paths::UPLOADS)
+            .json(&UploadStart { sha256: sha256.into(), size })
+            .send()
+            .await
+            .expect("post");
         assert_eq!(r.status(), 200);
         r.json().await.expect("status")
     }
@@ -62,7 +72,13 @@ async fn serve(config: ServerConfig) -> (RunningServer, Client) {
     {
         let storage = open_store(config.data_dir.clone()).await.expect("open");
         ensure_reference(storage.as_ref()).await.expect("reference");
-        let new = NewUser { username: "grid.kw01".into(), display_name: "孙丽娜".into(), role: Role::GridWorker, scope: fixtures::GRID.into(), password: PASSWORD.into() };
+        let new = NewUser {
+            username: "grid.kw01".into(),
+            display_name: "孙丽娜".into(),
+            role: Role::GridWorker,
+            scope: fixtures::GRID.into(),
+            password: PASSWORD.into(),
+        };
         add_user(storage.as_ref(), Arc::new(Passwords::insecure_fast_for_tests()), new).await.expect("user");
         storage.close().await.expect("close");
     }
@@ -94,7 +110,17 @@ async fn push_report(c: &Client, bytes: &[u8], sha256: &str, width: u32, height:
     let mut rec = fixtures::records().remove(0);
     rec.id = Uuid::now_v7();
     if let RecordBody::Report(r) = &mut rec.body {
-        r.photos = vec![PhotoRef { sha256: sha256.into(), mime: "image/jpeg".into(), bytes: bytes.len() as u64, width, height, taken_at: None, lat: None, lon: None, stage: None }];
+        r.photos = vec![PhotoRef {
+            sha256: sha256.into(),
+            mime: "image/jpeg".into(),
+            bytes: bytes.len() as u64,
+            width,
+            height,
+            taken_at: None,
+            lat: None,
+            lon: None,
+            stage: None,
+        }];
     }
     let ops = vec![fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"))];
     let r = c.req(reqwest::Method::POST, paths::PUSH).json(&PushRequest { ops }).send().await.expect("push");
@@ -175,7 +201,8 @@ fn find_s3s_fs() -> Option<PathBuf> {
 
 impl S3sFs {
     fn start(bucket: &str) -> S3sFs {
-        let bin = find_s3s_fs().expect("s3s-fs is not installed (looked in PATH and ~/.cargo/bin): run scripts/setup.sh to install it");
+        let bin =
+            find_s3s_fs().expect("s3s-fs is not installed (looked in PATH and ~/.cargo/bin): run scripts/setup.sh to install it");
         let root = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(root.path().join(bucket)).expect("bucket");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();

@@ -6,7 +6,7 @@ use axum::http::{Method, Request, StatusCode};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody};
-use gridwork_core::protocol::{paths, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, DEFAULT_MAX_PHOTO_BYTES};
+use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, paths};
 use gridwork_server::auth::DEVICE_HEADER;
 use gridwork_server::blobs::{photo_key, thumb_key};
 use serde_json::json;
@@ -15,7 +15,7 @@ use std::io::Cursor;
 use uuid::Uuid;
 
 mod common;
-use common::{harness, send, Harness, Login, Resp, PASSWORD};
+use common::{Harness, Login, PASSWORD, Resp, harness, send};
 
 const UPLOAD_TYPE: &str = "application/offset+octet-stream";
 
@@ -74,7 +74,17 @@ fn jpeg(width: u32, height: u32, seed: u32) -> Vec<u8> {
 }
 
 fn photo_ref(bytes: &[u8], width: u32, height: u32, mime: &str) -> PhotoRef {
-    PhotoRef { sha256: sha_hex(bytes), mime: mime.into(), bytes: bytes.len() as u64, width, height, taken_at: None, lat: None, lon: None, stage: None }
+    PhotoRef {
+        sha256: sha_hex(bytes),
+        mime: mime.into(),
+        bytes: bytes.len() as u64,
+        width,
+        height,
+        taken_at: None,
+        lat: None,
+        lon: None,
+        stage: None,
+    }
 }
 
 /// A report in the fixture grid listing `photos`, pushed by `who`.
@@ -86,7 +96,8 @@ async fn push_report(h: &Harness, who: &Login, photos: Vec<PhotoRef>) {
     }
     let op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"));
     let body = serde_json::to_vec(&PushRequest { ops: vec![op] }).expect("json");
-    let r = send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
+    let r =
+        send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let pushed: PushResponse = r.json();
     assert_eq!(pushed.results[0].outcome, Outcome::Accepted, "{pushed:?}");
@@ -143,7 +154,12 @@ async fn upload_in_two_appends_then_serve_to_those_who_may_see_it() {
         get(&h, &l, &sha, true).await.error(StatusCode::NOT_FOUND, "not_found");
     }
     // Revalidation.
-    let r = send(&h.app, authed(Method::GET, &format!("{}{sha}", paths::PHOTO_PREFIX), &worker).header("if-none-match", format!("\"{sha}\"")), Body::empty()).await;
+    let r = send(
+        &h.app,
+        authed(Method::GET, &format!("{}{sha}", paths::PHOTO_PREFIX), &worker).header("if-none-match", format!("\"{sha}\"")),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     assert!(r.body.is_empty());
 
@@ -272,7 +288,9 @@ async fn an_overrun_without_content_length_is_truncated_back() {
     let b = authed(Method::PATCH, &format!("{}{sha}", paths::UPLOAD_PREFIX), &worker)
         .header("content-type", UPLOAD_TYPE)
         .header("upload-offset", "50");
-    send(&h.app, b, Body::from_stream(futures::stream::iter(chunks))).await.error(StatusCode::UNPROCESSABLE_ENTITY, "upload_too_long");
+    send(&h.app, b, Body::from_stream(futures::stream::iter(chunks)))
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "upload_too_long");
     assert_eq!(start(&h, &worker, &sha, bytes.len() as u64).await.status().offset, 50);
 }
 
@@ -289,12 +307,22 @@ async fn refusals_before_any_byte() {
     start(&h, &worker, &sha, 10).await.status();
     // Wrong content type, missing offset.
     let path = format!("{}{sha}", paths::UPLOAD_PREFIX);
-    let r = send(&h.app, authed(Method::PATCH, &path, &worker).header("content-type", "application/json").header("upload-offset", "0"), Body::from("{}")).await;
+    let r = send(
+        &h.app,
+        authed(Method::PATCH, &path, &worker).header("content-type", "application/json").header("upload-offset", "0"),
+        Body::from("{}"),
+    )
+    .await;
     r.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     let r = send(&h.app, authed(Method::PATCH, &path, &worker).header("content-type", UPLOAD_TYPE), Body::from("x")).await;
     r.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
     // Unauthenticated.
-    let r = send(&h.app, Request::builder().method(Method::PATCH).uri(&path).header("content-type", UPLOAD_TYPE).header("upload-offset", "0"), Body::from("x")).await;
+    let r = send(
+        &h.app,
+        Request::builder().method(Method::PATCH).uri(&path).header("content-type", UPLOAD_TYPE).header("upload-offset", "0"),
+        Body::from("x"),
+    )
+    .await;
     r.error(StatusCode::UNAUTHORIZED, "unauthorized");
     assert_eq!(start(&h, &worker, &sha, 10).await.status().offset, 0, "nothing was written");
 }

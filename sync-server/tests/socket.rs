@@ -3,17 +3,22 @@
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::Role;
-use gridwork_core::protocol::{paths, LoginRequest, LoginResponse, Outcome, PullResponse, PushRequest, PushResponse};
-use gridwork_server::auth::{Passwords, DEVICE_HEADER};
-use gridwork_server::seed::{add_user, ensure_reference, NewUser};
-use gridwork_server::{open_store, start, ServerConfig};
+use gridwork_core::protocol::{LoginRequest, LoginResponse, Outcome, PullResponse, PushRequest, PushResponse, paths};
+use gridwork_server::auth::{DEVICE_HEADER, Passwords};
+use gridwork_server::seed::{NewUser, add_user, ensure_reference};
+use gridwork_server::{ServerConfig, open_store, start};
 use std::sync::Arc;
 use uuid::Uuid;
 
 async fn login(client: &reqwest::Client, base: &str, device: Uuid) -> String {
     let resp = client
         .post(format!("{base}{}", paths::LOGIN))
-        .json(&LoginRequest { username: "grid.kw01".into(), password: "网格员的密码123".into(), device_id: device, device_name: None })
+        .json(&LoginRequest {
+            username: "grid.kw01".into(),
+            password: "网格员的密码123".into(),
+            device_id: device,
+            device_name: None,
+        })
         .send()
         .await
         .expect("login");

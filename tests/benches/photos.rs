@@ -4,10 +4,10 @@
 //!   - peak memory of a device process (the `gridwork-device` binary) while it uploads
 //!     200 photos of about 200 KB and one of about 20 MB (aim: under 64 MB)
 
-use gridwork_core::photos::ingest::{self, IngestOptions};
-use gridwork_core::photos::sample::{sample_jpeg, SampleExif};
 use gridwork_core::photos::PhotoStore;
-use gridwork_core::store::{photos, Store};
+use gridwork_core::photos::ingest::{self, IngestOptions};
+use gridwork_core::photos::sample::{SampleExif, sample_jpeg};
+use gridwork_core::store::{Store, photos};
 use gridwork_e2e::*;
 use sha2::{Digest, Sha256};
 use std::process::Command;
@@ -126,7 +126,8 @@ async fn upload_memory() {
     println!(
         "device process uploading 200 photos ({:.1} MB) and one of {:.1} MB: peak memory {} (aim < 64 MB), {:.1} s; {}",
         small_total as f64 / 1e6,
-        std::fs::metadata(PhotoStore::open(db.with_extension("photos")).unwrap().path(&sha)).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        std::fs::metadata(PhotoStore::open(db.with_extension("photos")).unwrap().path(&sha)).map(|m| m.len()).unwrap_or(0) as f64
+            / 1e6,
         peak,
         secs,
         stdout.trim()

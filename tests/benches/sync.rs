@@ -7,7 +7,7 @@
 //! The machine is noisy: medians over repeated runs, and ratios next to the raw numbers.
 
 use gridwork_core::model::Record;
-use gridwork_core::store::{records, Store};
+use gridwork_core::store::{Store, records};
 use gridwork_e2e::*;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,16 @@ use std::time::{Duration, Instant};
 fn varied_notice(dev: &gridwork_core::Device, i: usize) -> gridwork_core::Draft {
     const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
     const SHOPS: &[&str] = &["水果店", "烧烤店", "五金店", "便利店", "早餐铺", "理发店", "修车铺", "面馆", "服装店", "药店"];
-    const STREETS: &[&str] = &["胜利东街", "东风东街", "健康东街", "新华路", "北海路", "四平路", "虞河路", "福寿东街", "鸢飞路", "文化路"];
-    const FACTS: &[&str] = &["店外占用人行道摆放商品", "门前堆放杂物未清理", "沿街晾晒衣物", "占道烧烤油烟扰民", "违规张贴小广告", "门前垃圾未及时清理"];
+    const STREETS: &[&str] =
+        &["胜利东街", "东风东街", "健康东街", "新华路", "北海路", "四平路", "虞河路", "福寿东街", "鸢飞路", "文化路"];
+    const FACTS: &[&str] = &[
+        "店外占用人行道摆放商品",
+        "门前堆放杂物未清理",
+        "沿街晾晒衣物",
+        "占道烧烤油烟扰民",
+        "违规张贴小广告",
+        "门前垃圾未及时清理",
+    ];
     const CATS: &[&str] = &["QL-STALL", "QL-PILE", "QL-HANG", "QL-POST", "MQWB", "09006", "06036"];
     let mut d = notice(dev, KW_GRID);
     d.location.lat += (i % 997) as f64 * 1e-5;
@@ -25,7 +33,8 @@ fn varied_notice(dev: &gridwork_core::Device, i: usize) -> gridwork_core::Draft 
     d.location.address = Some(format!("潍坊市奎文区{}{}号", STREETS[i % STREETS.len()], 1 + i % 300));
     if let gridwork_core::model::RecordBody::Notice(n) = &mut d.body {
         n.party.name = format!("{}某{}", SURNAMES[i % SURNAMES.len()], ["", "甲", "乙", "丙"][i % 4]);
-        n.party.shop_name = Some(format!("{}{}{}", STREETS[(i / 7) % STREETS.len()], ["老", "新", "鑫", "福"][i % 4], SHOPS[i % SHOPS.len()]));
+        n.party.shop_name =
+            Some(format!("{}{}{}", STREETS[(i / 7) % STREETS.len()], ["老", "新", "鑫", "福"][i % 4], SHOPS[i % SHOPS.len()]));
         n.party.phone = Some(format!("13{}{:08}", 5 + i % 5, (i as u64 * 7_919_993) % 100_000_000));
         n.category = CATS[i % CATS.len()].into();
         n.facts = format!("{}，约{}平方米，经劝导未改正", FACTS[i % FACTS.len()], 2 + i % 17);
@@ -178,8 +187,5 @@ async fn idle_sync() {
         println!("idle sync, device holding {n} records: median {:.3} ms, 1 round trip", ms(m));
         medians.push(m);
     }
-    println!(
-        "idle sync 100k / 10k: {:.2}x (aim within 1.2x)",
-        medians[1].as_secs_f64() / medians[0].as_secs_f64()
-    );
+    println!("idle sync 100k / 10k: {:.2}x (aim within 1.2x)", medians[1].as_secs_f64() / medians[0].as_secs_f64());
 }

@@ -1,10 +1,10 @@
 //! End-to-end photos: device ingest and upload queue against a real server process.
 
+use gridwork_core::Error;
 use gridwork_core::model::{PhotoStage, RecordBody};
 use gridwork_core::photos::ingest::read_exif;
-use gridwork_core::photos::sample::{sample_jpeg, SampleExif};
+use gridwork_core::photos::sample::{SampleExif, sample_jpeg};
 use gridwork_core::photos::upload::{Network, PhotoPolicy};
-use gridwork_core::Error;
 use gridwork_e2e::proxy::Proxy;
 use gridwork_e2e::*;
 use sha2::{Digest, Sha256};
@@ -71,7 +71,8 @@ async fn photos_wait_for_wifi_but_the_record_does_not() {
     officer.set_photo_policy(PhotoPolicy::UnmeteredOnly).unwrap();
     officer.set_network(Network::Metered);
     let n = officer.create(notice(&officer, KW_GRID)).unwrap();
-    let before = officer.attach_photo(n.id, &write_sample(dir.path(), "before.jpg", 2400, 1800, 7), Some(PhotoStage::Before)).unwrap();
+    let before =
+        officer.attach_photo(n.id, &write_sample(dir.path(), "before.jpg", 2400, 1800, 7), Some(PhotoStage::Before)).unwrap();
     let rep = officer.sync().await.unwrap();
     assert_eq!((rep.accepted, rep.photos_uploaded), (2, 0), "create and attach pushed, photo held back");
 

@@ -1,10 +1,10 @@
 //! End-to-end: device cores on their own SQLite files against a real gridwork-server
 //! process on a loopback port. One server per test, each with its own data directory.
 
+use gridwork_core::Error;
 use gridwork_core::model::{RecordBody, RecordKind, Status};
 use gridwork_core::protocol::{BodyPatch, NoticePatch, RecordPatch, RejectReason};
 use gridwork_core::store::records::SyncState;
-use gridwork_core::Error;
 use gridwork_e2e::proxy::Proxy;
 use gridwork_e2e::*;
 use std::collections::HashSet;
@@ -60,7 +60,10 @@ async fn offline_records_of_each_kind_reach_the_admin() {
         assert_eq!(theirs.sync_state, SyncState::Synced);
         let t = theirs.record;
         assert!(t.seq.is_some());
-        assert_eq!((t.kind(), &t.body, &t.org, &t.location, t.status), (mine.kind(), &mine.body, &mine.org, &mine.location, mine.status));
+        assert_eq!(
+            (t.kind(), &t.body, &t.org, &t.location, t.status),
+            (mine.kind(), &mine.body, &mine.org, &mine.location, mine.status)
+        );
         assert_eq!(t.author, worker.current_user().unwrap().id);
     }
     let kinds: HashSet<RecordKind> = made.iter().map(|r| r.kind()).collect();
@@ -81,7 +84,10 @@ async fn a_push_whose_response_is_lost_is_applied_once() {
     let a = worker.create(report(&worker, KW_GRID, "井盖缺失")).unwrap();
     let b = worker.create(service_log(&worker, KW_GRID)).unwrap();
     let patch = RecordPatch {
-        body: Some(BodyPatch::Report(gridwork_core::protocol::ReportPatch { description: Some("井盖缺失，已设置警示".into()), ..Default::default() })),
+        body: Some(BodyPatch::Report(gridwork_core::protocol::ReportPatch {
+            description: Some("井盖缺失，已设置警示".into()),
+            ..Default::default()
+        })),
         ..Default::default()
     };
     worker.update(a.id, patch).unwrap();
@@ -126,11 +132,17 @@ async fn concurrent_offline_edits_of_different_fields_merge() {
 
     server.stop();
     let facts = RecordPatch {
-        body: Some(BodyPatch::Notice(NoticePatch { facts: Some("店外占用人行道摆放水果约6平方米".into()), ..Default::default() })),
+        body: Some(BodyPatch::Notice(NoticePatch {
+            facts: Some("店外占用人行道摆放水果约6平方米".into()),
+            ..Default::default()
+        })),
         ..Default::default()
     };
     let basis = RecordPatch {
-        body: Some(BodyPatch::Notice(NoticePatch { legal_basis: Some("《山东省城市市容和环境卫生管理条例》第二十条".into()), ..Default::default() })),
+        body: Some(BodyPatch::Notice(NoticePatch {
+            legal_basis: Some("《山东省城市市容和环境卫生管理条例》第二十条".into()),
+            ..Default::default()
+        })),
         ..Default::default()
     };
     b.update(n.id, basis).unwrap(); // b edits first on its clock ...
@@ -151,7 +163,9 @@ async fn concurrent_offline_edits_of_different_fields_merge() {
     }
     // b sees a's edit in the record's history, as a change that came from the server.
     let hist = b.get(n.id).unwrap().unwrap().history;
-    assert!(hist.iter().any(|h| matches!(h, gridwork_core::client::HistoryEntry::Server(c) if c.fields == vec!["facts".to_string()])));
+    assert!(
+        hist.iter().any(|h| matches!(h, gridwork_core::client::HistoryEntry::Server(c) if c.fields == vec!["facts".to_string()]))
+    );
 }
 
 /// 4 and 5. A grid worker receives only their grid's records and cannot push outside it;
@@ -310,7 +324,8 @@ async fn a_cancelled_sync_is_completed_by_the_next_one() {
     let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
     admin.sync().await.unwrap();
     let n = 1200; // three push batches
-    let made: HashSet<Uuid> = (0..n).map(|i| worker.create(report(&worker, KW_GRID, &format!("巡查发现问题{i}"))).unwrap().id).collect();
+    let made: HashSet<Uuid> =
+        (0..n).map(|i| worker.create(report(&worker, KW_GRID, &format!("巡查发现问题{i}"))).unwrap().id).collect();
 
     let cancel_after_first_batch = |p: &gridwork_core::sync::SyncProgress| {
         if p.pushed > 0 {

@@ -2,8 +2,8 @@
 //! orientation applied, long edge at most 2048 px, re-encoded as JPEG unless keeping the
 //! original (stripped of metadata) is smaller, all EXIF gone, a small thumbnail beside it.
 
-use super::strip::{self, Format};
 use super::PhotoStore;
+use super::strip::{self, Format};
 use crate::error::{Error, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use image::codecs::jpeg::JpegEncoder;
@@ -93,8 +93,11 @@ pub fn read_exif(bytes: &[u8]) -> ExifFacts {
             let _ = dt.parse_offset(o);
         }
         let offset = FixedOffset::east_opt(dt.offset.map(i32::from).unwrap_or(8 * 60) * 60)?;
-        let naive = NaiveDate::from_ymd_opt(dt.year.into(), dt.month.into(), dt.day.into())?
-            .and_hms_opt(dt.hour.into(), dt.minute.into(), dt.second.into())?;
+        let naive = NaiveDate::from_ymd_opt(dt.year.into(), dt.month.into(), dt.day.into())?.and_hms_opt(
+            dt.hour.into(),
+            dt.minute.into(),
+            dt.second.into(),
+        )?;
         offset.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
     });
     let signed = |value: Option<f64>, reference: exif::Tag, negative: u8| -> Option<f64> {
@@ -109,10 +112,8 @@ pub fn read_exif(bytes: &[u8]) -> ExifFacts {
         .filter(|v| (-90.0..=90.0).contains(v));
     let lon = signed(field(exif::Tag::GPSLongitude).and_then(rational_degrees), exif::Tag::GPSLongitudeRef, b'W')
         .filter(|v| (-180.0..=180.0).contains(v));
-    let orientation = field(exif::Tag::Orientation)
-        .and_then(|f| f.value.get_uint(0))
-        .filter(|o| (1..=8).contains(o))
-        .unwrap_or(1) as u8;
+    let orientation =
+        field(exif::Tag::Orientation).and_then(|f| f.value.get_uint(0)).filter(|o| (1..=8).contains(o)).unwrap_or(1) as u8;
     ExifFacts { taken_at, lat, lon, orientation }
 }
 

@@ -51,9 +51,17 @@ pub fn exif_block(e: &SampleExif) -> Vec<u8> {
     let fields = [
         Field { tag: Tag::DateTimeOriginal, ifd_num: In::PRIMARY, value: Value::Ascii(vec![e.taken.as_bytes().to_vec()]) },
         Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![e.orientation]) },
-        Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![if e.lat < 0.0 { b"S".to_vec() } else { b"N".to_vec() }]) },
+        Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![if e.lat < 0.0 { b"S".to_vec() } else { b"N".to_vec() }]),
+        },
         Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(degrees(e.lat)) },
-        Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![if e.lon < 0.0 { b"W".to_vec() } else { b"E".to_vec() }]) },
+        Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![if e.lon < 0.0 { b"W".to_vec() } else { b"E".to_vec() }]),
+        },
         Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: Value::Rational(degrees(e.lon)) },
         Field { tag: Tag::Make, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"gridwork-sample".to_vec()]) },
     ];
@@ -104,7 +112,12 @@ pub fn noise_jpeg(width: u32, height: u32, quality: u8, seed: u32) -> Vec<u8> {
 
 /// A PNG of flat colour blocks (like a screenshot), where PNG beats JPEG.
 pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
-    let img = RgbImage::from_fn(width, height, |x, y| if (x / 64 + y / 64) % 2 == 0 { Rgb([230, 230, 230]) } else { Rgb([40, 90, 160]) });
+    let img =
+        RgbImage::from_fn(
+            width,
+            height,
+            |x, y| if (x / 64 + y / 64) % 2 == 0 { Rgb([230, 230, 230]) } else { Rgb([40, 90, 160]) },
+        );
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("encode a sample");
     out.into_inner()

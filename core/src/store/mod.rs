@@ -28,9 +28,8 @@ pub enum DbKey {
 impl DbKey {
     /// A 64-hex-digit string is a raw key; anything else is a passphrase.
     pub fn parse(s: &str) -> DbKey {
-        let bytes: Option<Vec<u8>> = (s.len() == 64)
-            .then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect())
-            .flatten();
+        let bytes: Option<Vec<u8>> =
+            (s.len() == 64).then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
         match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
             Some(raw) => DbKey::Raw(raw),
             None => DbKey::Passphrase(s.to_owned()),

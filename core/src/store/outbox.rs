@@ -7,7 +7,7 @@ use crate::hlc::Hlc;
 use crate::model::RecordKind;
 use crate::protocol::{Op, OpAction, RejectReason, Rejection};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -53,9 +53,7 @@ pub fn next_batch(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
 }
 
 pub fn pending_for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<Op>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT op FROM outbox WHERE record_id = ?1 AND state = 'pending' ORDER BY local_seq",
-    )?;
+    let mut stmt = conn.prepare_cached("SELECT op FROM outbox WHERE record_id = ?1 AND state = 'pending' ORDER BY local_seq")?;
     let rows = stmt.query_map([record_id.to_string()], |r| r.get::<_, String>(0))?;
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
@@ -155,9 +153,8 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedChange>> {
 
 /// The latest clock this device has stamped, to restart its HLC above it.
 pub fn max_hlc(conn: &Connection) -> Result<Option<Hlc>> {
-    let op: Option<String> = conn
-        .query_row("SELECT op FROM outbox ORDER BY local_seq DESC LIMIT 1", [], |r| r.get(0))
-        .optional()?;
+    let op: Option<String> =
+        conn.query_row("SELECT op FROM outbox ORDER BY local_seq DESC LIMIT 1", [], |r| r.get(0)).optional()?;
     Ok(op.and_then(|s| serde_json::from_str::<Op>(&s).ok()).map(|op| op.hlc))
 }
 

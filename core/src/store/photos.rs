@@ -3,7 +3,7 @@
 use super::outbox::ts;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingPhoto {
@@ -38,7 +38,8 @@ pub fn queue(conn: &Connection) -> Result<Vec<PendingPhoto>> {
         "SELECT sha256, mime, bytes FROM photos
          WHERE origin = 'local' AND uploaded_at IS NULL AND failed IS NULL ORDER BY created_at, sha256",
     )?;
-    let rows = stmt.query_map([], |r| Ok(PendingPhoto { sha256: r.get(0)?, mime: r.get(1)?, bytes: r.get::<_, i64>(2)? as u64 }))?;
+    let rows =
+        stmt.query_map([], |r| Ok(PendingPhoto { sha256: r.get(0)?, mime: r.get(1)?, bytes: r.get::<_, i64>(2)? as u64 }))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 

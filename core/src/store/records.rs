@@ -4,7 +4,7 @@ use super::outbox::{parse_ts, ts};
 use crate::error::Result;
 use crate::model::{Record, RecordKind, Status};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use uuid::Uuid;
 
 /// Where a record stands with the server.
@@ -111,8 +111,7 @@ pub fn get(conn: &Connection, id: Uuid) -> Result<Option<(Record, Option<Record>
         .prepare_cached("SELECT doc, server_doc FROM records WHERE id = ?1")?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    row.map(|(doc, server)| Ok((serde_json::from_str(&doc)?, server.map(|s| serde_json::from_str(&s)).transpose()?)))
-        .transpose()
+    row.map(|(doc, server)| Ok((serde_json::from_str(&doc)?, server.map(|s| serde_json::from_str(&s)).transpose()?))).transpose()
 }
 
 fn sync_state(pending: bool, rejected: bool) -> SyncState {
@@ -134,8 +133,7 @@ pub fn get_local(conn: &Connection, id: Uuid) -> Result<Option<LocalRecord>> {
         .prepare_cached(&format!("{SELECT_LOCAL} WHERE id = ?1"))?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    row.map(|(doc, p, rj)| Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) }))
-        .transpose()
+    row.map(|(doc, p, rj)| Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) })).transpose()
 }
 
 /// Records matching `q`, newest first.
@@ -190,20 +188,14 @@ pub struct ServerChange {
 }
 
 pub fn add_server_change(conn: &Connection, record_id: Uuid, change: &ServerChange) -> Result<()> {
-    conn.prepare_cached("INSERT INTO server_history(record_id, seq, at, actor, fields) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![
-            record_id.to_string(),
-            change.seq as i64,
-            ts(change.at),
-            change.actor,
-            serde_json::to_string(&change.fields)?
-        ])?;
+    conn.prepare_cached("INSERT INTO server_history(record_id, seq, at, actor, fields) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
+        params![record_id.to_string(), change.seq as i64, ts(change.at), change.actor, serde_json::to_string(&change.fields)?],
+    )?;
     Ok(())
 }
 
 pub fn server_changes(conn: &Connection, record_id: Uuid) -> Result<Vec<ServerChange>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, at, actor, fields FROM server_history WHERE record_id = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached("SELECT seq, at, actor, fields FROM server_history WHERE record_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map([record_id.to_string()], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
     })?;

@@ -2,13 +2,13 @@
 //! by reqwest so that the bytes on the wire can be counted), typed errors.
 
 use crate::error::{Error, Result};
-use crate::protocol::{self, paths, ErrorBody};
+use crate::protocol::{self, ErrorBody, paths};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use reqwest::header::{HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -145,10 +145,7 @@ impl Transport {
         }
         let resp = req.send().await?;
         let status = resp.status();
-        let gzipped = resp
-            .headers()
-            .get(CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let gzipped = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         let raw = resp.bytes().await?;
         wire.received = raw.len() as u64;
         let bytes = if gzipped {

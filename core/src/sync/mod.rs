@@ -9,7 +9,7 @@ use crate::client::DeviceInner;
 use crate::error::{Error, Result};
 use crate::merge::{self, StoredRecord};
 use crate::model::Record;
-use crate::protocol::{Outcome, PushRequest, RejectReason, Rejection, MAX_PUSH_OPS};
+use crate::protocol::{MAX_PUSH_OPS, Outcome, PushRequest, RejectReason, Rejection};
 use crate::store::{meta, outbox, records};
 use chrono::Utc;
 use http::{Auth, WireBytes};
@@ -97,7 +97,13 @@ pub(crate) async fn run(dev: &DeviceInner, observer: Option<&dyn SyncObserver>) 
     }
     notify(
         observer,
-        &SyncProgress { phase: SyncPhase::Done, pushed: report.pushed, push_total: report.pushed, pulled: report.pulled, ..Default::default() },
+        &SyncProgress {
+            phase: SyncPhase::Done,
+            pushed: report.pushed,
+            push_total: report.pushed,
+            pulled: report.pulled,
+            ..Default::default()
+        },
     );
     Ok(report)
 }

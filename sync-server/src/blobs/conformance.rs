@@ -6,7 +6,7 @@
 //! free loopback port ([`S3sFs`]); a machine without `s3s-fs` fails those tests (run
 //! `scripts/setup.sh`), it never skips them.
 
-use super::{photo_key, thumb_key, BlobError, BlobStore};
+use super::{BlobError, BlobStore, photo_key, thumb_key};
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use std::any::Any;
@@ -173,10 +173,7 @@ pub fn find_s3s_fs() -> Option<PathBuf> {
         .unwrap_or_default();
     let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
     let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"));
-    in_path
-        .into_iter()
-        .chain(cargo_home.into_iter().chain(home).map(|d| d.join("bin").join("s3s-fs")))
-        .find(|p| p.is_file())
+    in_path.into_iter().chain(cargo_home.into_iter().chain(home).map(|d| d.join("bin").join("s3s-fs"))).find(|p| p.is_file())
 }
 
 impl S3sFs {

@@ -2,7 +2,7 @@
 //! renames over the key's path and fsyncs the directory: a reader opens either the old
 //! file or the new one, never a part, and an acknowledged put survives a power cut.
 
-use super::{check_key, Blob, BlobResult, BlobStore};
+use super::{Blob, BlobResult, BlobStore, check_key};
 use async_trait::async_trait;
 use futures::StreamExt;
 use std::fs;

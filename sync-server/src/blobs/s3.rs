@@ -2,7 +2,7 @@
 //! `object_store` crate. S3 makes an object visible only once its PUT (or multipart
 //! upload) completes, so readers never see a part. Reads are streamed.
 
-use super::{check_key, Blob, BlobError, BlobResult, BlobStore};
+use super::{Blob, BlobError, BlobResult, BlobStore, check_key};
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
@@ -67,11 +67,7 @@ impl S3Blobs {
                 .with_virtual_hosted_style_request(false);
         }
         let store = builder.build().map_err(store_err)?;
-        let describe = format!(
-            "s3 bucket {} at {}",
-            config.bucket,
-            config.endpoint.as_deref().unwrap_or("AWS")
-        );
+        let describe = format!("s3 bucket {} at {}", config.bucket, config.endpoint.as_deref().unwrap_or("AWS"));
         Ok(S3Blobs { store, describe })
     }
 

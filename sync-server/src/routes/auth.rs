@@ -1,22 +1,19 @@
 //! `/v1/auth/*`: login, logout, revoke.
 
-use crate::auth::{check_login, open_session, Session};
+use crate::auth::{Session, check_login, open_session};
 use crate::error::AppError;
 use crate::extract::Json;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::Router;
-use gridwork_core::protocol::{paths, LoginRequest, LoginResponse, RevokeRequest, RevokeResponse};
+use gridwork_core::protocol::{LoginRequest, LoginResponse, RevokeRequest, RevokeResponse, paths};
 
 const MAX_DEVICE_NAME_CHARS: usize = 100;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(paths::LOGIN, post(login))
-        .route(paths::LOGOUT, post(logout))
-        .route(paths::REVOKE, post(revoke))
+    Router::new().route(paths::LOGIN, post(login)).route(paths::LOGOUT, post(logout)).route(paths::REVOKE, post(revoke))
 }
 
 async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {

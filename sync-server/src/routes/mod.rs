@@ -6,14 +6,14 @@ mod photos;
 mod reference;
 mod sync;
 
-use crate::error::{error_response, AppError};
+use crate::error::{AppError, error_response};
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use gridwork_core::protocol::MAX_BODY_BYTES;
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -74,11 +74,8 @@ fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
 async fn json_errors(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let err = match status {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,

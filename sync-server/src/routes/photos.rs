@@ -6,13 +6,13 @@ use crate::extract::Json;
 use crate::photos::{self, Variant};
 use crate::state::AppState;
 use crate::sync::Caller;
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::Router;
-use gridwork_core::protocol::{paths, UploadStart, UploadStatus, UPLOAD_OFFSET_HEADER};
+use gridwork_core::protocol::{UPLOAD_OFFSET_HEADER, UploadStart, UploadStatus, paths};
 
 /// Content type of an upload append's body (as in tus).
 pub const UPLOAD_CONTENT_TYPE: &str = "application/offset+octet-stream";
@@ -72,15 +72,31 @@ async fn append(
     Ok(with_offset_header(status))
 }
 
-async fn photo(State(state): State<AppState>, session: Session, Path(sha256): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn photo(
+    State(state): State<AppState>,
+    session: Session,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     serve(&state, &session, &sha256, Variant::Original, &headers).await
 }
 
-async fn thumb(State(state): State<AppState>, session: Session, Path(sha256): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn thumb(
+    State(state): State<AppState>,
+    session: Session,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     serve(&state, &session, &sha256, Variant::Thumb, &headers).await
 }
 
-async fn serve(state: &AppState, session: &Session, sha256: &str, variant: Variant, headers: &HeaderMap) -> Result<Response, AppError> {
+async fn serve(
+    state: &AppState,
+    session: &Session,
+    sha256: &str,
+    variant: Variant,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     let row = photos::visible_photo(state, &Caller::from(session), sha256).await?;
     let etag = match variant {
         Variant::Original => format!("\"{}\"", row.sha256),

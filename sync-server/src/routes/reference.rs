@@ -3,11 +3,11 @@
 use crate::auth::Session;
 use crate::error::AppError;
 use crate::state::AppState;
+use axum::Router;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use gridwork_core::protocol::paths;
 
 pub fn router() -> Router<AppState> {
@@ -15,9 +15,11 @@ pub fn router() -> Router<AppState> {
 }
 
 pub(super) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
-    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-    })
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)))
 }
 
 async fn reference(State(state): State<AppState>, _session: Session, headers: HeaderMap) -> Result<Response, AppError> {

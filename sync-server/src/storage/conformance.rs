@@ -7,7 +7,7 @@ use super::{Merger, PhotoRow, PushAuthor, SessionRow, Storage, StorageError, Use
 use chrono::{TimeZone, Utc};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
-use gridwork_core::merge::{apply_op, Actor, StoredRecord};
+use gridwork_core::merge::{Actor, StoredRecord, apply_op};
 use gridwork_core::model::{OrgRef, PhotoRef, Record, RecordBody, Role};
 use gridwork_core::protocol::{BodyPatch, Op, OpAction, Outcome, RecordPatch, RejectReason, Rejection, ReportPatch};
 use gridwork_core::reference::{GridPlace, OrgLevel, OrgUnit, RefIndex, ReferenceData};
@@ -23,7 +23,8 @@ pub const GRID3: &str = "370705001002-01";
 
 pub fn reference() -> ReferenceData {
     let mut data = fixtures::reference_data();
-    let org = |code: &str, level, parent: &str| OrgUnit { code: code.into(), name: code.into(), level, parent: Some(parent.into()) };
+    let org =
+        |code: &str, level, parent: &str| OrgUnit { code: code.into(), name: code.into(), level, parent: Some(parent.into()) };
     data.orgs.push(org(GRID2, OrgLevel::Grid, fixtures::COMMUNITY));
     data.orgs.push(org(COMMUNITY2, OrgLevel::Community, "370705001"));
     data.orgs.push(org(GRID3, OrgLevel::Grid, COMMUNITY2));
@@ -349,7 +350,10 @@ fn set_photos(record_id: Uuid, photos: &[String], wall: u64) -> Op {
         record_id,
         hlc: Hlc::new(wall, 0, "d1"),
         action: OpAction::Update(RecordPatch {
-            body: Some(BodyPatch::Report(ReportPatch { photos: Some(photos.iter().map(|s| photo(s)).collect()), ..Default::default() })),
+            body: Some(BodyPatch::Report(ReportPatch {
+                photos: Some(photos.iter().map(|s| photo(s)).collect()),
+                ..Default::default()
+            })),
             ..Default::default()
         }),
     }
@@ -382,12 +386,18 @@ pub async fn photo_index_follows_the_current_record(s: Arc<dyn Storage>) {
 
     // An update replaces the list: a photo dropped from the record is no longer visible
     // through it; a rejected op changes nothing.
-    let upd = s.push(&author("u1"), vec![set_photos(id, &[b.clone(), c.clone()], 200)], TestMerger::for_user("u1")).await.expect("push");
+    let upd = s
+        .push(&author("u1"), vec![set_photos(id, &[b.clone(), c.clone()], 200)], TestMerger::for_user("u1"))
+        .await
+        .expect("push");
     assert_eq!(upd[0].outcome, Outcome::Accepted, "{upd:?}");
     assert_eq!(s.photos_of_record(id).await.expect("photos"), [b.clone(), c.clone()]);
     assert!(!visible(a.clone(), Visibility::All).await);
     assert!(visible(c.clone(), grid.clone()).await);
-    let late = s.push(&author("u1"), vec![set_photos(Uuid::from_u128(77), std::slice::from_ref(&a), 300)], TestMerger::for_user("u1")).await.expect("push");
+    let late = s
+        .push(&author("u1"), vec![set_photos(Uuid::from_u128(77), std::slice::from_ref(&a), 300)], TestMerger::for_user("u1"))
+        .await
+        .expect("push");
     assert_eq!(late[0].outcome, Outcome::Rejected);
     assert!(!visible(a.clone(), Visibility::All).await);
 
@@ -404,7 +414,8 @@ pub async fn uploaded_photos_are_recorded_once(s: Arc<dyn Storage>) {
     let a = sha('a');
     assert_eq!(s.photo_uploaded(&a).await.expect("get"), None);
     let at = Utc.with_ymd_and_hms(2026, 11, 26, 9, 30, 0).single().expect("date");
-    let row = PhotoRow { sha256: a.clone(), size: 2_345_678, mime: "image/jpeg".into(), uploaded_by: "u1".into(), uploaded_at: at };
+    let row =
+        PhotoRow { sha256: a.clone(), size: 2_345_678, mime: "image/jpeg".into(), uploaded_by: "u1".into(), uploaded_at: at };
     s.record_photo_uploaded(row.clone()).await.expect("record");
     assert_eq!(s.photo_uploaded(&a).await.expect("get"), Some(row.clone()));
     let again = PhotoRow { uploaded_by: "u2".into(), ..row.clone() };
@@ -449,7 +460,10 @@ where
     assert_eq!(s.max_clock().await.expect("clock"), Some(op.hlc.to_string()));
     // The op id is still remembered, and the sequence continues.
     assert_eq!(s.push(&author("u1"), vec![op], TestMerger::for_user("u1")).await.expect("push"), first);
-    let next = s.push(&author("u1"), vec![create(report_in(fixtures::GRID, fixtures::COMMUNITY, 1), 200)], TestMerger::for_user("u1")).await.expect("push");
+    let next = s
+        .push(&author("u1"), vec![create(report_in(fixtures::GRID, fixtures::COMMUNITY, 1), 200)], TestMerger::for_user("u1"))
+        .await
+        .expect("push");
     assert!(next[0].seq > first[0].seq);
     assert_eq!(s.max_clock().await.expect("clock"), Some(Hlc::new(200, 0, "d1").to_string()));
     s.close().await.expect("close");

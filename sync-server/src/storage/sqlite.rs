@@ -10,7 +10,7 @@ use gridwork_core::merge::StoredRecord;
 use gridwork_core::model::{Record, Role};
 use gridwork_core::protocol::{Op, OpResult, Outcome, RejectReason, Rejection};
 use gridwork_core::reference::{Category, CategoryKind, OrgLevel, OrgUnit};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,9 +152,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StorageError::Corrupt("timestamp".into()))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| StorageError::Corrupt("timestamp".into()))
 }
 
 fn corrupt(what: &str) -> StorageError {
@@ -352,9 +350,8 @@ fn push_batch(conn: &mut Connection, author: &PushAuthor, ops: Vec<Op>, merger: 
     {
         // Global, strictly increasing: the seq index makes MAX() a single lookup.
         let mut last_seq: i64 = tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM records")?.query_row([], |r| r.get(0))?;
-        let mut get_op = tx.prepare_cached(
-            "SELECT user_id, record_id, outcome, seq, rejection FROM applied_ops WHERE op_id = ?1",
-        )?;
+        let mut get_op =
+            tx.prepare_cached("SELECT user_id, record_id, outcome, seq, rejection FROM applied_ops WHERE op_id = ?1")?;
         let mut get_rec = tx.prepare_cached("SELECT seq, doc, clocks FROM records WHERE id = ?1")?;
         let mut put_rec = tx.prepare_cached(
             "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks)
@@ -376,7 +373,13 @@ fn push_batch(conn: &mut Connection, author: &PushAuthor, ops: Vec<Op>, merger: 
             let record_key = op.record_id.to_string();
             let seen = get_op
                 .query_row([&op_key], |r| {
-                    Ok(AppliedOp { user_id: r.get(0)?, record_id: r.get(1)?, outcome: r.get(2)?, seq: r.get(3)?, rejection: r.get(4)? })
+                    Ok(AppliedOp {
+                        user_id: r.get(0)?,
+                        record_id: r.get(1)?,
+                        outcome: r.get(2)?,
+                        seq: r.get(3)?,
+                        rejection: r.get(4)?,
+                    })
                 })
                 .optional()?;
             if let Some(seen) = seen {
@@ -402,9 +405,7 @@ fn push_batch(conn: &mut Connection, author: &PushAuthor, ops: Vec<Op>, merger: 
 
             let result = match merger.apply(current.as_ref(), &op) {
                 Ok((next, place)) => {
-                    let unchanged = current
-                        .as_ref()
-                        .is_some_and(|cur| cur.record == next.record && cur.clocks == next.clocks);
+                    let unchanged = current.as_ref().is_some_and(|cur| cur.record == next.record && cur.clocks == next.clocks);
                     let seq = match (&current, unchanged) {
                         (Some(cur), true) => seq_to_sql(cur.record.seq.unwrap_or(0)),
                         _ => {
@@ -574,7 +575,14 @@ impl Storage for SqliteStorage {
                 "INSERT INTO sessions (token_hash, user_id, device_id, device_name, created_at, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![s.token_hash, s.user_id, s.device_id, s.device_name, ts(s.created_at), s.revoked_at.map(ts)])?;
+            .execute(params![
+                s.token_hash,
+                s.user_id,
+                s.device_id,
+                s.device_name,
+                ts(s.created_at),
+                s.revoked_at.map(ts)
+            ])?;
             Ok(())
         })
         .await
@@ -594,13 +602,20 @@ impl Storage for SqliteStorage {
                 .prepare_cached(&sql)?
                 .query_row([&token_hash], |r| {
                     Ok((
-                        (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?),
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                        ),
                         user_from_row(r, 5)?,
                     ))
                 })
                 .optional()?;
             let Some(((token_hash, user_id, device_id, device_name, created_at), user)) = row else { return Ok(None) };
-            let session = SessionRow { token_hash, user_id, device_id, device_name, created_at: parse_ts(&created_at)?, revoked_at: None };
+            let session =
+                SessionRow { token_hash, user_id, device_id, device_name, created_at: parse_ts(&created_at)?, revoked_at: None };
             Ok(Some((session, user_from_tuple(user)?)))
         })
         .await
@@ -674,7 +689,9 @@ impl Storage for SqliteStorage {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT code, name, level, parent FROM orgs ORDER BY code")?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
                 .map(|(code, name, level, parent)| Ok(OrgUnit { code, name, level: level_from_str(&level)?, parent }))
@@ -687,7 +704,9 @@ impl Storage for SqliteStorage {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT code, name, parent, kind FROM categories ORDER BY code")?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?)))?
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
                 .map(|(code, name, parent, kind)| Ok(Category { code, name, parent, kind: category_kind_from_str(&kind)? }))
@@ -698,9 +717,8 @@ impl Storage for SqliteStorage {
 
     async fn reference_revision(&self) -> Result<u64> {
         self.read(|conn| {
-            let v: i64 = conn
-                .prepare_cached("SELECT value FROM meta WHERE key = 'reference_rev'")?
-                .query_row([], |r| r.get(0))?;
+            let v: i64 =
+                conn.prepare_cached("SELECT value FROM meta WHERE key = 'reference_rev'")?.query_row([], |r| r.get(0))?;
             u64::try_from(v).map_err(|_| corrupt("meta.reference_rev"))
         })
         .await
@@ -732,8 +750,10 @@ impl Storage for SqliteStorage {
 
     async fn max_clock(&self) -> Result<Option<String>> {
         // Once at start-up: a scan of every record's clock map, done inside SQLite.
-        self.read(|conn| Ok(conn.query_row("SELECT MAX(c.value) FROM records, json_each(records.clocks) AS c", [], |r| r.get(0))?))
-            .await
+        self.read(
+            |conn| Ok(conn.query_row("SELECT MAX(c.value) FROM records, json_each(records.clocks) AS c", [], |r| r.get(0))?),
+        )
+        .await
     }
 
     async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>> {
@@ -767,7 +787,13 @@ impl Storage for SqliteStorage {
             let row = conn
                 .prepare_cached("SELECT sha256, size, mime, uploaded_by, uploaded_at FROM photos WHERE sha256 = ?1")?
                 .query_row([&sha256], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
                 })
                 .optional()?;
             row.map(|(sha256, size, mime, uploaded_by, at)| {
@@ -863,8 +889,11 @@ mod tests {
         let s = SqliteStorage::open(dir.path()).expect("open");
         let guard = lock(&s.inner.writer);
         let conn = guard.as_ref().expect("open writer");
-        for (col, index) in [("district", "records_district_seq"), ("community", "records_community_seq"), ("grid", "records_grid_seq")] {
-            let sql = format!("EXPLAIN QUERY PLAN SELECT seq, doc FROM records WHERE {col} = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2");
+        for (col, index) in
+            [("district", "records_district_seq"), ("community", "records_community_seq"), ("grid", "records_grid_seq")]
+        {
+            let sql =
+                format!("EXPLAIN QUERY PLAN SELECT seq, doc FROM records WHERE {col} = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2");
             let plan: Vec<String> = conn
                 .prepare(&sql)
                 .expect("prepare")
@@ -896,7 +925,7 @@ mod tests {
 
     #[tokio::test]
     async fn upgrades_a_v1_database_with_its_data() {
-        use crate::storage::conformance::{report_with_photos, sha, TestMerger};
+        use crate::storage::conformance::{TestMerger, report_with_photos, sha};
         use gridwork_core::fixtures;
 
         let dir = tempfile::tempdir().expect("tempdir");
@@ -955,7 +984,11 @@ mod tests {
             let fresh_dir = tempfile::tempdir().expect("tempdir");
             let fresh = SqliteStorage::open(fresh_dir.path()).expect("fresh");
             let fresh_guard = lock(&fresh.inner.writer);
-            assert_eq!(schema_of(conn), schema_of(fresh_guard.as_ref().expect("writer")), "upgraded schema equals a new database's");
+            assert_eq!(
+                schema_of(conn),
+                schema_of(fresh_guard.as_ref().expect("writer")),
+                "upgraded schema equals a new database's"
+            );
         }
         assert!(s.user_by_username("grid.a").await.expect("user").is_some());
         assert!(s.find_live_session("h1").await.expect("session").is_some());
@@ -970,7 +1003,11 @@ mod tests {
         assert_eq!(s.photo_uploaded(&a).await.expect("uploaded"), None);
         // And the store goes on working: the sequence continues.
         let next = s
-            .push(&PushAuthor { user_id: "u1".into() }, vec![crate::storage::conformance::describe(rec.id, "升级后修改", 200)], TestMerger::for_user("u1"))
+            .push(
+                &PushAuthor { user_id: "u1".into() },
+                vec![crate::storage::conformance::describe(rec.id, "升级后修改", 200)],
+                TestMerger::for_user("u1"),
+            )
             .await
             .expect("push");
         assert_eq!(next[0].seq, Some(3));
@@ -983,7 +1020,9 @@ mod tests {
         let s = SqliteStorage::open(dir.path()).expect("open");
         let guard = lock(&s.inner.writer);
         let conn = guard.as_ref().expect("open writer");
-        for v in [Visibility::All, Visibility::Grid("g".into()), Visibility::Community("c".into()), Visibility::District("d".into())] {
+        for v in
+            [Visibility::All, Visibility::Grid("g".into()), Visibility::Community("c".into()), Visibility::District("d".into())]
+        {
             let (sql, key) = photo_visible_query(&v);
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("prepare");
             let detail = |r: &rusqlite::Row<'_>| r.get::<_, String>(3);
@@ -996,7 +1035,11 @@ mod tests {
             .expect("rows");
             let table_scans = plan.iter().filter(|step| step.starts_with("SCAN") && *step != "SCAN CONSTANT ROW").count();
             let plan = plan.join(" | ");
-            assert!(table_scans == 0 && (plan.contains("SEARCH record_photos USING PRIMARY KEY") || plan.contains("SEARCH rp USING PRIMARY KEY")), "{v:?}: {plan}");
+            assert!(
+                table_scans == 0
+                    && (plan.contains("SEARCH record_photos USING PRIMARY KEY") || plan.contains("SEARCH rp USING PRIMARY KEY")),
+                "{v:?}: {plan}"
+            );
         }
     }
 }

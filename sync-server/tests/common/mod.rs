@@ -2,18 +2,18 @@
 //! fixture piece of Weifang and one account per role and scope, and response helpers.
 #![allow(dead_code)] // each test binary uses its own part
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, request, HeaderMap, StatusCode};
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderMap, StatusCode, header, request};
 use gridwork_core::fixtures;
 use gridwork_core::model::Role;
-use gridwork_core::protocol::{ErrorBody, UploadStatus, DEFAULT_MAX_PHOTO_BYTES};
+use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, ErrorBody, UploadStatus};
 use gridwork_server::auth::Passwords;
 use gridwork_server::photos::Photos;
-use gridwork_server::seed::{add_user, NewUser};
-use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_server::seed::{NewUser, add_user};
 use gridwork_server::storage::Storage;
-use gridwork_server::{app, AppState};
+use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_server::{AppState, app};
 use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
