@@ -12,6 +12,9 @@ pub enum Error {
     WrongKey,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored row does not read back (a bug, or a damaged file); names the column.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     SchemaTooNew { found: u32, supported: u32 },
     /// A change breaks a validation rule; nothing was stored.
@@ -49,6 +52,24 @@ pub enum Error {
     /// The sync was cancelled; what was confirmed before is kept, the rest stays pending.
     #[error("sync cancelled")]
     Cancelled,
+    /// Another account's unsynced or refused changes are on this device: that account must
+    /// sign in and deal with them before anyone else may use it.
+    #[error("another user's changes wait on this device")]
+    OtherUsersData,
+}
+
+impl From<crate::sql::MigrateError> for Error {
+    fn from(e: crate::sql::MigrateError) -> Self {
+        match e {
+            crate::sql::MigrateError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            crate::sql::MigrateError::Sqlite(e) => Error::Sqlite(e),
+        }
+    }
+}
+
+/// A stored value that does not read back.
+pub(crate) fn corrupt(what: &str) -> Error {
+    Error::Corrupt(what.to_owned())
 }
 
 impl From<serde_json::Error> for Error {

@@ -1,10 +1,15 @@
 //! gridwork-core: the shared core of gridwork.
 //!
-//! Always compiled (shared with the server): [`model`], [`protocol`], [`reference`],
-//! [`validate`], [`merge`], [`hlc`], [`media`], [`fixtures`].
-//! With the `device` feature (default): the local store ([`store`]) and the sync client
-//! ([`sync`]), tied together by [`client::Device`].
+//! The shared half, always compiled and used by the server too, does no I/O:
+//! [`model`], [`protocol`], [`reference`], [`validate`], [`merge`], [`hlc`], [`media`],
+//! [`time`]; with feature `sqlite`, the migration runner [`sql`]; with `test-support`,
+//! [`fixtures`].
+//!
+//! The device half (feature `device`, on by default): the local store ([`store`]), the
+//! HTTP transport ([`transport`]), the engines over a [`context::DeviceContext`]
+//! ([`sync`], [`session`], [`edit`], [`photos`]) and the [`Device`] facade the apps hold.
 
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod hlc;
 pub mod media;
@@ -12,22 +17,41 @@ pub mod merge;
 pub mod model;
 pub mod protocol;
 pub mod reference;
+#[cfg(feature = "sqlite")]
+pub mod sql;
+pub mod time;
 pub mod validate;
 
 pub use uuid::Uuid;
 
 #[cfg(feature = "device")]
-pub mod client;
+pub mod context;
+#[cfg(feature = "device")]
+pub mod device;
+#[cfg(feature = "device")]
+pub mod edit;
 #[cfg(feature = "device")]
 pub mod error;
 #[cfg(feature = "device")]
+pub mod events;
+#[cfg(feature = "device")]
 pub mod photos;
+#[cfg(feature = "device")]
+pub mod session;
+#[cfg(feature = "device")]
+pub mod shown;
 #[cfg(feature = "device")]
 pub mod store;
 #[cfg(feature = "device")]
 pub mod sync;
+#[cfg(feature = "device")]
+pub mod transport;
 
 #[cfg(feature = "device")]
-pub use client::{Device, DeviceConfig, Draft};
+pub use context::DeviceConfig;
+#[cfg(feature = "device")]
+pub use device::Device;
+#[cfg(feature = "device")]
+pub use edit::Draft;
 #[cfg(feature = "device")]
 pub use error::{Error, Result};

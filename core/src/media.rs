@@ -1,5 +1,6 @@
-//! Photo file types, recognised from their first bytes (never from a name). Shared by the
-//! device (ingest) and the server (upload checks).
+//! Photo file types, recognised from their first bytes (never from a name), and photo names
+//! (SHA-256, lowercase hex). Shared by the device (ingest, downloads) and the server
+//! (upload checks, record validation).
 
 /// Image formats gridwork keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,5 +30,31 @@ impl Format {
             Format::Png => "image/png",
             Format::WebP => "image/webp",
         }
+    }
+}
+
+/// A photo's name: the SHA-256 of its file, 64 lowercase hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_names_are_lowercase_sha256_hex() {
+        assert!(is_sha256_hex(&"ab".repeat(32)));
+        for bad in ["", "ab", &"AB".repeat(32), &"ag".repeat(32), &"a".repeat(65)] {
+            assert!(!is_sha256_hex(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats_are_sniffed_from_their_first_bytes() {
+        assert_eq!(Format::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Format::Jpeg));
+        assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\n...."), Some(Format::Png));
+        assert_eq!(Format::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+        assert_eq!(Format::sniff(b"GIF89a"), None);
     }
 }

@@ -211,6 +211,28 @@ pub enum PhotoStage {
     After,
 }
 
+impl PhotoStage {
+    pub const ALL: [PhotoStage; 2] = [PhotoStage::Before, PhotoStage::After];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoStage::Before => "before",
+            PhotoStage::After => "after",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            PhotoStage::Before => "整改前",
+            PhotoStage::After => "整改后",
+        }
+    }
+}
+
 /// A photo attached to a record. The file itself travels on its own upload queue and is
 /// named by its SHA-256 everywhere; capture time and position come from its EXIF (the file
 /// kept has none).

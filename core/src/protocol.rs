@@ -22,6 +22,8 @@ pub const MAX_PULL_LIMIT: u32 = 2000;
 pub const DEVICE_HEADER: &str = "x-gridwork-device";
 
 pub mod paths {
+    /// Every path of this version starts here.
+    pub const PREFIX: &str = "/v1";
     pub const LOGIN: &str = "/v1/auth/login";
     pub const LOGOUT: &str = "/v1/auth/logout";
     pub const REVOKE: &str = "/v1/auth/revoke";

@@ -1,17 +1,17 @@
 //! Photo ingest: EXIF into metadata and out of the file, downscale, never bigger.
 
 use gridwork_core::Error;
-use gridwork_core::photos::PhotoStore;
+use gridwork_core::photos::PhotoFiles;
 use gridwork_core::photos::ingest::{self, IngestOptions};
 use gridwork_core::photos::sample::{SampleExif, sample_jpeg, sample_png};
 
-fn store() -> (tempfile::TempDir, PhotoStore) {
+fn store() -> (tempfile::TempDir, PhotoFiles) {
     let dir = tempfile::tempdir().unwrap();
-    let s = PhotoStore::open(dir.path().join("photos")).unwrap();
+    let s = PhotoFiles::open(dir.path().join("photos")).unwrap();
     (dir, s)
 }
 
-fn stored(store: &PhotoStore, sha: &str) -> Vec<u8> {
+fn stored(store: &PhotoFiles, sha: &str) -> Vec<u8> {
     std::fs::read(store.path(sha)).unwrap()
 }
 

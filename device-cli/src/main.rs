@@ -347,13 +347,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 };
                 for h in d.history {
                     match h {
-                        gridwork_core::client::HistoryEntry::Local(c) => println!(
+                        gridwork_core::store::history::HistoryEntry::Local(c) => println!(
                             "  {} 本机 local  {}  {}",
                             c.created_at.format("%m-%d %H:%M:%S"),
                             c.state,
                             c.message.unwrap_or_default()
                         ),
-                        gridwork_core::client::HistoryEntry::Server(c) => println!(
+                        gridwork_core::store::history::HistoryEntry::Server(c) => println!(
                             "  {} 服务器 server #{} {}: {}",
                             c.at.format("%m-%d %H:%M:%S"),
                             c.seq,
@@ -365,12 +365,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Cmd::Photo { id, file, stage } => {
-            let stage = match stage.as_deref() {
-                None => None,
-                Some("before") => Some(PhotoStage::Before),
-                Some("after") => Some(PhotoStage::After),
-                Some(_) => return Err(Error::Argument("unknown stage (before | after)".into())),
-            };
+            let stage = stage.map(|s| parse(&s, "stage (before | after)", PhotoStage::parse)).transpose()?;
             let p = device.attach_photo(id, &file, stage)?;
             println!(
                 "照片已添加 (photo attached): {} {} {}x{} {} B, 待上传 (queued)",
@@ -379,7 +374,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Cmd::FetchPhoto { sha256, thumb } => println!("{}", device.fetch_photo(&sha256, thumb).await?.display()),
         Cmd::PhotoPolicy { policy } => {
-            device.set_photo_policy(parse(&policy, "photo policy", gridwork_core::photos::upload::PhotoPolicy::parse)?)?;
+            device.set_photo_policy(parse(&policy, "photo policy", gridwork_core::photos::PhotoPolicy::parse)?)?;
             println!("ok");
         }
         Cmd::Pending => {

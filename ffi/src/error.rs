@@ -49,6 +49,10 @@ pub enum GridworkError {
     /// The app passed something unusable: a bad id, date, code or server address.
     #[error("{msg}")]
     Argument { msg: String },
+    /// Another account's unsynced or refused changes are on this device: that account must
+    /// sign in and deal with them first (or the device be reset by an admin).
+    #[error("{msg}")]
+    OtherUsersData { msg: String },
 }
 
 impl GridworkError {
@@ -58,12 +62,20 @@ impl GridworkError {
     }
 }
 
-/// The one mapping from the core's errors.
+/// The one mapping from the core's errors. What it drops (SQLite, network, decode and file
+/// details) goes to the log: the core's messages never hold record contents.
 impl From<CoreError> for GridworkError {
     fn from(e: CoreError) -> Self {
+        match &e {
+            CoreError::Sqlite(_) | CoreError::Corrupt(_) | CoreError::Io(_) => tracing::error!(error = %e, "storage error"),
+            CoreError::Network(_) => tracing::warn!(error = %e, "network error"),
+            CoreError::Decode(_) => tracing::error!(error = %e, "decode error"),
+            CoreError::Server { status, code, .. } => tracing::warn!(status, code = %code, "server refused a request"),
+            _ => {}
+        }
         match e {
             CoreError::WrongKey => GridworkError::WrongKey { msg: "数据库密钥错误，无法打开本机数据".into() },
-            CoreError::Sqlite(_) => GridworkError::Storage { msg: "本机数据库读写失败".into() },
+            CoreError::Sqlite(_) | CoreError::Corrupt(_) => GridworkError::Storage { msg: "本机数据库读写失败".into() },
             CoreError::SchemaTooNew { .. } => {
                 GridworkError::Storage { msg: "本机数据由更新版本的应用创建，请升级应用".into() }
             }
@@ -91,6 +103,9 @@ impl From<CoreError> for GridworkError {
             CoreError::PhotoPending => GridworkError::PhotoPending { msg: "照片上传中，请稍后再看".into() },
             CoreError::Io(_) => GridworkError::Storage { msg: "本机文件读写失败".into() },
             CoreError::Cancelled => GridworkError::Cancelled { msg: "同步已取消".into() },
+            CoreError::OtherUsersData => GridworkError::OtherUsersData {
+                msg: "本机还有其他用户未同步或被退回的记录，请该用户先登录处理".into(),
+            },
         }
     }
 }

@@ -2,8 +2,8 @@
 //! `SyncObserver`, and the handle that keeps it subscribed.
 
 use crate::types::SyncProgressInfo;
-use gridwork_core::client::Subscription;
-use gridwork_core::sync::{SyncObserver, SyncProgress};
+use gridwork_core::events::Subscription;
+use gridwork_core::events::{SyncObserver, SyncProgress};
 use std::sync::{Arc, Mutex};
 
 /// Told the progress of every sync of the client while subscribed. Called on the sync's

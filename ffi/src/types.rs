@@ -11,13 +11,13 @@
 
 use crate::error::GridworkError;
 use chrono::{DateTime, NaiveDate, Utc};
-use gridwork_core::client as core_client;
+use gridwork_core::events as sy;
 use gridwork_core::model as m;
 use gridwork_core::protocol as p;
 use gridwork_core::reference as r;
+use gridwork_core::store::history as core_client;
 use gridwork_core::store::outbox as ob;
 use gridwork_core::store::records as rec;
-use gridwork_core::sync as sy;
 use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
@@ -937,7 +937,7 @@ pub enum PhotoPolicy {
     UnmeteredOnly,
 }
 
-impl From<PhotoPolicy> for gridwork_core::photos::upload::PhotoPolicy {
+impl From<PhotoPolicy> for gridwork_core::photos::PhotoPolicy {
     fn from(p: PhotoPolicy) -> Self {
         match p {
             PhotoPolicy::AnyNetwork => Self::AnyNetwork,
@@ -946,11 +946,11 @@ impl From<PhotoPolicy> for gridwork_core::photos::upload::PhotoPolicy {
     }
 }
 
-impl From<gridwork_core::photos::upload::PhotoPolicy> for PhotoPolicy {
-    fn from(p: gridwork_core::photos::upload::PhotoPolicy) -> Self {
+impl From<gridwork_core::photos::PhotoPolicy> for PhotoPolicy {
+    fn from(p: gridwork_core::photos::PhotoPolicy) -> Self {
         match p {
-            gridwork_core::photos::upload::PhotoPolicy::AnyNetwork => Self::AnyNetwork,
-            gridwork_core::photos::upload::PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
+            gridwork_core::photos::PhotoPolicy::AnyNetwork => Self::AnyNetwork,
+            gridwork_core::photos::PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
         }
     }
 }
@@ -962,7 +962,7 @@ pub enum NetworkKind {
     Metered,
 }
 
-impl From<NetworkKind> for gridwork_core::photos::upload::Network {
+impl From<NetworkKind> for gridwork_core::photos::Network {
     fn from(n: NetworkKind) -> Self {
         match n {
             NetworkKind::Unmetered => Self::Unmetered,

@@ -1,34 +1,31 @@
-//! gridwork sync server: accounts, the sync endpoints and their storage.
+//! gridwork sync server: the device API, its use cases and their storage.
 //!
-//! Layers, top to bottom: `routes` (thin axum handlers) → `sync` / `auth` / `photos`
-//! (rules, no SQL) → `storage` (the [`storage::Storage`] trait; SQLite by default) and
-//! `blobs` (the [`blobs::BlobStore`] trait for photo files: a directory or S3). Errors
-//! leave through [`error::AppError`] only.
+//! Layers, arrows pointing one way: [`http`] (front doors: routers, extractors, error
+//! rendering) → [`service`] (use cases) → [`domain`] (rules, no HTTP, no SQL) and
+//! [`storage`] (one trait per aggregate; SQLite by default) and [`blobs`] (photo files: a
+//! directory or S3). [`state`] is the composition root; [`bootstrap`] seeds reference data
+//! and the demo city through the services.
 
-pub mod auth;
 pub mod blobs;
-pub mod demo;
-pub mod error;
-pub mod extract;
-pub mod photos;
-pub mod routes;
-pub mod seed;
+pub mod bootstrap;
+pub mod config;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
+pub mod domain;
+pub mod http;
+pub mod service;
 pub mod state;
 pub mod storage;
-pub mod sync;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
-pub use error::AppError;
+pub use config::{BlobConfig, ServerConfig};
 pub use state::AppState;
 
-use crate::blobs::BlobStore;
-use crate::blobs::local::LocalBlobs;
-use crate::blobs::s3::{S3Blobs, S3Config};
-use crate::photos::Photos;
-use crate::storage::Storage;
+use crate::storage::Stores;
 use crate::storage::sqlite::SqliteStorage;
 use anyhow::Context;
 use axum::Router;
-use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,43 +34,7 @@ use tokio::task::JoinHandle;
 
 /// The whole HTTP application for `state`.
 pub fn app(state: AppState) -> Router {
-    routes::router(state)
-}
-
-/// Where photo files are kept.
-#[derive(Clone, Debug, Default)]
-pub enum BlobConfig {
-    /// A directory: `<data>/blobs`.
-    #[default]
-    Local,
-    /// An S3-compatible bucket.
-    S3(S3Config),
-}
-
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    pub data_dir: PathBuf,
-    pub addr: SocketAddr,
-    pub blobs: BlobConfig,
-    /// Largest photo accepted, in bytes.
-    pub max_photo_bytes: u64,
-}
-
-impl ServerConfig {
-    /// Photos in `<data>/blobs`, at most [`DEFAULT_MAX_PHOTO_BYTES`] each.
-    pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
-        ServerConfig { data_dir: data_dir.into(), addr, blobs: BlobConfig::Local, max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES }
-    }
-
-    /// The photo half of the state for this configuration (staging in `<data>/uploads`).
-    pub fn open_photos(&self) -> anyhow::Result<Photos> {
-        let blobs: Arc<dyn BlobStore> = match &self.blobs {
-            BlobConfig::Local => Arc::new(LocalBlobs::open(self.data_dir.join("blobs")).context("opening the blob directory")?),
-            BlobConfig::S3(s3) => Arc::new(S3Blobs::new(s3).context("configuring the S3 blob store")?),
-        };
-        tracing::info!(store = %blobs.describe(), "photo blob store");
-        Photos::new(blobs, self.data_dir.join("uploads"), self.max_photo_bytes).context("opening the upload directory")
-    }
+    http::router(state)
 }
 
 /// A server listening on `addr`; [`RunningServer::shutdown`] stops it gracefully.
@@ -85,7 +46,7 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stop accepting, let in-flight requests finish, then close the store.
+    /// Stop accepting, let in-flight requests finish, then close the stores.
     pub async fn shutdown(self) {
         let RunningServer { state, stop, task, .. } = self;
         let _ = stop.send(());
@@ -94,7 +55,7 @@ impl RunningServer {
             Ok(Err(e)) => tracing::error!(error = %e, "server stopped with an error"),
             Err(e) => tracing::error!(error = %e, "server task failed"),
         }
-        if let Err(e) = state.storage().close().await {
+        if let Err(e) = state.stores().close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
     }
@@ -107,20 +68,19 @@ impl RunningServer {
 }
 
 /// Open (or create and migrate) the SQLite store under `data_dir`.
-pub async fn open_store(data_dir: PathBuf) -> anyhow::Result<Arc<dyn Storage>> {
+pub async fn open_store(data_dir: PathBuf) -> anyhow::Result<Stores> {
     let store = tokio::task::spawn_blocking(move || SqliteStorage::open(&data_dir))
         .await
         .context("opening the store")?
         .context("opening the store")?;
-    Ok(Arc::new(store))
+    Ok(Stores::of(Arc::new(store)))
 }
 
 /// Open the store in `config.data_dir`, make sure the reference data is there, and serve.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
-    let storage = open_store(config.data_dir.clone()).await?;
-    seed::ensure_reference(storage.as_ref()).await?;
-    let photos = config.open_photos()?;
-    let state = AppState::new(storage, photos).await?;
+    let stores = open_store(config.data_dir.clone()).await?;
+    bootstrap::ensure_reference(stores.reference.as_ref()).await?;
+    let state = AppState::new(stores, config.open_photo_files()?).await?;
     start_with_state(state, config.addr).await
 }
 

@@ -1,11 +1,14 @@
 //! `gridwork-server`: serve, serve the demo city, manage accounts.
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
-use gridwork_server::auth::Passwords;
 use gridwork_server::blobs::s3::S3Config;
-use gridwork_server::seed::{self, NewUser};
+use gridwork_server::bootstrap;
+use gridwork_server::domain::DomainError;
+use gridwork_server::domain::clock::{ServerClock, SystemClock};
+use gridwork_server::service::accounts::{NewUser, Passwords};
+use gridwork_server::service::{AccountsService, ReferenceService};
 use gridwork_server::{AppState, BlobConfig, ServerConfig, open_store, start_with_state};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -140,34 +143,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
-            let storage = open_store(data).await?;
-            if seed::ensure_reference(storage.as_ref()).await? {
+            let stores = open_store(data).await?;
+            if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
                 eprintln!("已载入潍坊市组织机构和国标分类");
             }
-            let passwords = Arc::new(Passwords::production()?);
-            let user =
-                seed::add_user(storage.as_ref(), passwords, NewUser { username, display_name, role, scope, password }).await;
-            storage.close().await?;
-            let user = user?;
-            println!("已添加用户 {}（{}，{}）", user.username, user.role.label_zh(), user.scope);
-            Ok(())
+            // Only the accounts service: no server runs here.
+            let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
+            let clock = Arc::new(ServerClock::new(Arc::new(SystemClock), None));
+            let accounts = AccountsService::new(stores.accounts.clone(), reference, clock, Arc::new(Passwords::production()?));
+            let added = accounts.add_user(NewUser { username: username.clone(), display_name, role, scope, password }).await;
+            stores.close().await?;
+            match added {
+                Ok(user) => {
+                    println!("已添加用户 {}（{}，{}）", user.username, user.role.label_zh(), user.scope);
+                    Ok(())
+                }
+                Err(DomainError::Conflict(_)) => bail!("用户名 {username} 已存在"),
+                Err(DomainError::Invalid { rejection, .. }) => bail!("{}", rejection.message),
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }
 
 async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
-    let storage = open_store(config.data_dir.clone()).await?;
-    if seed::ensure_reference(storage.as_ref()).await? {
+    let stores = open_store(config.data_dir.clone()).await?;
+    if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
-    let passwords = Arc::new(Passwords::production()?);
-    let photos = config.open_photos()?;
-    let state = AppState::new(storage.clone(), photos).await?;
-    let seeded = if demo { seed::seed_demo(&state, passwords).await? } else { false };
-    if seeded {
+    let state = AppState::new(stores, config.open_photo_files()?).await?;
+    if demo && bootstrap::seed_demo(&state).await? {
         tracing::info!("seeded the demo city");
     }
-    let users = storage.counts().await?.users;
+    let users = state.accounts().user_count().await?;
     let server = start_with_state(state, config.addr).await?;
     {
         let mut out = std::io::stdout().lock();
@@ -175,7 +183,7 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
         if demo {
             writeln!(out, "演示账号（密码相同）：")?;
             writeln!(out, "{}{}{}管辖范围", pad("用户名", 18), pad("密码", 16), pad("角色", 10))?;
-            for l in seed::demo_logins() {
+            for l in bootstrap::demo_logins() {
                 writeln!(out, "{}{}{}{}", pad(&l.username, 18), pad(l.password, 16), pad(l.role.label_zh(), 10), l.scope_name)?;
             }
         }

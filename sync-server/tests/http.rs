@@ -8,16 +8,15 @@ use flate2::write::GzEncoder;
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordBody, Role, Status};
+use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{
     LoginResponse, MAX_BODY_BYTES, MAX_PUSH_OPS, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
     RejectReason, RevokeResponse, paths,
 };
 use gridwork_core::reference::ReferenceData;
-use gridwork_server::auth::{DEVICE_HEADER, Passwords};
-use gridwork_server::seed::{NewUser, add_user};
+use gridwork_server::service::accounts::NewUser;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::sync::Arc;
 use uuid::Uuid;
 
 mod common;
@@ -131,7 +130,7 @@ async fn login_ok_and_bad_credentials_look_the_same() {
         .error(StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(wrong, unknown);
     // The token is stored hashed only.
-    assert!(h.state.storage().find_live_session(&l.token).await.expect("find").is_none());
+    assert!(h.state.stores().accounts.find_live_session(&l.token).await.expect("find").is_none());
 }
 
 #[tokio::test]
@@ -261,6 +260,32 @@ async fn malformed_and_invalid_bodies() {
         .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
     assert!(e.error.message.contains("ops[0].action"), "{}", e.error.message);
 
+    // Valid JSON of the wrong shape is a shape error with its path, never malformed_json:
+    // a device isolates a refused op only on a 422, so a 400 here would block its queue.
+    let shapes: [(&str, fn(&mut serde_json::Value)); 4] = [
+        ("ops[0].action.create.body", |op| {
+            let report = op["action"]["create"]["body"]["report"].clone();
+            op["action"]["create"]["body"] = json!({ "report": report.clone(), "notice": report });
+        }),
+        ("ops[0].action.create.body", |op| op["action"]["create"]["body"] = json!({})),
+        ("ops[0].action", |op| op["action"] = json!({})),
+        ("ops[0].action", |op| {
+            let create = op["action"]["create"].clone();
+            op["action"] = json!({ "create": create, "update": {} });
+        }),
+    ];
+    for (path, mangle) in shapes {
+        let mut op = serde_json::to_value(create(1)).expect("json");
+        mangle(&mut op);
+        let e = req(Method::POST, paths::PUSH)
+            .auth(&w)
+            .json(&json!({"ops": [op]}))
+            .send(&h.app)
+            .await
+            .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+        assert!(e.error.message.contains(path), "{path}: {}", e.error.message);
+    }
+
     // Content type.
     req(Method::POST, paths::PUSH)
         .auth(&w)
@@ -321,7 +346,7 @@ async fn batch_and_body_limits() {
         .send(&h.app)
         .await
         .error(StatusCode::UNPROCESSABLE_ENTITY, "batch_too_large");
-    assert_eq!(h.state.storage().counts().await.expect("counts").records, 0);
+    assert_eq!(h.state.stores().records.counts().await.expect("counts").records, 0);
 
     let mut big = b"{\"ops\": [], \"pad\": \"".to_vec();
     big.resize(MAX_BODY_BYTES + 10, b'x');
@@ -379,7 +404,7 @@ async fn bad_location_rejects_the_whole_batch() {
         .await
         .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_op");
     assert!(e.error.message.contains("ops[1].location.lat"), "{}", e.error.message);
-    assert_eq!(h.state.storage().counts().await.expect("counts").applied_ops, 0, "nothing applied");
+    assert_eq!(h.state.stores().records.counts().await.expect("counts").logged_ops, 0, "nothing applied");
 
     let rec_id = fixtures::records()[0].id;
     let mut far = fixtures::location();
@@ -429,10 +454,11 @@ async fn pull_query_validation() {
     let h = harness().await;
     let w = login(&h, "grid.kw01").await;
     for q in ["limit=0", "since=abc", "since=-1", "limit=abc", "since=1&bogus=2"] {
-        let r = req(Method::GET, &format!("{}?{q}", paths::PULL)).auth(&w).send(&h.app).await;
-        assert!(matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY), "{q}: {}", r.status);
-        let code = if r.status == StatusCode::BAD_REQUEST { "malformed_json" } else { "invalid_request" };
-        r.error(r.status, code);
+        // Bad query parameters are a shape error: the documented 422 invalid_request.
+        let e = req(Method::GET, &format!("{}?{q}", paths::PULL)).auth(&w).send(&h.app).await;
+        let body = e.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+        let name = q.rsplit('&').next().and_then(|p| p.split('=').next()).unwrap_or("");
+        assert!(body.error.message.contains(name) || name == "bogus", "{q}: {}", body.error.message);
     }
     // Too large a limit is clamped, not refused.
     assert!(!pull(&h, &w, "limit=1000000").await.has_more);
@@ -459,7 +485,7 @@ async fn push_pull_visibility_retries_and_paging() {
     // A retry after a lost response: same answer, nothing new.
     let again = push(&h, &w, ops.clone()).await;
     assert_eq!(first.results, again.results);
-    assert_eq!(h.state.storage().counts().await.expect("counts").applied_ops, 2);
+    assert_eq!(h.state.stores().records.counts().await.expect("counts").logged_ops, 2);
     // The same op ids from another account: conflict.
     let stolen = push(&h, &other, ops.clone()).await;
     assert!(stolen.results.iter().all(|r| r.rejection.as_ref().map(|x| x.reason) == Some(RejectReason::OpIdConflict)));
@@ -524,21 +550,17 @@ async fn reference_has_an_etag_and_honours_if_none_match() {
     assert_eq!(pull(&h, &w, "since=0").await.reference_version, data.version);
 
     // A new user changes the version.
-    let pw = Arc::new(Passwords::insecure_fast_for_tests());
-    add_user(
-        h.state.storage().as_ref(),
-        pw,
-        NewUser {
+    h.state
+        .accounts()
+        .add_user(NewUser {
             username: "grid.new".into(),
             display_name: "新人".into(),
             role: Role::GridWorker,
             scope: fixtures::GRID.into(),
             password: PASSWORD.into(),
-        },
-    )
-    .await
-    .expect("add");
-    h.state.reload_reference().await.expect("reload");
+        })
+        .await
+        .expect("add");
     let r = req(Method::GET, paths::REFERENCE).auth(&w).header("if-none-match", &etag).send(&h.app).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_ne!(r.json::<ReferenceData>().version, data.version);

@@ -6,11 +6,7 @@ use gridwork_core::hlc::Hlc;
 use gridwork_core::model::Role;
 use gridwork_core::protocol::{Op, Outcome, PullQuery};
 use gridwork_server::AppState;
-use gridwork_server::auth::Passwords;
-use gridwork_server::storage::Storage;
-use gridwork_server::storage::sqlite::SqliteStorage;
-use gridwork_server::sync::{self, Caller};
-use std::sync::Arc;
+use gridwork_server::domain::access::Caller;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -18,13 +14,12 @@ use uuid::Uuid;
 #[ignore]
 async fn push_and_pull_10k() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
+    let state = AppState::sqlite_for_tests(dir.path()).await;
     let data = fixtures::reference_data();
-    storage.put_orgs(data.orgs).await.expect("orgs");
-    storage.put_categories(data.categories).await.expect("categories");
-    let photos =
-        gridwork_server::photos::Photos::local(dir.path(), gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photos");
-    let state = AppState::with_passwords(storage.clone(), photos, Passwords::insecure_fast_for_tests()).await.expect("state");
+    state.stores().reference.put_orgs(data.orgs).await.expect("orgs");
+    state.stores().reference.put_categories(data.categories).await.expect("categories");
+    state.reference().reload().await.expect("reload");
+    let sync = state.sync();
     let caller = Caller {
         user_id: "u1".into(),
         device_id: Uuid::now_v7().to_string(),
@@ -45,7 +40,7 @@ async fn push_and_pull_10k() {
 
     let t = Instant::now();
     for chunk in ops.chunks(1000) {
-        let resp = sync::push(&state, &caller, chunk.to_vec()).await.expect("push");
+        let resp = sync.push(&caller, chunk.to_vec()).await.expect("push");
         assert!(resp.results.iter().all(|r| r.outcome == Outcome::Accepted));
     }
     let push_time = t.elapsed();
@@ -54,7 +49,7 @@ async fn push_and_pull_10k() {
     let mut since = 0;
     let mut n = 0;
     loop {
-        let page = sync::pull(&state, &caller, PullQuery { since, limit: Some(1000) }).await.expect("pull");
+        let page = sync.pull(&caller, PullQuery { since, limit: Some(1000) }).await.expect("pull");
         n += page.records.len();
         since = page.next;
         if !page.has_more {
@@ -67,13 +62,13 @@ async fn push_and_pull_10k() {
     // Retrying everything: each op id answered from applied_ops.
     let t = Instant::now();
     for chunk in ops.chunks(1000) {
-        sync::push(&state, &caller, chunk.to_vec()).await.expect("push");
+        sync.push(&caller, chunk.to_vec()).await.expect("push");
     }
     let retry_time = t.elapsed();
     // A pull when nothing changed.
     let t = Instant::now();
     for _ in 0..1000 {
-        let page = sync::pull(&state, &caller, PullQuery { since, limit: None }).await.expect("pull");
+        let page = sync.pull(&caller, PullQuery { since, limit: None }).await.expect("pull");
         assert!(page.records.is_empty());
     }
     let idle = t.elapsed();

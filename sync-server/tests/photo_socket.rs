@@ -5,20 +5,20 @@
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody, Role};
+use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{
     LoginRequest, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, UploadStatus, paths,
 };
-use gridwork_server::auth::{DEVICE_HEADER, Passwords};
-use gridwork_server::blobs::s3::S3Config;
-use gridwork_server::seed::{NewUser, add_user, ensure_reference};
-use gridwork_server::{BlobConfig, RunningServer, ServerConfig, open_store, start};
+use gridwork_server::blobs::conformance::S3sFs;
+use gridwork_server::service::accounts::NewUser;
+use gridwork_server::{BlobConfig, RunningServer, ServerConfig, start};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
 const PASSWORD: &str = "网格员的密码123";
@@ -69,19 +69,14 @@ impl Client {
 }
 
 async fn serve(config: ServerConfig) -> (RunningServer, Client) {
-    {
-        let storage = open_store(config.data_dir.clone()).await.expect("open");
-        ensure_reference(storage.as_ref()).await.expect("reference");
-        let new = NewUser {
-            username: "grid.kw01".into(),
-            display_name: "孙丽娜".into(),
-            role: Role::GridWorker,
-            scope: fixtures::GRID.into(),
-            password: PASSWORD.into(),
-        };
-        add_user(storage.as_ref(), Arc::new(Passwords::insecure_fast_for_tests()), new).await.expect("user");
-        storage.close().await.expect("close");
-    }
+    let new = NewUser {
+        username: "grid.kw01".into(),
+        display_name: "孙丽娜".into(),
+        role: Role::GridWorker,
+        scope: fixtures::GRID.into(),
+        password: PASSWORD.into(),
+    };
+    gridwork_server::testing::add_users(&config.data_dir, vec![new]).await;
     let server = start(config).await.expect("start");
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -128,6 +123,44 @@ async fn push_report(c: &Client, bytes: &[u8], sha256: &str, width: u32, height:
     assert_eq!(pushed.results[0].outcome, Outcome::Accepted, "{pushed:?}");
 }
 
+/// A TCP relay to `target` that counts the bytes clients send through it.
+struct CountingProxy {
+    addr: SocketAddr,
+    sent: Arc<AtomicU64>,
+}
+
+async fn counting_proxy(target: SocketAddr) -> CountingProxy {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let up = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = cr.read(&mut buf).await {
+                        if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        counter.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    let _ = sw.shutdown().await;
+                };
+                let down = async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                };
+                tokio::join!(up, down);
+            });
+        }
+    });
+    CountingProxy { addr, sent }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_connection_keeps_the_bytes_received_and_the_upload_resumes_there() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -135,11 +168,14 @@ async fn a_cut_connection_keeps_the_bytes_received_and_the_upload_resumes_there(
     let bytes = jpeg(1600, 1200);
     let sha = hex::encode(Sha256::digest(&bytes));
     push_report(&c, &bytes, &sha, 1600, 1200).await;
+    // The whole upload goes through a proxy that counts what the device sends.
+    let proxy = counting_proxy(server.addr).await;
+    let c = Client { base: format!("http://{}", proxy.addr), ..c };
     assert_eq!(c.start(&sha, bytes.len() as u64).await.offset, 0);
 
     // Headers announcing the whole photo, half the bytes, then the connection drops.
     let half = bytes.len() / 2;
-    let mut sock = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let mut sock = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
     let head = format!(
         "PATCH {}{sha} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n{DEVICE_HEADER}: {}\r\n\
          Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: {}\r\n\r\n",
@@ -168,11 +204,13 @@ async fn a_cut_connection_keeps_the_bytes_received_and_the_upload_resumes_there(
     let (status, _) = c.get(&format!("{}{sha}", paths::PHOTO_PREFIX)).await;
     assert_eq!(status, 404, "not served while incomplete");
 
-    // Resume: only the rest is sent, so the upload costs one photo's worth of bytes in all.
-    let s = c.patch(&sha, offset, bytes[half..].to_vec()).await;
+    // Resume from the offset the server gives: the upload costs one photo's worth of bytes
+    // in all (what crossed the wire, headers and polls included), not one and a half.
+    let s = c.patch(&sha, offset, bytes[offset as usize..].to_vec()).await;
     assert!(s.complete);
-    let sent = half + (bytes.len() - half);
-    assert!(sent as f64 <= bytes.len() as f64 * 1.05);
+    let sent = proxy.sent.load(Ordering::Relaxed);
+    assert!(sent >= bytes.len() as u64, "the proxy saw the photo go through ({sent} B)");
+    assert!(sent as f64 <= bytes.len() as f64 * 1.05, "sent {sent} B for a photo of {} B", bytes.len());
     let (status, got) = c.get(&format!("{}{sha}", paths::PHOTO_PREFIX)).await;
     assert_eq!(status, 200);
     assert!(got == bytes, "served bytes differ");
@@ -181,68 +219,12 @@ async fn a_cut_connection_keeps_the_bytes_received_and_the_upload_resumes_there(
     server.shutdown().await;
 }
 
-/// `s3s-fs` on a free port serving a temp dir with one bucket; killed on drop.
-struct S3sFs {
-    child: Child,
-    port: u16,
-    root: tempfile::TempDir,
-}
-
-fn find_s3s_fs() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
-    if let Some(c) = std::env::var_os("CARGO_HOME") {
-        dirs.push(Path::new(&c).join("bin"));
-    }
-    if let Some(h) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&h).join(".cargo/bin"));
-    }
-    dirs.into_iter().map(|d| d.join("s3s-fs")).find(|p| p.is_file())
-}
-
-impl S3sFs {
-    fn start(bucket: &str) -> S3sFs {
-        let bin =
-            find_s3s_fs().expect("s3s-fs is not installed (looked in PATH and ~/.cargo/bin): run scripts/setup.sh to install it");
-        let root = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(root.path().join(bucket)).expect("bucket");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", "AK", "--secret-key", "SK"])
-            .arg(root.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn s3s-fs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(child.try_wait().expect("wait").is_none(), "s3s-fs exited at start");
-            assert!(Instant::now() < deadline, "s3s-fs did not start");
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        S3sFs { child, port, root }
-    }
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photos_go_to_and_come_from_an_s3_bucket() {
-    let s3 = S3sFs::start("gridwork-photos");
+    let s3 = S3sFs::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
-    config.blobs = BlobConfig::S3(S3Config {
-        endpoint: Some(format!("http://127.0.0.1:{}", s3.port)),
-        bucket: "gridwork-photos".into(),
-        region: "us-east-1".into(),
-        access_key: "AK".into(),
-        secret_key: "SK".into(),
-    });
+    config.blobs = BlobConfig::S3(s3.config());
     let (server, c) = serve(config).await;
     let bytes = jpeg(1000, 750);
     let sha = hex::encode(Sha256::digest(&bytes));
@@ -252,7 +234,7 @@ async fn photos_go_to_and_come_from_an_s3_bucket() {
     assert_eq!(c.patch(&sha, 0, bytes[..third].to_vec()).await.offset, third as u64);
     assert!(c.patch(&sha, third as u64, bytes[third..].to_vec()).await.complete);
     // The objects are in the bucket, not in the data directory.
-    let bucket = s3.root.path().join("gridwork-photos");
+    let bucket = s3.bucket_dir();
     assert!(bucket.join("photos").join(&sha[..2]).join(&sha).is_file());
     assert!(bucket.join("thumbs").join(&sha[..2]).join(&sha).is_file());
     assert!(!dir.path().join("blobs/photos").exists());

@@ -6,8 +6,8 @@ use axum::http::{Method, Request, StatusCode};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody};
+use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, paths};
-use gridwork_server::auth::DEVICE_HEADER;
 use gridwork_server::blobs::{photo_key, thumb_key};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -111,7 +111,7 @@ fn staging_files(h: &Harness) -> Vec<String> {
 }
 
 async fn in_blob_store(h: &Harness, sha256: &str) -> (bool, bool) {
-    let blobs = h.state.photos().blobs();
+    let blobs = h.state.photos().files().blobs();
     (blobs.exists(&photo_key(sha256)).await.expect("exists"), blobs.exists(&thumb_key(sha256)).await.expect("exists"))
 }
 
@@ -134,7 +134,7 @@ async fn upload_in_two_appends_then_serve_to_those_who_may_see_it() {
     assert_eq!((s.offset, s.complete), (bytes.len() as u64, true));
     assert!(staging_files(&h).is_empty(), "{:?}", staging_files(&h));
     assert_eq!(in_blob_store(&h, &sha).await, (true, true));
-    let row = h.state.storage().photo_uploaded(&sha).await.expect("row").expect("recorded");
+    let row = h.state.stores().photos.photo_uploaded(&sha).await.expect("row").expect("recorded");
     assert_eq!((row.size, row.mime.as_str()), (bytes.len() as u64, "image/jpeg"));
 
     for who in ["grid.kw01", "community.kw", "officer.kw", "admin"] {
@@ -243,7 +243,7 @@ async fn hash_mismatch_leaves_nothing_behind() {
     patch(&h, &worker, &sha, 0, &wrong).await.error(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch");
     assert!(staging_files(&h).is_empty(), "{:?}", staging_files(&h));
     assert_eq!(in_blob_store(&h, &sha).await, (false, false));
-    assert!(h.state.storage().photo_uploaded(&sha).await.expect("row").is_none());
+    assert!(h.state.stores().photos.photo_uploaded(&sha).await.expect("row").is_none());
     get(&h, &worker, &sha, false).await.error(StatusCode::NOT_FOUND, "photo_pending");
     // The device starts over from zero.
     assert_eq!(start(&h, &worker, &sha, bytes.len() as u64).await.status().offset, 0);
@@ -363,8 +363,8 @@ async fn a_photo_the_server_holds_is_never_sent_again() {
     // A late append for it is answered the same way.
     let s = patch(&h, &worker, &sha, 0, &bytes[..10]).await.status();
     assert!(s.complete);
-    let row = h.state.storage().photo_uploaded(&sha).await.expect("row").expect("recorded");
-    assert_eq!(row.uploaded_by, h.state.storage().user_by_username("grid.kw01").await.expect("user").expect("exists").id);
+    let row = h.state.stores().photos.photo_uploaded(&sha).await.expect("row").expect("recorded");
+    assert_eq!(row.uploaded_by, h.state.stores().accounts.user_by_username("grid.kw01").await.expect("user").expect("exists").id);
 }
 
 #[tokio::test]

@@ -3,11 +3,10 @@
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::Role;
+use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{LoginRequest, LoginResponse, Outcome, PullResponse, PushRequest, PushResponse, paths};
-use gridwork_server::auth::{DEVICE_HEADER, Passwords};
-use gridwork_server::seed::{NewUser, add_user, ensure_reference};
-use gridwork_server::{ServerConfig, open_store, start};
-use std::sync::Arc;
+use gridwork_server::service::accounts::NewUser;
+use gridwork_server::{ServerConfig, start};
 use uuid::Uuid;
 
 async fn login(client: &reqwest::Client, base: &str, device: Uuid) -> String {
@@ -41,19 +40,14 @@ async fn pull(client: &reqwest::Client, base: &str, token: &str, device: Uuid) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_push_pull_restart_pull() {
     let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let storage = open_store(dir.path().to_path_buf()).await.expect("open");
-        ensure_reference(storage.as_ref()).await.expect("reference");
-        let new = NewUser {
-            username: "grid.kw01".into(),
-            display_name: "孙丽娜".into(),
-            role: Role::GridWorker,
-            scope: fixtures::GRID.into(),
-            password: "网格员的密码123".into(),
-        };
-        add_user(storage.as_ref(), Arc::new(Passwords::insecure_fast_for_tests()), new).await.expect("user");
-        storage.close().await.expect("close");
-    }
+    let new = NewUser {
+        username: "grid.kw01".into(),
+        display_name: "孙丽娜".into(),
+        role: Role::GridWorker,
+        scope: fixtures::GRID.into(),
+        password: "网格员的密码123".into(),
+    };
+    gridwork_server::testing::add_users(dir.path(), vec![new]).await;
     let config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     let server = start(config.clone()).await.expect("start");
     let base = format!("http://{}", server.addr);

@@ -4,7 +4,7 @@
 //!   - peak memory of a device process (the `gridwork-device` binary) while it uploads
 //!     200 photos of about 200 KB and one of about 20 MB (aim: under 64 MB)
 
-use gridwork_core::photos::PhotoStore;
+use gridwork_core::photos::PhotoFiles;
 use gridwork_core::photos::ingest::{self, IngestOptions};
 use gridwork_core::photos::sample::{SampleExif, sample_jpeg};
 use gridwork_core::store::{Store, photos};
@@ -29,7 +29,7 @@ fn main() {
 
 fn ingest_12mp() {
     let dir = tempfile::tempdir().unwrap();
-    let store = PhotoStore::open(dir.path().join("p")).unwrap();
+    let store = PhotoFiles::open(dir.path().join("p")).unwrap();
     let mut times = Vec::new();
     let mut sizes = (0, 0);
     for seed in 0..7 {
@@ -54,8 +54,8 @@ async fn upload_throughput() {
         let server = Server::start(&dir.path().join("server"));
         let dev = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
         let r = dev.create(report(&dev, KW_GRID, "照片上传测速")).unwrap();
-        dev.set_network(gridwork_core::photos::upload::Network::Metered);
-        dev.set_photo_policy(gridwork_core::photos::upload::PhotoPolicy::UnmeteredOnly).unwrap();
+        dev.set_network(gridwork_core::photos::Network::Metered);
+        dev.set_photo_policy(gridwork_core::photos::PhotoPolicy::UnmeteredOnly).unwrap();
         for i in 0..9 {
             let f = dir.path().join(format!("{i}.jpg"));
             std::fs::write(&f, sample_jpeg(4000, 3000, 92, 1000 * round + i + 1, None)).unwrap();
@@ -104,7 +104,7 @@ async fn upload_memory() {
         }
     };
     let sha = hex::encode(Sha256::digest(&big));
-    PhotoStore::open(db.with_extension("photos")).unwrap().put(&sha, &big, None).unwrap();
+    PhotoFiles::open(db.with_extension("photos")).unwrap().put(&sha, &big, None).unwrap();
     let store = Store::open(&db, None).unwrap();
     store.write(|tx| photos::add_local(tx, &sha, "image/jpeg", big.len() as u64, chrono::Utc::now())).unwrap();
     drop(store);
@@ -126,7 +126,7 @@ async fn upload_memory() {
     println!(
         "device process uploading 200 photos ({:.1} MB) and one of {:.1} MB: peak memory {} (aim < 64 MB), {:.1} s; {}",
         small_total as f64 / 1e6,
-        std::fs::metadata(PhotoStore::open(db.with_extension("photos")).unwrap().path(&sha)).map(|m| m.len()).unwrap_or(0) as f64
+        std::fs::metadata(PhotoFiles::open(db.with_extension("photos")).unwrap().path(&sha)).map(|m| m.len()).unwrap_or(0) as f64
             / 1e6,
         peak,
         secs,

@@ -4,7 +4,7 @@ use gridwork_core::Error;
 use gridwork_core::model::{PhotoStage, RecordBody};
 use gridwork_core::photos::ingest::read_exif;
 use gridwork_core::photos::sample::{SampleExif, sample_jpeg};
-use gridwork_core::photos::upload::{Network, PhotoPolicy};
+use gridwork_core::photos::{Network, PhotoPolicy};
 use gridwork_e2e::proxy::Proxy;
 use gridwork_e2e::*;
 use sha2::{Digest, Sha256};
@@ -82,7 +82,7 @@ async fn photos_wait_for_wifi_but_the_record_does_not() {
     assert!(matches!(admin.fetch_photo(&before.sha256, false).await, Err(Error::PhotoPending)));
 
     let events = std::sync::Mutex::new(Vec::new());
-    let listen = |p: &gridwork_core::sync::SyncProgress| events.lock().unwrap().push(p.clone());
+    let listen = |p: &gridwork_core::events::SyncProgress| events.lock().unwrap().push(p.clone());
     officer.set_network(Network::Unmetered);
     let rep = officer.sync_with(Some(&listen)).await.unwrap();
     assert_eq!(rep.photos_uploaded, 1);

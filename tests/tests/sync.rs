@@ -164,7 +164,9 @@ async fn concurrent_offline_edits_of_different_fields_merge() {
     // b sees a's edit in the record's history, as a change that came from the server.
     let hist = b.get(n.id).unwrap().unwrap().history;
     assert!(
-        hist.iter().any(|h| matches!(h, gridwork_core::client::HistoryEntry::Server(c) if c.fields == vec!["facts".to_string()]))
+        hist.iter().any(
+            |h| matches!(h, gridwork_core::store::history::HistoryEntry::Server(c) if c.fields == vec!["facts".to_string()])
+        )
     );
 }
 
@@ -327,7 +329,7 @@ async fn a_cancelled_sync_is_completed_by_the_next_one() {
     let made: HashSet<Uuid> =
         (0..n).map(|i| worker.create(report(&worker, KW_GRID, &format!("巡查发现问题{i}"))).unwrap().id).collect();
 
-    let cancel_after_first_batch = |p: &gridwork_core::sync::SyncProgress| {
+    let cancel_after_first_batch = |p: &gridwork_core::events::SyncProgress| {
         if p.pushed > 0 {
             worker.cancel_sync();
         }
@@ -356,7 +358,7 @@ async fn a_phone_changing_hands_keeps_accounts_apart() {
     phone.logout().await.unwrap();
 
     let refused = phone.login("grid.wc01", PASSWORD).await;
-    assert!(matches!(refused, Err(Error::Argument(_))), "{refused:?}");
+    assert!(matches!(refused, Err(Error::OtherUsersData)), "{refused:?}");
     assert!(phone.current_user().is_none());
     assert_eq!(phone.pending_count().unwrap(), 1, "the first worker's change is kept");
 

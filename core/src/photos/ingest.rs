@@ -2,7 +2,7 @@
 //! orientation applied, long edge at most 2048 px, re-encoded as JPEG unless keeping the
 //! original (stripped of metadata) is smaller, all EXIF gone, a small thumbnail beside it.
 
-use super::PhotoStore;
+use super::PhotoFiles;
 use super::strip::{self, Format};
 use crate::error::{Error, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -130,7 +130,7 @@ fn fit(img: &DynamicImage, long_edge: u32) -> Option<DynamicImage> {
 }
 
 /// Read `input`, process it and store the result (and its thumbnail) in `store`.
-pub fn ingest(input: &Path, store: &PhotoStore, opts: &IngestOptions) -> Result<Ingested> {
+pub fn ingest(input: &Path, store: &PhotoFiles, opts: &IngestOptions) -> Result<Ingested> {
     let io = |e: std::io::Error| Error::Io(format!("reading the photo: {}", e.kind()));
     let size = std::fs::metadata(input).map_err(io)?.len();
     if size > opts.max_input_bytes {
@@ -141,7 +141,7 @@ pub fn ingest(input: &Path, store: &PhotoStore, opts: &IngestOptions) -> Result<
 }
 
 /// [`ingest`] on bytes already in memory.
-pub fn process(original: &[u8], store: &PhotoStore, opts: &IngestOptions) -> Result<Ingested> {
+pub fn process(original: &[u8], store: &PhotoFiles, opts: &IngestOptions) -> Result<Ingested> {
     let format = Format::sniff(original)
         .ok_or_else(|| photo_err("photo_unsupported", "只支持JPEG、PNG或WebP格式的照片（HEIC请先转换）"))?;
     let facts = read_exif(original);

@@ -1,32 +1,63 @@
-//! Photos on the device: ingest from a file the app hands over, a content-addressed store
-//! under the app's data directory, and (in `upload`) the resumable upload queue.
+//! Photos on the device: ingest from a file the app hands over ([`ingest`]), the
+//! content-addressed files beside the database ([`PhotoFiles`]), the resumable upload
+//! queue ([`upload`]) and fetching others' photos ([`download`]).
 
+pub mod download;
 pub mod ingest;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod sample;
 pub mod strip;
 pub mod upload;
+
+pub use crate::media::is_sha256_hex;
 
 use crate::error::{Error, Result};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Which networks photos may use. Record metadata always goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoPolicy {
+    AnyNetwork,
+    UnmeteredOnly,
+}
+
+impl PhotoPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoPolicy::AnyNetwork => "any_network",
+            PhotoPolicy::UnmeteredOnly => "unmetered_only",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [PhotoPolicy::AnyNetwork, PhotoPolicy::UnmeteredOnly].into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// May photos go on `network`?
+    pub fn allows(self, network: Network) -> bool {
+        self == PhotoPolicy::AnyNetwork || network == Network::Unmetered
+    }
+}
+
+/// The network the app says the phone is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    Unmetered,
+    Metered,
+}
+
 /// Photo files by SHA-256: `<root>/<first two hex>/<sha256>` and `<sha256>.thumb`.
 #[derive(Clone, Debug)]
-pub struct PhotoStore {
+pub struct PhotoFiles {
     root: PathBuf,
 }
 
-pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-impl PhotoStore {
-    pub fn open(root: impl Into<PathBuf>) -> Result<PhotoStore> {
+impl PhotoFiles {
+    pub fn open(root: impl Into<PathBuf>) -> Result<PhotoFiles> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(|e| Error::Io(format!("photo directory: {}", e.kind())))?;
-        Ok(PhotoStore { root })
+        Ok(PhotoFiles { root })
     }
 
     pub(crate) fn dir(&self, sha: &str) -> PathBuf {
@@ -101,7 +132,7 @@ pub struct Download {
 }
 
 impl Download {
-    pub fn begin(store: &PhotoStore, sha: &str, thumb: bool) -> Result<Download> {
+    pub fn begin(store: &PhotoFiles, sha: &str, thumb: bool) -> Result<Download> {
         let dir = store.dir(sha);
         let io = |e: std::io::Error| Error::Io(format!("saving a photo: {}", e.kind()));
         fs::create_dir_all(&dir).map_err(io)?;

@@ -53,7 +53,10 @@ pub fn set_json<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result
 }
 
 pub fn cursor(conn: &Connection) -> Result<u64> {
-    Ok(get(conn, CURSOR)?.and_then(|s| s.parse().ok()).unwrap_or(0))
+    get(conn, CURSOR)?
+        .map(|s| s.parse().map_err(|_| crate::error::corrupt("meta.pull_cursor")))
+        .transpose()
+        .map(|c| c.unwrap_or(0))
 }
 
 pub fn reference(conn: &Connection) -> Result<Option<ReferenceData>> {

@@ -1,7 +1,11 @@
 //! The device's local store: one SQLite (SQLCipher) file in WAL mode, one writer
 //! connection and a small pool of read-only connections. Every write runs in one
 //! transaction through [`Store::write`]; a record and its outbox entry commit together.
+//! Async code (the sync engines) uses [`Store::write_async`] and [`Store::read_async`],
+//! which run the work on the blocking pool: SQLCipher, fsync and JSON never run on the
+//! thread that polls a sync (an app's UI thread, through the bindings).
 
+pub mod history;
 pub mod meta;
 pub mod outbox;
 pub mod photos;
@@ -11,7 +15,7 @@ pub mod schema;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 2;
@@ -135,6 +139,28 @@ impl Store {
             pool.push(conn);
         }
         out
+    }
+}
+
+impl Store {
+    /// [`Store::write`] on the blocking pool.
+    pub async fn write_async<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.write(f)).await.map_err(|e| Error::Io(format!("store worker: {e}")))?
+    }
+
+    /// [`Store::read`] on the blocking pool.
+    pub async fn read_async<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read(f)).await.map_err(|e| Error::Io(format!("store worker: {e}")))?
     }
 }
 

@@ -2,7 +2,7 @@
 //! accepted ones stay as local history; rejected ones stay visible with the server's
 //! reason until the user discards them. Nothing here is ever dropped silently.
 
-use crate::error::Result;
+use crate::error::{Result, corrupt};
 use crate::hlc::Hlc;
 use crate::model::RecordKind;
 use crate::protocol::{Op, OpAction, RejectReason, Rejection};
@@ -10,12 +10,15 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+pub(crate) use crate::time::format_ts as ts;
+
+/// A stored timestamp; one that does not parse is a corrupt row, never a default.
+pub(crate) fn parse_ts(s: &str, what: &str) -> Result<DateTime<Utc>> {
+    crate::time::parse_ts(s).ok_or_else(|| corrupt(what))
 }
 
-pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| corrupt(what))
 }
 
 /// A change the server refused, as the device shows it.
@@ -97,7 +100,7 @@ pub fn record_of(conn: &Connection, op_id: Uuid) -> Result<Option<Uuid>> {
         .prepare_cached("SELECT record_id FROM outbox WHERE op_id = ?1")?
         .query_row([op_id.to_string()], |r| r.get(0))
         .optional()?;
-    Ok(id.and_then(|s| Uuid::parse_str(&s).ok()))
+    id.map(|s| parse_uuid(&s, "outbox.record_id")).transpose()
 }
 
 /// Does anything of this record still wait or need the user's attention?
@@ -137,15 +140,15 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedChange>> {
         let (op_id, record_id, kind, op, reason, field, message, created, done) = row?;
         let op: Op = serde_json::from_str(&op)?;
         Ok(RejectedChange {
-            op_id: Uuid::parse_str(&op_id).unwrap_or_default(),
-            record_id: Uuid::parse_str(&record_id).unwrap_or_default(),
-            kind: RecordKind::parse(&kind).unwrap_or(RecordKind::Report),
+            op_id: parse_uuid(&op_id, "outbox.op_id")?,
+            record_id: parse_uuid(&record_id, "outbox.record_id")?,
+            kind: RecordKind::parse(&kind).ok_or_else(|| corrupt("outbox.kind"))?,
             is_create: matches!(op.action, OpAction::Create(_)),
-            reason: reason.as_deref().and_then(RejectReason::parse).unwrap_or(RejectReason::Invalid),
+            reason: reason.as_deref().and_then(RejectReason::parse).ok_or_else(|| corrupt("outbox.reason"))?,
             field,
             message: message.unwrap_or_default(),
-            created_at: parse_ts(&created),
-            rejected_at: done.as_deref().map(parse_ts).unwrap_or_default(),
+            created_at: parse_ts(&created, "outbox.created_at")?,
+            rejected_at: parse_ts(done.as_deref().unwrap_or(""), "outbox.done_at")?,
         })
     })
     .collect()
@@ -155,7 +158,7 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedChange>> {
 pub fn max_hlc(conn: &Connection) -> Result<Option<Hlc>> {
     let op: Option<String> =
         conn.query_row("SELECT op FROM outbox ORDER BY local_seq DESC LIMIT 1", [], |r| r.get(0)).optional()?;
-    Ok(op.and_then(|s| serde_json::from_str::<Op>(&s).ok()).map(|op| op.hlc))
+    op.map(|s| Ok(serde_json::from_str::<Op>(&s)?.hlc)).transpose()
 }
 
 /// One local change of a record, for its history.
@@ -185,12 +188,16 @@ pub fn for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<LocalChange>
     })?;
     rows.map(|row| {
         let (op_id, op, state, created, reason, message) = row?;
+        let reason = match reason.as_deref() {
+            Some(r) => Some(RejectReason::parse(r).ok_or_else(|| corrupt("outbox.reason"))?),
+            None => None,
+        };
         Ok(LocalChange {
-            op_id: Uuid::parse_str(&op_id).unwrap_or_default(),
+            op_id: parse_uuid(&op_id, "outbox.op_id")?,
             op: serde_json::from_str(&op)?,
             state,
-            created_at: parse_ts(&created),
-            reason: reason.as_deref().and_then(RejectReason::parse),
+            created_at: parse_ts(&created, "outbox.created_at")?,
+            reason,
             message,
         })
     })

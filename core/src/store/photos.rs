@@ -38,9 +38,12 @@ pub fn queue(conn: &Connection) -> Result<Vec<PendingPhoto>> {
         "SELECT sha256, mime, bytes FROM photos
          WHERE origin = 'local' AND uploaded_at IS NULL AND failed IS NULL ORDER BY created_at, sha256",
     )?;
-    let rows =
-        stmt.query_map([], |r| Ok(PendingPhoto { sha256: r.get(0)?, mime: r.get(1)?, bytes: r.get::<_, i64>(2)? as u64 }))?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+    rows.map(|row| {
+        let (sha256, mime, bytes) = row?;
+        Ok(PendingPhoto { sha256, mime, bytes: bytes_of(bytes)? })
+    })
+    .collect()
 }
 
 pub fn mark_uploaded(conn: &Connection, sha: &str, now: DateTime<Utc>) -> Result<()> {
@@ -72,20 +75,26 @@ pub struct PhotoRow {
 }
 
 pub fn get(conn: &Connection, sha: &str) -> Result<Option<PhotoRow>> {
-    Ok(conn
+    let row = conn
         .prepare_cached("SELECT sha256, mime, bytes, origin, uploaded_at, failed, has_file FROM photos WHERE sha256 = ?1")?
         .query_row([sha], |r| {
-            Ok(PhotoRow {
+            let row = PhotoRow {
                 sha256: r.get(0)?,
                 mime: r.get(1)?,
-                bytes: r.get::<_, i64>(2)? as u64,
+                bytes: 0,
                 local: r.get::<_, String>(3)? == "local",
                 uploaded: r.get::<_, Option<String>>(4)?.is_some(),
                 failed: r.get(5)?,
                 has_file: r.get(6)?,
-            })
+            };
+            Ok((row, r.get::<_, i64>(2)?))
         })
-        .optional()?)
+        .optional()?;
+    row.map(|(row, bytes)| Ok(PhotoRow { bytes: bytes_of(bytes)?, ..row })).transpose()
+}
+
+fn bytes_of(stored: i64) -> Result<u64> {
+    u64::try_from(stored).map_err(|_| crate::error::corrupt("photos.bytes"))
 }
 
 /// Full-size files that may be freed: the server holds them, and a record it accepted

@@ -201,7 +201,8 @@ pub fn server_changes(conn: &Connection, record_id: Uuid) -> Result<Vec<ServerCh
     })?;
     rows.map(|row| {
         let (seq, at, actor, fields) = row?;
-        Ok(ServerChange { seq: seq as u64, at: parse_ts(&at), actor, fields: serde_json::from_str(&fields)? })
+        let seq = u64::try_from(seq).map_err(|_| crate::error::corrupt("server_history.seq"))?;
+        Ok(ServerChange { seq, at: parse_ts(&at, "server_history.at")?, actor, fields: serde_json::from_str(&fields)? })
     })
     .collect()
 }

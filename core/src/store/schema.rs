@@ -1,8 +1,9 @@
-//! The device database schema and its migrations over `PRAGMA user_version`.
-//! Each entry of [`MIGRATIONS`] moves the schema one version up; never edit a released
-//! entry, add a new one. `tests/` keeps a frozen copy of version 1 for the upgrade test.
+//! The device database schema and its migrations over `PRAGMA user_version` (the runner is
+//! shared with the server: `crate::sql`). Each entry of [`MIGRATIONS`] moves the schema one
+//! version up; never edit a released entry, add a new one. `tests/` keeps a frozen copy of
+//! version 1 for the upgrade test.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use rusqlite::Connection;
 
 pub const MIGRATIONS: &[&str] = &[
@@ -81,17 +82,7 @@ pub const MIGRATIONS: &[&str] = &[
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Bring the schema of `conn` up to [`VERSION`], each step in its own transaction.
+/// Bring the schema of `conn` up to [`VERSION`] (all pending steps in one transaction).
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > VERSION {
-        return Err(Error::SchemaTooNew { found, supported: VERSION });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as u32)?;
-        tx.commit()?;
-    }
-    Ok(())
+    Ok(crate::sql::migrate(conn, MIGRATIONS)?)
 }

@@ -115,34 +115,49 @@ pub async fn invalid_keys_are_refused(store: Arc<dyn BlobStore>, scratch: &Path)
     }
 }
 
-/// Best effort: while one task replaces an object again and again, readers only ever see
-/// one whole version (or, before the first put, nothing).
+/// While one task replaces an object again and again, readers only ever see one whole
+/// version (or, before the first put, nothing). The writer goes on until the reader has
+/// seen each version at least once, so the reads really overlap the writes.
 pub async fn concurrent_reader_never_sees_a_partial_object(store: Arc<dyn BlobStore>, scratch: &Path) {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let v1 = vec![b'a'; 600_000];
     let v2 = vec![b'b'; 900_000];
     let key = photo_key(&"c".repeat(64));
     let (p1, p2) = (file_with(scratch, "v1", &v1), file_with(scratch, "v2", &v2));
+    let enough = Arc::new(AtomicBool::new(false));
     let writer = {
-        let store = store.clone();
-        let key = key.clone();
+        let (store, key, enough) = (store.clone(), key.clone(), enough.clone());
         tokio::spawn(async move {
-            for i in 0..12 {
-                let src = if i % 2 == 0 { &p1 } else { &p2 };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut puts = 0u32;
+            while !enough.load(Ordering::Acquire) && Instant::now() < deadline {
+                let src = if puts % 2 == 0 { &p1 } else { &p2 };
                 store.put_file(&key, src).await.expect("put");
+                puts += 1;
+                tokio::task::yield_now().await;
             }
+            store.put_file(&key, &p2).await.expect("put");
+            puts
         })
     };
-    let mut seen = 0;
+    let (mut seen_v1, mut seen_v2) = (0u32, 0u32);
     while !writer.is_finished() {
         if let Some(bytes) = read_all(store.as_ref(), &key).await {
             assert!(bytes == v1 || bytes == v2, "partial or mixed object of {} bytes", bytes.len());
-            seen += 1;
+            if bytes == v1 {
+                seen_v1 += 1
+            } else {
+                seen_v2 += 1
+            }
+            if seen_v1 > 0 && seen_v2 > 0 {
+                enough.store(true, Ordering::Release);
+            }
         }
         tokio::task::yield_now().await;
     }
-    writer.await.expect("writer");
+    let puts = writer.await.expect("writer");
+    assert!(seen_v1 > 0 && seen_v2 > 0, "reads overlapped the writes: saw v1 {seen_v1}, v2 {seen_v2} times in {puts} puts");
     assert!(read_all(store.as_ref(), &key).await.expect("present") == v2);
-    let _ = seen;
 }
 
 /// Larger than one PUT part of the S3 store: exercises multipart uploads there.
@@ -214,6 +229,11 @@ impl S3sFs {
         S3sFs { child, endpoint: format!("http://127.0.0.1:{port}"), bucket, _dir: dir }
     }
 
+    /// The directory `s3s-fs` keeps the bucket's objects in.
+    pub fn bucket_dir(&self) -> PathBuf {
+        self._dir.path().join(&self.bucket)
+    }
+
     pub fn config(&self) -> super::s3::S3Config {
         super::s3::S3Config {
             endpoint: Some(self.endpoint.clone()),
@@ -234,9 +254,10 @@ impl Drop for S3sFs {
 
 /// One `#[tokio::test]` per case for the store made by `$open` (an async fn returning
 /// [`Opened`]).
+#[macro_export]
 macro_rules! blob_conformance {
     ($open:expr) => {
-        $crate::blobs::conformance::blob_conformance!(@cases $open;
+        $crate::blob_conformance!(@cases $open;
             roundtrip_of_3mb_streams_back_identical,
             exists_before_and_after,
             overwrite_is_idempotent,
@@ -259,4 +280,3 @@ macro_rules! blob_conformance {
         )*
     };
 }
-pub(crate) use blob_conformance;

@@ -133,7 +133,7 @@ mod tests {
         Opened { store: Arc::new(store), _guard: Box::new(dir) }
     }
 
-    crate::blobs::conformance::blob_conformance!(open);
+    crate::blob_conformance!(open);
 
     #[tokio::test]
     async fn leftover_temp_files_are_cleared_on_open() {

@@ -12,8 +12,8 @@ use std::path::Path;
 pub mod local;
 pub mod s3;
 
-#[cfg(test)]
-pub(crate) mod conformance;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {

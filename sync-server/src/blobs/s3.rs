@@ -164,7 +164,7 @@ mod tests {
         Opened { store: Arc::new(store), _guard: Box::new(server) }
     }
 
-    crate::blobs::conformance::blob_conformance!(open);
+    crate::blob_conformance!(open);
 
     #[test]
     fn debug_hides_the_credentials() {

@@ -1,20 +1,30 @@
-//! The storage boundary: everything the server persists goes through [`Storage`]. The
-//! HTTP layer and the sync logic never see SQL. SQLite is the default implementation;
-//! every implementation must pass the conformance suite in `conformance.rs`.
+//! The storage boundary: one trait per aggregate, so that each use case holds only the
+//! storage it needs and a second backend (PostgreSQL) implements the same traits.
+//!
+//! - [`AccountStore`]: accounts and device sessions;
+//! - [`ReferenceStore`]: the org tree and the category table;
+//! - [`RecordStore`]: records, the op log and the pull sequence, written through a unit of
+//!   work ([`RecordTx`]) so that the sync service applies the merge rules itself between
+//!   reading and writing, all in one transaction;
+//! - [`PhotoStore`]: which photos have arrived and who may see them.
+//!
+//! Each trait has a conformance suite in [`crate::conformance`] (exported behind the
+//! `test-support` feature) that every implementation runs. SQLite ([`sqlite`]) is the
+//! default. Storage knows no HTTP and no merge rules; it depends only on the domain's types.
 
+use crate::domain::DomainError;
+use crate::domain::access::Visibility;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::merge::StoredRecord;
 use gridwork_core::model::{Record, Role};
-use gridwork_core::protocol::{Op, OpResult, Rejection};
+use gridwork_core::protocol::OpResult;
 use gridwork_core::reference::{Category, GridPlace, OrgUnit, UserInfo};
+use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
 pub mod sqlite;
-
-#[cfg(test)]
-pub(crate) mod conformance;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
@@ -31,6 +41,16 @@ pub enum StorageError {
     Task(String),
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The one mapping from storage failures to the rules' error.
+impl From<StorageError> for DomainError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::DuplicateUsername => DomainError::Conflict(crate::domain::error::Conflict::UsernameTaken),
+            other => DomainError::Internal(other.to_string()),
+        }
+    }
 }
 
 /// An account with its password hash. Never serialised to clients as is.
@@ -70,26 +90,36 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// Who pushes: op ids are owned by the account that first used them.
-#[derive(Clone, Debug)]
-pub struct PushAuthor {
-    pub user_id: String,
-}
-
-/// Which records a caller may pull.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Visibility {
-    All,
-    District(String),
-    Community(String),
-    Grid(String),
-}
-
+/// A page of a pull: records with `seq` set, ascending, and the cursor to continue from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PullPage {
-    /// Records with `seq` set, ascending.
     pub records: Vec<Record>,
+    /// Below every write not yet committed: a pull from here never skips a record.
+    pub next: u64,
     pub has_more: bool,
+}
+
+/// The op log's entry for one op id: the account that first used it, its record, and the
+/// answer it got (repeated to every retry).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedOp {
+    pub user_id: String,
+    pub record_id: Uuid,
+    pub result: OpResult,
+}
+
+/// A new version of a record: its merged state and where its grid sits (for the
+/// visibility indexes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewVersion {
+    pub state: StoredRecord,
+    pub place: GridPlace,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RecordCounts {
+    pub records: u64,
+    pub logged_ops: u64,
 }
 
 /// A photo whose file the server holds in full (checked against its SHA-256).
@@ -104,30 +134,14 @@ pub struct PhotoRow {
     pub uploaded_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Counts {
-    pub records: u64,
-    pub applied_ops: u64,
-    pub users: u64,
-    pub live_sessions: u64,
-}
-
-/// Applies one op to the current state of its record: the merge rules, supplied by the
-/// sync layer so that storage stays free of them. Returns the new state and where its
-/// grid sits (for the visibility indexes).
-pub trait Merger: Send + Sync {
-    fn apply(&self, current: Option<&StoredRecord>, op: &Op) -> Result<(StoredRecord, GridPlace), Rejection>;
-}
-
 #[async_trait]
-pub trait Storage: Send + Sync {
-    // users
+pub trait AccountStore: Send + Sync {
     async fn insert_user(&self, user: User) -> Result<()>;
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
+    async fn count_users(&self) -> Result<u64>;
 
-    // sessions
     async fn create_session(&self, session: SessionRow) -> Result<()>;
     /// The unrevoked session with this token hash, with its user.
     async fn find_live_session(&self, token_hash: &str) -> Result<Option<(SessionRow, User)>>;
@@ -135,32 +149,55 @@ pub trait Storage: Send + Sync {
     async fn revoke_session(&self, token_hash: &str) -> Result<bool>;
     /// Revoke every live session of a user, or only those of one device; returns how many.
     async fn revoke_user_sessions(&self, user_id: &str, device_id: Option<&str>) -> Result<u64>;
+    async fn count_live_sessions(&self) -> Result<u64>;
+}
 
-    // reference data
+#[async_trait]
+pub trait ReferenceStore: Send + Sync {
     /// Insert or replace org units (by code).
     async fn put_orgs(&self, orgs: Vec<OrgUnit>) -> Result<()>;
     /// Insert or replace categories (by code).
     async fn put_categories(&self, categories: Vec<Category>) -> Result<()>;
     async fn orgs(&self) -> Result<Vec<OrgUnit>>;
     async fn categories(&self) -> Result<Vec<Category>>;
-    /// A number that changes whenever users, orgs or categories change (cheap to read).
+    /// A number that changes whenever orgs, categories or users change (users are
+    /// reference data too: devices show their names). Cheap to read.
     async fn reference_revision(&self) -> Result<u64>;
+}
 
-    // records
-    /// Apply a batch of ops in order, in one transaction. Each op id is applied at most
-    /// once; a repeated op id gets the stored first result.
-    async fn push(&self, author: &PushAuthor, ops: Vec<Op>, merger: Arc<dyn Merger>) -> Result<Vec<OpResult>>;
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// Start a unit of work on records and the op log. Until it commits, nobody else
+    /// writes the records it loads; dropped without `commit`, it changes nothing.
+    async fn begin(&self) -> Result<Box<dyn RecordTx>>;
     /// Visible records with seq > since, ascending, at most `limit`.
     async fn pull(&self, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage>;
-    async fn counts(&self) -> Result<Counts>;
+    async fn counts(&self) -> Result<RecordCounts>;
     /// The highest field clock stored (HLC strings sort like clocks): the server's clock
     /// starts above it, so no later edit is stamped below one already accepted.
     async fn max_clock(&self) -> Result<Option<String>>;
-
-    // photos
-    /// The photo hashes the current version of a record lists (kept by `push`, in the same
-    /// transaction as the record), sorted.
+    /// The photo hashes the current version of a record lists (kept with the record, in
+    /// the same transaction), sorted.
     async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>>;
+}
+
+/// One transaction over records and the op log.
+#[async_trait]
+pub trait RecordTx: Send {
+    /// The op log's entries for these op ids (those it has).
+    async fn logged_ops(&mut self, op_ids: &[Uuid]) -> Result<HashMap<Uuid, LoggedOp>>;
+    /// The current states (with `seq`) of these records (those that exist).
+    async fn load(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredRecord>>;
+    /// Give each version the next number of the record sequence, in order, and store the
+    /// last version of each record with its photo index. Returns the numbers.
+    async fn put_versions(&mut self, versions: Vec<NewVersion>) -> Result<Vec<u64>>;
+    /// Add entries to the op log (an op id already logged is never replaced).
+    async fn log_ops(&mut self, entries: Vec<LoggedOp>) -> Result<()>;
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+#[async_trait]
+pub trait PhotoStore: Send + Sync {
     /// Whether at least one record the visibility covers lists this photo.
     async fn photo_visible(&self, sha256: &str, visibility: &Visibility) -> Result<bool>;
     /// The photo, if its file has been uploaded.
@@ -168,7 +205,40 @@ pub trait Storage: Send + Sync {
     /// Note that a photo's file is now held (after it is in the blob store). Idempotent:
     /// a photo already recorded keeps its first row.
     async fn record_photo_uploaded(&self, photo: PhotoRow) -> Result<()>;
+}
 
-    /// Flush and release what can be released; the store is not used afterwards.
+/// What a backend does besides its aggregates.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Flush and release what can be released; the stores are not used afterwards.
     async fn close(&self) -> Result<()>;
+}
+
+/// The stores of one backend, each as its own trait object.
+#[derive(Clone)]
+pub struct Stores {
+    pub accounts: Arc<dyn AccountStore>,
+    pub reference: Arc<dyn ReferenceStore>,
+    pub records: Arc<dyn RecordStore>,
+    pub photos: Arc<dyn PhotoStore>,
+    backend: Arc<dyn Backend>,
+}
+
+impl Stores {
+    pub fn of<B>(backend: Arc<B>) -> Stores
+    where
+        B: AccountStore + ReferenceStore + RecordStore + PhotoStore + Backend + 'static,
+    {
+        Stores {
+            accounts: backend.clone(),
+            reference: backend.clone(),
+            records: backend.clone(),
+            photos: backend.clone(),
+            backend,
+        }
+    }
+
+    pub async fn close(&self) -> Result<()> {
+        self.backend.close().await
+    }
 }

@@ -7,14 +7,9 @@ use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, StatusCode, header, request};
 use gridwork_core::fixtures;
 use gridwork_core::model::Role;
-use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, ErrorBody, UploadStatus};
-use gridwork_server::auth::Passwords;
-use gridwork_server::photos::Photos;
-use gridwork_server::seed::{NewUser, add_user};
-use gridwork_server::storage::Storage;
-use gridwork_server::storage::sqlite::SqliteStorage;
+use gridwork_core::protocol::{ErrorBody, UploadStatus};
+use gridwork_server::service::accounts::NewUser;
 use gridwork_server::{AppState, app};
-use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -43,11 +38,11 @@ pub struct Login {
 
 pub async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
+    let state = AppState::sqlite_for_tests(dir.path()).await;
     let data = fixtures::reference_data();
-    storage.put_orgs(data.orgs).await.expect("orgs");
-    storage.put_categories(data.categories).await.expect("categories");
-    let pw = Arc::new(Passwords::insecure_fast_for_tests());
+    state.stores().reference.put_orgs(data.orgs).await.expect("orgs");
+    state.stores().reference.put_categories(data.categories).await.expect("categories");
+    state.reference().reload().await.expect("reload");
     for (username, role, scope) in USERS {
         let new = NewUser {
             username: (*username).into(),
@@ -56,10 +51,8 @@ pub async fn harness() -> Harness {
             scope: (*scope).into(),
             password: PASSWORD.into(),
         };
-        add_user(storage.as_ref(), pw.clone(), new).await.expect("add user");
+        state.accounts().add_user(new).await.expect("add user");
     }
-    let photos = Photos::local(dir.path(), DEFAULT_MAX_PHOTO_BYTES).expect("photos");
-    let state = AppState::with_passwords(storage, photos, Passwords::insecure_fast_for_tests()).await.expect("state");
     let app = app(state.clone());
     Harness { dir, state, app }
 }

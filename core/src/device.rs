@@ -1,0 +1,264 @@
+//! [`Device`]: what an app (through the FFI) or the device command line holds. One-liners
+//! over the [`DeviceContext`] and the engines; what it adds is one sync at a time,
+//! cancellation, and the subscribers to sync progress.
+
+use crate::context::{DeviceConfig, DeviceContext};
+use crate::edit::{self, Draft};
+use crate::error::{Error, Result};
+use crate::events::{Observers, Subscription, SyncObserver, SyncReport};
+use crate::model::{OrgRef, PhotoRef, PhotoStage, Record, RecordKind, Status};
+use crate::photos::{Network, PhotoPolicy, download, upload};
+use crate::protocol::RecordPatch;
+use crate::reference::{OrgUnit, ReferenceData, UserInfo};
+use crate::shown::Replay;
+use crate::store::history::{self, RecordDetail};
+use crate::store::outbox::{self, RejectedChange};
+use crate::store::records::{self, LocalRecord, RecordQuery};
+use crate::store::{meta, photos};
+use crate::transport::HttpClient;
+use crate::{session, sync};
+use chrono::{DateTime, Utc};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct Device {
+    ctx: Arc<DeviceContext>,
+    /// One sync at a time.
+    sync_lock: tokio::sync::Mutex<()>,
+    /// Wakes running syncs to stop them (`cancel_sync`).
+    cancel: tokio::sync::Notify,
+    observers: Arc<Observers>,
+}
+
+impl Device {
+    /// Open the device database (creating it on first use). Works offline.
+    pub fn open(config: DeviceConfig) -> Result<Device> {
+        Self::open_with(config, None)
+    }
+
+    /// [`Device::open`] with another HTTP client (tests pass the server's router).
+    pub fn open_with(config: DeviceConfig, client: Option<Arc<dyn HttpClient>>) -> Result<Device> {
+        Ok(Device {
+            ctx: Arc::new(DeviceContext::open(config, client)?),
+            sync_lock: tokio::sync::Mutex::new(()),
+            cancel: tokio::sync::Notify::new(),
+            observers: Arc::new(Observers::default()),
+        })
+    }
+
+    /// The context the engines run on.
+    pub fn context(&self) -> &DeviceContext {
+        &self.ctx
+    }
+
+    pub fn device_id(&self) -> Uuid {
+        self.ctx.device_id
+    }
+
+    pub fn server_url(&self) -> &str {
+        self.ctx.transport.base_url()
+    }
+
+    /// The logged-in user, if any (known offline).
+    pub fn current_user(&self) -> Option<UserInfo> {
+        self.ctx.session().map(|s| s.user)
+    }
+
+    /// Log in online; the token is bound to this device. Fetches the reference data.
+    pub async fn login(&self, username: &str, password: &str) -> Result<UserInfo> {
+        session::login(&self.ctx, username, password).await
+    }
+
+    /// Log out: the server revokes the token (if reachable). Records stay on the device.
+    pub async fn logout(&self) -> Result<()> {
+        session::logout(&self.ctx).await
+    }
+
+    // --- filing and editing, offline ------------------------------------------------
+
+    pub fn create(&self, draft: Draft) -> Result<Record> {
+        edit::create(&self.ctx, draft)
+    }
+
+    pub fn update(&self, id: Uuid, patch: RecordPatch) -> Result<Record> {
+        edit::update(&self.ctx, id, patch)
+    }
+
+    pub fn attach_photo(&self, id: Uuid, file: &Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
+        edit::attach_photo(&self.ctx, id, file, stage)
+    }
+
+    pub fn detach_photo(&self, id: Uuid, sha256: &str) -> Result<Record> {
+        edit::detach_photo(&self.ctx, id, sha256)
+    }
+
+    pub fn next_notice_number(&self) -> Result<String> {
+        edit::next_notice_number(&self.ctx)
+    }
+
+    pub fn org_for_grid(&self, grid: &str) -> Result<OrgRef> {
+        edit::org_for_grid(&self.ctx, grid)
+    }
+
+    // --- what the screens show --------------------------------------------------------
+
+    pub fn get(&self, id: Uuid) -> Result<Option<RecordDetail>> {
+        self.ctx.store.read(|c| history::detail(c, id))
+    }
+
+    pub fn list(&self, query: &RecordQuery) -> Result<Vec<LocalRecord>> {
+        self.ctx.store.read(|c| records::list(c, query))
+    }
+
+    /// My records of one kind, optionally of one status and within a time range.
+    pub fn my_records(
+        &self,
+        kind: RecordKind,
+        status: Option<Status>,
+        from: Option<DateTime<Utc>>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LocalRecord>> {
+        let me = self.current_user().ok_or(Error::NotLoggedIn)?;
+        self.list(&RecordQuery {
+            kind: Some(kind),
+            status,
+            author: Some(me.id),
+            created_from: from,
+            created_before: before,
+            ..Default::default()
+        })
+    }
+
+    /// How many local changes wait to be pushed.
+    pub fn pending_count(&self) -> Result<u64> {
+        self.ctx.store.read(outbox::pending_count)
+    }
+
+    pub fn record_count(&self) -> Result<u64> {
+        self.ctx.store.read(records::count)
+    }
+
+    /// Changes the server refused, with its reasons. They stay until discarded.
+    pub fn rejected(&self) -> Result<Vec<RejectedChange>> {
+        self.ctx.store.read(outbox::rejected)
+    }
+
+    /// Let a rejected change go. What the record shows goes back to the server's state
+    /// (a record the server never accepted disappears once nothing of it is left).
+    pub fn discard_rejected(&self, op_id: Uuid) -> Result<()> {
+        let replay = Replay::of(&self.ctx);
+        self.ctx.store.write(|tx| {
+            let record_id = outbox::record_of(tx, op_id)?.ok_or(Error::NotFound)?;
+            if !outbox::discard(tx, op_id)? {
+                return Err(Error::NotFound);
+            }
+            replay.rebuild(tx, record_id)
+        })
+    }
+
+    pub fn reference(&self) -> Result<Option<ReferenceData>> {
+        self.ctx.store.read(meta::reference)
+    }
+
+    /// The org units directly under `parent` (the city when None), from the local copy.
+    pub fn org_children(&self, parent: Option<&str>) -> Result<Vec<OrgUnit>> {
+        let data = self.reference()?.ok_or(Error::NoReferenceData)?;
+        Ok(data.orgs.into_iter().filter(|o| o.parent.as_deref() == parent).collect())
+    }
+
+    // --- photos -------------------------------------------------------------------------
+
+    pub fn photo_file(&self, sha256: &str, thumb: bool) -> Option<PathBuf> {
+        download::local_file(&self.ctx, sha256, thumb)
+    }
+
+    pub async fn fetch_photo(&self, sha256: &str, thumb: bool) -> Result<PathBuf> {
+        download::fetch(&self.ctx, sha256, thumb).await
+    }
+
+    /// Photos waiting to upload: how many and how many bytes.
+    pub fn photo_queue(&self) -> Result<(u64, u64)> {
+        self.ctx.store.read(photos::queue_size)
+    }
+
+    pub fn photo_status(&self, sha256: &str) -> Result<Option<photos::PhotoRow>> {
+        self.ctx.store.read(|c| photos::get(c, sha256))
+    }
+
+    pub fn free_photo_space(&self) -> Result<u64> {
+        download::free_space(&self.ctx)
+    }
+
+    pub fn set_photo_policy(&self, policy: PhotoPolicy) -> Result<()> {
+        self.ctx.set_photo_policy(policy)
+    }
+
+    pub fn photo_policy(&self) -> PhotoPolicy {
+        self.ctx.photo_policy()
+    }
+
+    /// The app tells the core which network the phone is on (it can see it; we cannot).
+    pub fn set_network(&self, network: Network) {
+        self.ctx.set_network(network)
+    }
+
+    // --- sync ---------------------------------------------------------------------------
+
+    /// Push pending changes, then pull what changed. Safe to cancel (drop the future) at
+    /// any point; the next sync completes the work.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_with(None).await
+    }
+
+    pub async fn sync_with(&self, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+        let fanout = self.observers.fanout(observer);
+        self.cancellable(sync::run(&self.ctx, Some(&fanout))).await
+    }
+
+    /// Only push pending changes (e.g. on a metered network before a full sync).
+    pub async fn push(&self) -> Result<SyncReport> {
+        let fanout = self.observers.fanout(None);
+        self.cancellable(sync::push(&self.ctx, Some(&fanout))).await
+    }
+
+    /// Only pull what changed on the server.
+    pub async fn pull(&self) -> Result<SyncReport> {
+        let fanout = self.observers.fanout(None);
+        self.cancellable(sync::pull(&self.ctx, Some(&fanout))).await
+    }
+
+    /// Upload pending photos now, whatever the network policy says.
+    pub async fn upload_photos(&self) -> Result<SyncReport> {
+        let fanout = self.observers.fanout(None);
+        self.cancellable(upload::upload_all(&self.ctx, Some(&fanout))).await
+    }
+
+    /// One sync at a time (a sync asked for while one runs waits, then runs); stops early
+    /// (dropping the work in flight) on `cancel_sync`. Every stored step is its own
+    /// transaction, so stopping anywhere is safe.
+    async fn cancellable(&self, work: impl Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
+        let cancelled = self.cancel.notified();
+        tokio::pin!(cancelled);
+        cancelled.as_mut().enable();
+        let _one_at_a_time = tokio::select! {
+            guard = self.sync_lock.lock() => guard,
+            _ = &mut cancelled => return Err(Error::Cancelled),
+        };
+        tokio::select! {
+            out = work => out,
+            _ = cancelled => Err(Error::Cancelled),
+        }
+    }
+
+    /// Stop the syncs running now (e.g. at an iOS background task's deadline).
+    pub fn cancel_sync(&self) {
+        self.cancel.notify_waiters();
+    }
+
+    /// Be told the progress of every sync of this device until the subscription is dropped.
+    pub fn subscribe(&self, observer: Arc<dyn SyncObserver>) -> Subscription {
+        self.observers.subscribe(observer)
+    }
+}

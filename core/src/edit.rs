@@ -1,0 +1,161 @@
+//! Filing and editing records on the device, offline. Each edit is checked with the rules
+//! the server uses (`merge::apply_op`, without the scope check, which is the server's),
+//! shown at once, and queued as an op in the same transaction.
+
+use crate::context::DeviceContext;
+use crate::error::{Error, Result};
+use crate::merge::{self, StoredRecord};
+use crate::model::{Location, OrgRef, PhotoRef, PhotoStage, Record, RecordBody, RecordKind};
+use crate::photos::ingest::{self, IngestOptions};
+use crate::protocol::{
+    BodyPatch, NewRecord, NoticePatch, Op, OpAction, RecordPatch, RejectReason, Rejection, ReportPatch, ServiceLogPatch,
+};
+use crate::store::{meta, outbox, photos, records};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A new record as the user fills it in; the device adds id, author, times and status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    pub org: OrgRef,
+    pub location: Location,
+    pub body: RecordBody,
+}
+
+/// File a new record: validated, stored and queued for the next sync, in one transaction.
+pub fn create(ctx: &DeviceContext, draft: Draft) -> Result<Record> {
+    let (actor, refs) = (ctx.local_actor()?, ctx.require_refs()?);
+    let now = Utc::now();
+    let kind = draft.body.kind();
+    let op = Op {
+        op_id: Uuid::now_v7(),
+        record_id: Uuid::now_v7(),
+        hlc: ctx.clock.tick(),
+        action: OpAction::Create(NewRecord {
+            org: draft.org,
+            created_at: now,
+            location: draft.location,
+            status: kind.initial_status(),
+            body: draft.body,
+        }),
+    };
+    let stored = merge::apply_op(None, &op, &op.hlc, &actor.actor(), &refs, now)?;
+    ctx.store.write(|tx| {
+        records::insert_local(tx, &stored.record)?;
+        outbox::enqueue(tx, &op, kind, now)
+    })?;
+    Ok(stored.record)
+}
+
+/// Change some fields of a record.
+pub fn update(ctx: &DeviceContext, id: Uuid, patch: RecordPatch) -> Result<Record> {
+    if patch == RecordPatch::default() {
+        return Err(Error::Argument("没有要修改的内容 (empty patch)".into()));
+    }
+    ctx.store.write(|tx| update_in(ctx, tx, id, |_| Ok(patch)))
+}
+
+/// One local edit inside `tx`: `make_patch` sees the record as shown.
+fn update_in(
+    ctx: &DeviceContext,
+    tx: &rusqlite::Connection,
+    id: Uuid,
+    make_patch: impl FnOnce(&Record) -> Result<RecordPatch>,
+) -> Result<Record> {
+    let (actor, refs) = (ctx.local_actor()?, ctx.require_refs()?);
+    let (shown, _) = records::get(tx, id)?.ok_or(Error::NotFound)?;
+    let patch = make_patch(&shown)?;
+    let kind = shown.kind();
+    let now = Utc::now();
+    let op = Op { op_id: Uuid::now_v7(), record_id: id, hlc: ctx.clock.tick(), action: OpAction::Update(patch) };
+    // Locally every field of our own edit wins; the server orders it by clock.
+    let base = StoredRecord { record: shown, clocks: BTreeMap::new() };
+    let next = merge::apply_op(Some(&base), &op, &op.hlc, &actor.actor(), &refs, now).map_err(Error::Invalid)?;
+    records::save_shown(tx, &next.record)?;
+    outbox::enqueue(tx, &op, kind, now)?;
+    Ok(next.record)
+}
+
+fn photos_patch(kind: RecordKind, photos: Vec<PhotoRef>) -> RecordPatch {
+    let body = match kind {
+        RecordKind::Report => BodyPatch::Report(ReportPatch { photos: Some(photos), ..Default::default() }),
+        RecordKind::Notice => BodyPatch::Notice(NoticePatch { photos: Some(photos), ..Default::default() }),
+        RecordKind::ServiceLog => BodyPatch::ServiceLog(ServiceLogPatch { photos: Some(photos), ..Default::default() }),
+    };
+    RecordPatch { body: Some(body), ..Default::default() }
+}
+
+/// Attach a photo from a file the app hands over (JPEG, PNG or WebP): it is taken in
+/// (EXIF facts into the record, EXIF out of the file, downscaled), stored by SHA-256,
+/// added to the record as an ordinary edit, and queued for upload.
+pub fn attach_photo(ctx: &DeviceContext, id: Uuid, file: &std::path::Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
+    let (shown, _) = ctx.store.read(|c| records::get(c, id))?.ok_or(Error::NotFound)?;
+    if shown.body.photos().len() >= crate::validate::MAX_PHOTOS {
+        return Err(Error::Invalid(Rejection::new(
+            RejectReason::Invalid,
+            Some("photos"),
+            format!("每条记录最多{}张照片 (photos)", crate::validate::MAX_PHOTOS),
+        )));
+    }
+    let got = ingest::ingest(file, &ctx.photo_files, &IngestOptions::default())?;
+    let photo = PhotoRef {
+        sha256: got.sha256,
+        mime: got.mime.to_owned(),
+        bytes: got.bytes,
+        width: got.width,
+        height: got.height,
+        taken_at: got.taken_at,
+        lat: got.lat,
+        lon: got.lon,
+        stage,
+    };
+    ctx.store.write(|tx| {
+        photos::add_local(tx, &photo.sha256, &photo.mime, photo.bytes, Utc::now())?;
+        update_in(ctx, tx, id, |shown| {
+            if shown.body.photos().iter().any(|p| p.sha256 == photo.sha256) {
+                return Err(Error::Argument("这张照片已经添加过 (photo already attached)".into()));
+            }
+            let mut list = shown.body.photos().to_vec();
+            list.push(photo.clone());
+            Ok(photos_patch(shown.kind(), list))
+        })
+    })?;
+    Ok(photo)
+}
+
+/// Take a photo off a record. The file stays until the server holds it.
+pub fn detach_photo(ctx: &DeviceContext, id: Uuid, sha256: &str) -> Result<Record> {
+    ctx.store.write(|tx| {
+        update_in(ctx, tx, id, |shown| {
+            let list: Vec<PhotoRef> = shown.body.photos().iter().filter(|p| p.sha256 != sha256).cloned().collect();
+            if list.len() == shown.body.photos().len() {
+                return Err(Error::NotFound);
+            }
+            Ok(photos_patch(shown.kind(), list))
+        })
+    })
+}
+
+/// A notice number unique to this device, printable offline: `GZ<yyyymmdd>-<device>-<n>`.
+pub fn next_notice_number(ctx: &DeviceContext) -> Result<String> {
+    let n: u64 = ctx.store.write(|tx| {
+        let n = match meta::get(tx, meta::NOTICE_COUNTER)? {
+            Some(s) => s.parse::<u64>().map_err(|_| crate::error::corrupt("meta.notice_counter"))?,
+            None => 0,
+        } + 1;
+        meta::set(tx, meta::NOTICE_COUNTER, &n.to_string())?;
+        Ok(n)
+    })?;
+    let dev = ctx.device_id.simple().to_string().to_uppercase();
+    Ok(format!("GZ{}-{}-{n:04}", Utc::now().format("%Y%m%d"), &dev[dev.len() - 6..]))
+}
+
+/// The org reference of a grid (its community looked up in the reference data).
+pub fn org_for_grid(ctx: &DeviceContext, grid: &str) -> Result<OrgRef> {
+    let refs = ctx.require_refs()?;
+    let place = refs
+        .grid_place(grid)
+        .ok_or_else(|| Error::Invalid(Rejection::new(RejectReason::Invalid, Some("org.grid"), "网格不存在 (org.grid)")))?;
+    Ok(OrgRef { community: place.community, grid: place.grid })
+}

@@ -1,0 +1,178 @@
+//! The sync engine of a device: push the outbox in batches, then pull changes page by
+//! page. Each server answer is stored in one transaction (on the blocking pool), so a sync
+//! cut off at any point (network, cancellation, crash) leaves the database consistent; the
+//! next sync resends what was not confirmed, and the server answers repeated op ids with
+//! their first result.
+
+use crate::context::DeviceContext;
+use crate::error::{Error, Result};
+use crate::events::{SyncObserver, SyncPhase, SyncProgress, SyncReport, notify};
+use crate::protocol::{MAX_PUSH_OPS, Op, OpResult, Outcome, PushRequest, RejectReason, Rejection};
+use crate::shown::Replay;
+use crate::store::{meta, outbox};
+use crate::transport::Auth;
+use chrono::Utc;
+use std::collections::BTreeSet;
+
+/// Ops per push request.
+pub const PUSH_BATCH: usize = MAX_PUSH_OPS / 2;
+/// Records per pull page.
+pub const PULL_PAGE: u32 = 1000;
+
+/// A whole sync: records first (so admins see a report at once), then photos if the
+/// photo policy allows them on the current network.
+pub async fn run(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let mut report = push(ctx, observer).await?;
+    report.add(&pull(ctx, observer).await?);
+    if ctx.photos_allowed() {
+        report.add(&crate::photos::upload::upload_all(ctx, observer).await?);
+    }
+    let done = SyncProgress {
+        phase: SyncPhase::Done,
+        pushed: report.pushed,
+        push_total: report.pushed,
+        pulled: report.pulled,
+        ..Default::default()
+    };
+    notify(observer, &done);
+    Ok(report)
+}
+
+/// Push pending ops, oldest first, until none is left. Nothing pending: no request.
+pub async fn push(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let session = ctx.require_session()?;
+    let device_id = ctx.device_id.to_string();
+    let auth = ctx.auth(&session, &device_id);
+    let mut report = SyncReport::default();
+    let push_total = ctx.store.read_async(outbox::pending_count).await?;
+    if push_total == 0 {
+        return Ok(report);
+    }
+    let mut progress = SyncProgress { phase: SyncPhase::Pushing, push_total, ..Default::default() };
+    notify(observer, &progress);
+    loop {
+        let batch = ctx.store.read_async(|c| outbox::next_batch(c, PUSH_BATCH)).await?;
+        if batch.is_empty() {
+            break;
+        }
+        push_batch(ctx, auth, batch, &mut report).await?;
+        progress.pushed = report.pushed;
+        notify(observer, &progress);
+    }
+    Ok(report)
+}
+
+/// Store the server's answers to `ops`, and show the records of refused ones again as the
+/// server has them.
+async fn store_results(ctx: &DeviceContext, ops: &[Op], results: Vec<OpResult>) -> Result<()> {
+    let refused: BTreeSet<_> =
+        results.iter().zip(ops).filter(|(r, _)| r.outcome == Outcome::Rejected).map(|(_, op)| op.record_id).collect();
+    let replay = Replay::of(ctx);
+    let now = Utc::now();
+    ctx.store
+        .write_async(move |tx| {
+            for r in &results {
+                match (r.outcome, &r.rejection) {
+                    (Outcome::Accepted, _) => outbox::mark_accepted(tx, r.op_id, r.seq, now)?,
+                    (Outcome::Rejected, Some(rej)) => outbox::mark_rejected(tx, r.op_id, rej, now)?,
+                    (Outcome::Rejected, None) => {
+                        let rej = Rejection::new(RejectReason::Invalid, None, "服务器拒绝了该修改");
+                        outbox::mark_rejected(tx, r.op_id, &rej, now)?
+                    }
+                }
+            }
+            // A refused change must not stay on screen as if it were accepted.
+            for id in refused {
+                replay.rebuild(tx, id)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, batch: Vec<Op>, report: &mut SyncReport) -> Result<()> {
+    let ids: Vec<_> = batch.iter().map(|o| o.op_id).collect();
+    let attempted = ids.clone();
+    ctx.store.write_async(move |tx| outbox::mark_attempted(tx, &attempted)).await?;
+    let request = PushRequest { ops: batch };
+    match ctx.transport.push(auth, &request).await {
+        Ok((resp, wire)) => {
+            report.count(wire);
+            if resp.results.len() != ids.len() || resp.results.iter().zip(&ids).any(|(r, id)| r.op_id != *id) {
+                return Err(Error::Decode("push results do not match the ops sent".into()));
+            }
+            ctx.clock.observe(&resp.server_hlc);
+            report.pushed += ids.len() as u64;
+            report.accepted += resp.results.iter().filter(|r| r.outcome == Outcome::Accepted).count() as u64;
+            report.rejected += resp.results.iter().filter(|r| r.outcome == Outcome::Rejected).count() as u64;
+            store_results(ctx, &request.ops, resp.results).await
+        }
+        // The server refused the request as a whole: a rule it checks before applying
+        // anything (422), or a body too large (413). Split the batch until the op it
+        // objects to stands alone, and keep that one as rejected, so that one bad op
+        // cannot block the queue for ever.
+        Err(Error::Server { status: status @ (413 | 422), code, message }) => {
+            let mut ops = request.ops;
+            if ops.len() == 1 {
+                let rejection = Rejection::new(RejectReason::Invalid, None, format!("{message} ({code})"));
+                let result = OpResult { op_id: ops[0].op_id, outcome: Outcome::Rejected, seq: None, rejection: Some(rejection) };
+                report.pushed += 1;
+                report.rejected += 1;
+                return store_results(ctx, &ops, vec![result]).await;
+            }
+            tracing::debug!(status, n = ops.len(), "push refused as a whole; splitting the batch");
+            let second = ops.split_off(ops.len() / 2);
+            Box::pin(push_batch(ctx, auth, ops, report)).await?;
+            Box::pin(push_batch(ctx, auth, second, report)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Pull pages of changes after the stored cursor until the server has no more; refresh
+/// the reference data when its version changed.
+pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
+    let session = ctx.require_session()?;
+    let device_id = ctx.device_id.to_string();
+    let auth = ctx.auth(&session, &device_id);
+    let mut report = SyncReport::default();
+    let mut progress = SyncProgress { phase: SyncPhase::Pulling, ..Default::default() };
+    let mut cursor = ctx.store.read_async(meta::cursor).await?;
+    let mut reference_checked = false;
+    loop {
+        let (page, wire) = ctx.transport.pull(auth, cursor, PULL_PAGE).await?;
+        report.count(wire);
+        ctx.clock.observe(&page.server_hlc);
+        let (n, next, has_more) = (page.records.len() as u64, page.next, page.has_more);
+        let reference_version = page.reference_version;
+        let clock = ctx.clock.peek().to_string();
+        let replay = Replay::of(ctx);
+        let records = page.records;
+        ctx.store
+            .write_async(move |tx| {
+                for rec in records {
+                    replay.apply_server_record(tx, rec)?;
+                }
+                meta::set(tx, meta::CURSOR, &next.to_string())?;
+                meta::set(tx, meta::HLC, &clock)
+            })
+            .await?;
+        cursor = next;
+        report.pulled += n;
+        progress.pulled = report.pulled;
+        if !reference_checked && ctx.reference_version().as_deref() != Some(reference_version.as_str()) {
+            progress.phase = SyncPhase::Reference;
+            notify(observer, &progress);
+            let (data, wire) = ctx.transport.reference(auth).await?;
+            report.count(wire);
+            ctx.set_reference(data).await?;
+            progress.phase = SyncPhase::Pulling;
+        }
+        reference_checked = true;
+        notify(observer, &progress);
+        if !has_more {
+            break;
+        }
+    }
+    Ok(report)
+}

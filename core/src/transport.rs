@@ -1,0 +1,328 @@
+//! The sync protocol over HTTP: JSON bodies, gzip both ways (done here rather than by the
+//! HTTP client so that the bytes on the wire can be counted), typed errors. A leaf: it
+//! knows the protocol's types and the error enum, nothing of the store or the engines.
+//!
+//! The bytes travel through an [`HttpClient`]: reqwest by default, or anything else that
+//! answers HTTP (the tests pass the server's router itself). Compressing, and decoding
+//! large answers, runs on the blocking pool, off the thread that polls the sync.
+
+use crate::error::{Error, Result};
+use crate::events::WireBytes;
+use crate::protocol::{self, ErrorBody, paths};
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::protocol::DEVICE_HEADER;
+
+/// A boxed future, for the object-safe [`HttpClient`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Bodies at least this large are (de)compressed and decoded on the blocking pool.
+const OFF_THREAD_BYTES: usize = 32 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+}
+
+/// One request as it goes on the wire.
+#[derive(Debug)]
+pub struct HttpRequest {
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// An answer: status, the headers the protocol reads, the body as it arrives.
+pub struct HttpResponse {
+    pub status: u16,
+    /// `Content-Encoding: gzip`.
+    pub gzipped: bool,
+    pub body: Box<dyn ResponseBody>,
+}
+
+/// A response body, chunk by chunk (`None` at the end).
+pub trait ResponseBody: Send {
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>>>;
+}
+
+/// Sends HTTP requests. Implemented by [`ReqwestClient`]; tests implement it over the
+/// server's router to run the real engines against a real server in-process.
+pub trait HttpClient: Send + Sync {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse>>;
+}
+
+/// The default client. Built on first use: opening a device offline must not depend on
+/// the TLS setup (a CA store) of the machine.
+#[derive(Default)]
+pub struct ReqwestClient {
+    http: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl ReqwestClient {
+    fn client(&self) -> Result<&reqwest::Client> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let built = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(self.http.get_or_init(|| built))
+    }
+}
+
+struct ReqwestBody(reqwest::Response);
+
+impl ResponseBody for ReqwestBody {
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>>> {
+        Box::pin(async move { Ok(self.0.chunk().await?.map(|b| b.to_vec())) })
+    }
+}
+
+impl HttpClient for ReqwestClient {
+    fn send(&self, request: HttpRequest) -> BoxFuture<'_, Result<HttpResponse>> {
+        Box::pin(async move {
+            let method = match request.method {
+                Method::Get => reqwest::Method::GET,
+                Method::Post => reqwest::Method::POST,
+                Method::Patch => reqwest::Method::PATCH,
+            };
+            let mut req = self.client()?.request(method, &request.url);
+            for (name, value) in request.headers {
+                req = req.header(name, value);
+            }
+            if let Some(body) = request.body {
+                req = req.body(body);
+            }
+            let resp = req.send().await?;
+            let gzipped =
+                resp.headers().get(reqwest::header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+            Ok(HttpResponse { status: resp.status().as_u16(), gzipped, body: Box::new(ReqwestBody(resp)) })
+        })
+    }
+}
+
+/// Credentials of one request.
+#[derive(Clone, Copy)]
+pub struct Auth<'a> {
+    pub token: &'a str,
+    pub device_id: &'a str,
+}
+
+/// A request body as it goes on the wire.
+struct Outgoing {
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    gzip: bool,
+    offset: Option<u64>,
+}
+
+fn error_of(status: u16, body: &[u8], authenticated: bool) -> Error {
+    if status == 401 && authenticated {
+        return Error::Unauthorized;
+    }
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.error.code, b.error.message),
+        Err(_) => ("http_error".to_owned(), format!("HTTP {status}")),
+    };
+    Error::Server { status, code, message }
+}
+
+/// Run `f` on the blocking pool when the data is large, else here.
+async fn maybe_off_thread<T: Send + 'static>(large: bool, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    if large { tokio::task::spawn_blocking(f).await.map_err(|e| Error::Io(format!("worker: {e}")))? } else { f() }
+}
+
+fn gunzip(raw: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    GzDecoder::new(raw).read_to_end(&mut out).map_err(|e| Error::Decode(e.to_string()))?;
+    Ok(out)
+}
+
+/// A JSON answer: gunzipped and decoded (off the polling thread when large).
+async fn decode<T: DeserializeOwned + Send + 'static>(raw: Vec<u8>, gzipped: bool) -> Result<T> {
+    maybe_off_thread(raw.len() >= OFF_THREAD_BYTES, move || {
+        let bytes = if gzipped { gunzip(&raw)? } else { raw };
+        Ok(serde_json::from_slice(&bytes)?)
+    })
+    .await
+}
+
+pub struct Transport {
+    client: Arc<dyn HttpClient>,
+    base: String,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// HTTP to `server_url` with the default client.
+    pub fn new(server_url: &str) -> Result<Transport> {
+        Self::with_client(server_url, Arc::new(ReqwestClient::default()))
+    }
+
+    pub fn with_client(server_url: &str, client: Arc<dyn HttpClient>) -> Result<Transport> {
+        let base = server_url.trim_end_matches('/').to_owned();
+        let url = reqwest::Url::parse(&base).map_err(|_| Error::Argument("服务器地址无效 (server_url)".into()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(Error::Argument("服务器地址应以 http:// 或 https:// 开头 (server_url)".into()));
+        }
+        Ok(Transport { client, base })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// One JSON request (body gzip-compressed) and its JSON answer.
+    async fn call<Req: Serialize, Resp: DeserializeOwned + Send + 'static>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<&Req>,
+    ) -> Result<(Resp, WireBytes)> {
+        let outgoing = match body {
+            Some(b) => {
+                let json = serde_json::to_vec(b)?;
+                let bytes = maybe_off_thread(json.len() >= OFF_THREAD_BYTES, move || {
+                    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), flate2::Compression::fast());
+                    gz.write_all(&json).map_err(|e| Error::Decode(e.to_string()))?;
+                    gz.finish().map_err(|e| Error::Decode(e.to_string()))
+                })
+                .await?;
+                Some(Outgoing { bytes, content_type: "application/json", gzip: true, offset: None })
+            }
+            None => None,
+        };
+        let (raw, gzipped, status, wire) = self.exchange(method, path_and_query, auth, outgoing).await?;
+        if status == 204 {
+            return Ok((serde_json::from_slice(b"null")?, wire));
+        }
+        Ok((decode(raw, gzipped).await?, wire))
+    }
+
+    /// A request to `path_and_query` with the protocol's headers.
+    fn request(&self, method: Method, path_and_query: &str, auth: Option<Auth<'_>>) -> HttpRequest {
+        let mut headers = vec![("accept-encoding", "gzip".to_owned())];
+        if let Some(a) = auth {
+            headers.push(("authorization", format!("Bearer {}", a.token)));
+            headers.push((DEVICE_HEADER, a.device_id.to_owned()));
+        }
+        HttpRequest { method, url: format!("{}{}", self.base, path_and_query), headers, body: None }
+    }
+
+    /// Send one request and read the whole answer (small answers only: JSON). An error
+    /// status is decoded into its typed error here.
+    async fn exchange(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        auth: Option<Auth<'_>>,
+        body: Option<Outgoing>,
+    ) -> Result<(Vec<u8>, bool, u16, WireBytes)> {
+        let mut req = self.request(method, path_and_query, auth);
+        let mut wire = WireBytes::default();
+        if let Some(b) = body {
+            wire.sent = b.bytes.len() as u64;
+            req.headers.push(("content-type", b.content_type.to_owned()));
+            if b.gzip {
+                req.headers.push(("content-encoding", "gzip".to_owned()));
+            }
+            if let Some(offset) = b.offset {
+                req.headers.push((protocol::UPLOAD_OFFSET_HEADER, offset.to_string()));
+            }
+            req.body = Some(b.bytes);
+        }
+        let answer = self.client.send(req).await?;
+        let (status, gzipped) = (answer.status, answer.gzipped);
+        let raw = read_all(answer.body).await?;
+        wire.received = raw.len() as u64;
+        if (200..300).contains(&status) {
+            return Ok((raw, gzipped, status, wire));
+        }
+        let bytes = if gzipped { gunzip(&raw)? } else { raw };
+        Err(error_of(status, &bytes, auth.is_some()))
+    }
+
+    /// Start or resume the upload of a photo: how much the server already has.
+    pub async fn upload_start(&self, auth: Auth<'_>, req: &protocol::UploadStart) -> Result<(protocol::UploadStatus, WireBytes)> {
+        self.call(Method::Post, paths::UPLOADS, Some(auth), Some(req)).await
+    }
+
+    /// Append `chunk` at `offset` of the photo `sha256`.
+    pub async fn upload_append(
+        &self,
+        auth: Auth<'_>,
+        sha256: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<(protocol::UploadStatus, WireBytes)> {
+        let path = format!("{}{sha256}", paths::UPLOAD_PREFIX);
+        let body = Outgoing { bytes: chunk, content_type: "application/offset+octet-stream", gzip: false, offset: Some(offset) };
+        let (raw, gzipped, _, wire) = self.exchange(Method::Patch, &path, Some(auth), Some(body)).await?;
+        Ok((decode(raw, gzipped).await?, wire))
+    }
+
+    /// A photo (or its thumbnail) as it arrives, chunk by chunk.
+    pub async fn download(&self, auth: Auth<'_>, sha256: &str, thumb: bool) -> Result<Box<dyn ResponseBody>> {
+        let path = format!("{}{sha256}{}", paths::PHOTO_PREFIX, if thumb { "/thumb" } else { "" });
+        let mut req = self.request(Method::Get, &path, Some(auth));
+        // The file as stored, never re-encoded on the way.
+        req.headers.retain(|(name, _)| *name != "accept-encoding");
+        let answer = self.client.send(req).await?;
+        if !(200..300).contains(&answer.status) {
+            let status = answer.status;
+            let body = read_all(answer.body).await.unwrap_or_default();
+            return Err(error_of(status, &body, true));
+        }
+        Ok(answer.body)
+    }
+
+    pub async fn login(&self, req: &protocol::LoginRequest) -> Result<(protocol::LoginResponse, WireBytes)> {
+        self.call(Method::Post, paths::LOGIN, None, Some(req)).await
+    }
+
+    pub async fn logout(&self, auth: Auth<'_>) -> Result<WireBytes> {
+        let (_, _, _, wire) = self.exchange(Method::Post, paths::LOGOUT, Some(auth), None).await?;
+        Ok(wire)
+    }
+
+    pub async fn push(&self, auth: Auth<'_>, req: &protocol::PushRequest) -> Result<(protocol::PushResponse, WireBytes)> {
+        self.call(Method::Post, paths::PUSH, Some(auth), Some(req)).await
+    }
+
+    pub async fn pull(&self, auth: Auth<'_>, since: u64, limit: u32) -> Result<(protocol::PullResponse, WireBytes)> {
+        let path = format!("{}?since={since}&limit={limit}", paths::PULL);
+        self.call::<(), _>(Method::Get, &path, Some(auth), None).await
+    }
+
+    pub async fn reference(&self, auth: Auth<'_>) -> Result<(crate::reference::ReferenceData, WireBytes)> {
+        self.call::<(), _>(Method::Get, paths::REFERENCE, Some(auth), None).await
+    }
+}
+
+async fn read_all(mut body: Box<dyn ResponseBody>) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next_chunk().await? {
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}

@@ -1,0 +1,126 @@
+//! Putting data into a new store: the reference data (the Weifang org tree and the
+//! GB/T 47678.5 table) and the demo city (accounts and records). Everything goes through
+//! the services, as a real deployment's data would: accounts through `add_user`, records
+//! as ops through the push path, authored by the demo accounts.
+
+mod demo_city;
+mod demo_records;
+
+pub use demo_city::{DemoUser, categories, grid_position, orgs, users};
+
+use crate::domain::DomainError;
+use crate::service::accounts::NewUser;
+use crate::state::AppState;
+use crate::storage::ReferenceStore;
+use anyhow::bail;
+use chrono::Utc;
+use gridwork_core::model::Role;
+use gridwork_core::protocol::Outcome;
+use gridwork_core::reference::{OrgLevel, RefIndex, ReferenceData};
+
+/// Load the Weifang org tree and the category table if the store has no orgs yet.
+/// Returns true if it loaded them.
+pub async fn ensure_reference(store: &dyn ReferenceStore) -> Result<bool, DomainError> {
+    if !store.orgs().await?.is_empty() {
+        return Ok(false);
+    }
+    store.put_orgs(orgs()).await?;
+    store.put_categories(categories()).await?;
+    Ok(true)
+}
+
+/// One line of the demo login table.
+pub struct DemoLogin {
+    pub username: String,
+    pub password: &'static str,
+    pub role: Role,
+    pub scope_name: String,
+}
+
+/// A readable name for an org: a grid with its community, others as they are.
+pub fn scope_name(refs: &RefIndex, code: &str) -> String {
+    match refs.org(code) {
+        Some(o) if o.level == OrgLevel::Grid => {
+            let parent = o.parent.as_deref().and_then(|p| refs.org(p)).map(|p| p.name.as_str()).unwrap_or("");
+            format!("{parent}{}", o.name)
+        }
+        Some(o) => o.name.clone(),
+        None => code.to_owned(),
+    }
+}
+
+/// The demo accounts and their scopes, for the login table.
+pub fn demo_logins() -> Vec<DemoLogin> {
+    let refs = RefIndex::new(&ReferenceData { orgs: orgs(), ..Default::default() });
+    users()
+        .into_iter()
+        .map(|u| DemoLogin { scope_name: scope_name(&refs, &u.scope), username: u.username, password: u.password, role: u.role })
+        .collect()
+}
+
+/// Seed the demo city into an empty store: reference data, demo accounts and about forty
+/// records. Returns false (and does nothing) if the store already has accounts.
+pub async fn seed_demo(state: &AppState) -> anyhow::Result<bool> {
+    let stores = state.stores();
+    if stores.accounts.count_users().await? > 0 {
+        return Ok(false);
+    }
+    ensure_reference(stores.reference.as_ref()).await?;
+    state.reference().reload().await?;
+
+    // Concurrently: argon2 is deliberately slow. The order of `users()` is kept.
+    let adds = users().into_iter().map(|u| {
+        let new = NewUser {
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role,
+            scope: u.scope,
+            password: u.password.into(),
+        };
+        state.accounts().add_user(new)
+    });
+    let accounts = futures::future::try_join_all(adds).await?;
+    let refs = state.reference().current().await?;
+
+    let plan = demo_records::DemoPlan::new(&refs.index, &accounts, Utc::now())?;
+    for (caller, ops) in plan.batches {
+        let resp = state.sync().push(&caller, ops).await?;
+        if let Some(r) = resp.results.iter().find(|r| r.outcome != Outcome::Accepted) {
+            bail!("demo op rejected: {:?}", r.rejection);
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::access::Visibility;
+    use gridwork_core::model::{RecordBody, RecordKind, Status};
+
+    #[tokio::test]
+    async fn demo_city_seeds_once_through_the_push_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = AppState::sqlite_for_tests(dir.path()).await;
+        let stores = state.stores().clone();
+        assert!(seed_demo(&state).await.expect("seed"));
+        let users = stores.accounts.count_users().await.expect("count");
+        let counts = stores.records.counts().await.expect("counts");
+        assert_eq!(users as usize, super::users().len());
+        assert!((38..=45).contains(&counts.records), "{counts:?}");
+        let all = stores.records.pull(&Visibility::All, 0, 1000).await.expect("pull").records;
+        for kind in RecordKind::ALL {
+            assert!(all.iter().any(|r| r.kind() == kind), "{kind:?}");
+        }
+        let districts: std::collections::HashSet<&str> = all.iter().map(|r| &r.org.grid[..6]).collect();
+        assert!(districts.len() >= 5, "{districts:?}");
+        assert!(all.iter().any(|r| r.status == Status::Accepted));
+        assert!(all.iter().any(|r| matches!(&r.body, RecordBody::Report(rep) if rep.description.contains("胜利东街"))));
+        // Not twice.
+        assert!(!seed_demo(&state).await.expect("seed again"));
+        assert_eq!(stores.records.counts().await.expect("counts"), counts);
+        assert_eq!(stores.accounts.count_users().await.expect("count"), users);
+        assert_eq!(demo_logins().len(), super::users().len());
+        assert!(demo_logins().iter().any(|l| l.scope_name.contains("胜利东街社区")));
+    }
+}

@@ -1,0 +1,303 @@
+//! Accounts and sessions: argon2id password hashes, random bearer tokens of which only the
+//! SHA-256 is stored (each bound to one device), sign-in, sign-out, revocation and new
+//! accounts. Unknown user and wrong password look the same and take the same time.
+
+use crate::domain::DomainError;
+use crate::domain::access::{Caller, scope_levels};
+use crate::domain::clock::ServerClock;
+use crate::service::reference::ReferenceService;
+use crate::storage::{AccountStore, SessionRow, User};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use gridwork_core::model::Role;
+use gridwork_core::protocol::{LoginRequest, LoginResponse};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use uuid::Uuid;
+
+const MAX_DEVICE_NAME_CHARS: usize = 100;
+
+/// Password hashing settings, and a hash of a throwaway password made with them so that a
+/// login for an unknown username costs the same time as a wrong password.
+pub struct Passwords {
+    params: Params,
+    dummy_hash: String,
+}
+
+impl Passwords {
+    pub fn new(params: Params) -> Result<Self, DomainError> {
+        let mut p = Passwords { params, dummy_hash: String::new() };
+        p.dummy_hash = p.hash("gridwork-timing-equaliser")?;
+        Ok(p)
+    }
+
+    /// argon2id with the crate's recommended defaults (19 MiB, t=2, p=1).
+    pub fn production() -> Result<Self, DomainError> {
+        Self::new(Params::default())
+    }
+
+    /// Cheap settings for tests only: never use for real accounts.
+    pub fn insecure_fast_for_tests() -> Self {
+        let params = Params::new(Params::MIN_M_COST, Params::MIN_T_COST, 1, None).unwrap_or_default();
+        let dummy = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password(b"gridwork-timing-equaliser")
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        Passwords { params, dummy_hash: dummy }
+    }
+
+    fn argon(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// A PHC string with a fresh random salt. CPU-heavy: call from a blocking task.
+    pub fn hash(&self, password: &str) -> Result<String, DomainError> {
+        self.argon().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(DomainError::internal)
+    }
+
+    /// Check `password` against `stored` (None: unknown user; the dummy hash is checked
+    /// so the time taken does not tell). CPU-heavy: call from a blocking task.
+    pub fn verify(&self, password: &str, stored: Option<&str>) -> bool {
+        let ok = self.argon().verify_password(password.as_bytes(), stored.unwrap_or(&self.dummy_hash)).is_ok();
+        ok && stored.is_some()
+    }
+}
+
+/// A new random bearer token (32 bytes, hex).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What is stored for a token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn plausible_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A caller with a live session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub caller: Caller,
+    pub user: User,
+    pub token_hash: String,
+}
+
+/// A new account as an admin (or the command line) asks for it.
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: String,
+    pub password: String,
+}
+
+pub struct AccountsService {
+    store: Arc<dyn AccountStore>,
+    reference: Arc<ReferenceService>,
+    clock: Arc<ServerClock>,
+    passwords: Arc<Passwords>,
+}
+
+impl AccountsService {
+    pub fn new(
+        store: Arc<dyn AccountStore>,
+        reference: Arc<ReferenceService>,
+        clock: Arc<ServerClock>,
+        passwords: Arc<Passwords>,
+    ) -> Self {
+        AccountsService { store, reference, clock, passwords }
+    }
+
+    /// Check a username and password; the user on success.
+    async fn check_password(&self, username: &str, password: &str) -> Result<User, DomainError> {
+        let user = self.store.user_by_username(username).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let (password, passwords) = (password.to_owned(), self.passwords.clone());
+        // Each check takes ~19 MiB and a core for a while: a flood of logins must queue,
+        // not exhaust memory.
+        static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+        let _checking = CHECKS.acquire().await.map_err(DomainError::internal)?;
+        let ok = tokio::task::spawn_blocking(move || passwords.verify(&password, stored.as_deref()))
+            .await
+            .map_err(DomainError::internal)?;
+        match user {
+            Some(u) if ok => Ok(u),
+            _ => Err(DomainError::InvalidCredentials),
+        }
+    }
+
+    /// Sign in on a device: a new token bound to it (shown once).
+    pub async fn login(&self, req: LoginRequest) -> Result<LoginResponse, DomainError> {
+        if req.device_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME_CHARS || n.chars().any(char::is_control))
+        {
+            return Err(DomainError::invalid_input(
+                "device_name",
+                format!("device_name: 最多{MAX_DEVICE_NAME_CHARS}个字，不能含控制字符"),
+            ));
+        }
+        let user = self.check_password(&req.username, &req.password).await?;
+        let token = new_token();
+        self.store
+            .create_session(SessionRow {
+                token_hash: token_hash(&token),
+                user_id: user.id.clone(),
+                device_id: req.device_id.to_string(),
+                device_name: req.device_name,
+                created_at: self.clock.now(),
+                revoked_at: None,
+            })
+            .await?;
+        tracing::info!(user = %user.id, "login");
+        Ok(LoginResponse { token, user: user.info(), server_hlc: self.clock.tick() })
+    }
+
+    /// The live session of a bearer token used from `device_id`.
+    pub async fn authenticate(&self, token: &str, device_id: Uuid) -> Result<Session, DomainError> {
+        if !plausible_token(token) {
+            return Err(DomainError::Unauthenticated);
+        }
+        let hash = token_hash(token);
+        let (session, user) = self.store.find_live_session(&hash).await?.ok_or(DomainError::Unauthenticated)?;
+        if Uuid::parse_str(&session.device_id).ok() != Some(device_id) {
+            return Err(DomainError::Unauthenticated);
+        }
+        let caller =
+            Caller { user_id: user.id.clone(), device_id: device_id.to_string(), role: user.role, scope: user.scope.clone() };
+        Ok(Session { caller, user, token_hash: hash })
+    }
+
+    /// End this session.
+    pub async fn logout(&self, session: &Session) -> Result<(), DomainError> {
+        self.store.revoke_session(&session.token_hash).await?;
+        Ok(())
+    }
+
+    /// An admin revokes all of a user's sessions, or those of one device; how many.
+    pub async fn revoke(&self, by: &Session, username: &str, device_id: Option<Uuid>) -> Result<u64, DomainError> {
+        by.caller.require_admin()?;
+        let user = self.store.user_by_username(username).await?.ok_or(DomainError::NotFound)?;
+        let device = device_id.map(|d| d.to_string());
+        let revoked = self.store.revoke_user_sessions(&user.id, device.as_deref()).await?;
+        tracing::info!(by = %by.user.id, user = %user.id, revoked, "sessions revoked");
+        Ok(revoked)
+    }
+
+    pub async fn user_count(&self) -> Result<u64, DomainError> {
+        Ok(self.store.count_users().await?)
+    }
+
+    /// Validate and store a new account (argon2id hash with a random salt).
+    pub async fn add_user(&self, new: NewUser) -> Result<User, DomainError> {
+        let username_ok = (1..=64).contains(&new.username.len())
+            && new.username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !username_ok {
+            return Err(DomainError::invalid_input("username", "用户名只能含小写字母、数字和 . _ -，最长64位 (username)"));
+        }
+        let name_len = new.display_name.trim().chars().count();
+        if name_len == 0 || name_len > 50 || new.display_name.chars().any(char::is_control) {
+            return Err(DomainError::invalid_input("display_name", "姓名不能为空，最多50个字 (display_name)"));
+        }
+        if new.password.chars().count() < 8 {
+            return Err(DomainError::invalid_input("password", "密码至少8位 (password)"));
+        }
+        let refs = self.reference.current().await?;
+        let org = refs.index.org(&new.scope).ok_or_else(|| DomainError::invalid_input("scope", "管辖范围不存在 (scope)"))?;
+        if !scope_levels(new.role).contains(&org.level) {
+            let allowed: Vec<&str> = scope_levels(new.role).iter().map(|l| l.as_str()).collect();
+            return Err(DomainError::invalid_input(
+                "scope",
+                format!(
+                    "{}的管辖范围应为 {}，而该机构是 {} (scope)",
+                    new.role.label_zh(),
+                    allowed.join(" / "),
+                    org.level.as_str()
+                ),
+            ));
+        }
+        let (password, passwords) = (new.password, self.passwords.clone());
+        let hash = tokio::task::spawn_blocking(move || passwords.hash(&password)).await.map_err(DomainError::internal)??;
+        let user = User {
+            id: Uuid::now_v7().to_string(),
+            username: new.username,
+            display_name: new.display_name.trim().to_owned(),
+            role: new.role,
+            scope: new.scope,
+            password_hash: hash,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_user(user.clone()).await?;
+        self.reference.reload().await?;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_salts_differ() {
+        let p = Passwords::insecure_fast_for_tests();
+        let a = p.hash("秘密 password").expect("hash");
+        let b = p.hash("秘密 password").expect("hash");
+        assert_ne!(a, b, "random salt");
+        assert!(a.starts_with("$argon2id$"));
+        assert!(p.verify("秘密 password", Some(&a)));
+        assert!(!p.verify("wrong", Some(&a)));
+        assert!(!p.verify("gridwork-timing-equaliser", None), "the dummy hash never logs anyone in");
+        assert!(!p.verify("x", Some("not a phc string")));
+    }
+
+    #[tokio::test]
+    async fn add_user_checks_role_and_scope_with_typed_errors() {
+        use crate::domain::error::{Conflict, InvalidKind};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = crate::state::AppState::sqlite_for_tests(dir.path()).await;
+        crate::bootstrap::ensure_reference(state.stores().reference.as_ref()).await.expect("reference");
+        state.reference().reload().await.expect("reload");
+        let accounts = state.accounts();
+        let new = |username: &str, role, scope: &str| NewUser {
+            username: username.into(),
+            display_name: "测试".into(),
+            role,
+            scope: scope.into(),
+            password: "long enough".into(),
+        };
+        let invalid = |r: Result<User, DomainError>, field: &str| match r {
+            Err(DomainError::Invalid { kind: InvalidKind::Input, rejection }) => {
+                assert_eq!(rejection.field.as_deref(), Some(field))
+            }
+            other => panic!("{field}: {other:?}"),
+        };
+        assert!(accounts.add_user(new("a", Role::Admin, "370700")).await.is_ok());
+        assert!(matches!(
+            accounts.add_user(new("a", Role::Admin, "370700")).await,
+            Err(DomainError::Conflict(Conflict::UsernameTaken))
+        ));
+        assert!(accounts.add_user(new("o", Role::Officer, "370705")).await.is_ok());
+        invalid(accounts.add_user(new("o2", Role::Officer, "370700")).await, "scope"); // officer at city level
+        assert!(accounts.add_user(new("g", Role::GridWorker, "370705001001-01")).await.is_ok());
+        assert!(accounts.add_user(new("c", Role::GridWorker, "370705001001")).await.is_ok());
+        invalid(accounts.add_user(new("g2", Role::GridWorker, "370705")).await, "scope"); // worker at district level
+        invalid(accounts.add_user(new("x", Role::Admin, "999999")).await, "scope"); // unknown org
+        invalid(accounts.add_user(new("Bad Name", Role::Admin, "370700")).await, "username");
+        invalid(accounts.add_user(NewUser { password: "short".into(), ..new("p", Role::Admin, "370700") }).await, "password");
+        // The new accounts are reference data at once.
+        assert_eq!(state.reference().current().await.expect("refs").data.users.len(), 4);
+    }
+
+    #[test]
+    fn tokens_are_random_hex_and_stored_hashed() {
+        let t = new_token();
+        assert!(plausible_token(&t));
+        assert_ne!(t, new_token());
+        assert_eq!(token_hash(&t).len(), 64);
+        assert_ne!(token_hash(&t), t);
+    }
+}

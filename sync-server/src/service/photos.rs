@@ -1,0 +1,519 @@
+//! Photo uploads (resumable, tus-like) and serving, independent of HTTP details and SQL.
+//!
+//! A device names a photo by its SHA-256. `start` tells how many bytes the server already
+//! has (all of them if the blob store holds the photo, whoever sent it); `append` writes
+//! bytes at that offset into a staging file `<data>/uploads/<sha256>.part`, keeping what
+//! arrived even when the connection breaks. When the file reaches its declared size it is
+//! checked (hash, image type, decodable), thumbnailed, put into the blob store and
+//! recorded; a failed check removes the staging file, so nothing half-written remains.
+//! Appends to one photo are serialised by a per-photo async mutex.
+
+use crate::blobs::local::LocalBlobs;
+use crate::blobs::{Blob, BlobStore, photo_key, thumb_key};
+use crate::domain::DomainError;
+use crate::domain::access::Caller;
+use crate::domain::error::{Conflict, InvalidKind, TooLarge};
+use crate::service::reference::ReferenceService;
+use crate::storage::{PhotoRow, PhotoStore};
+use bytes::Bytes;
+use chrono::Utc;
+use futures::{Stream, StreamExt};
+use gridwork_core::media::{Format, is_sha256_hex};
+use gridwork_core::protocol::{RejectReason, Rejection, UploadStart, UploadStatus};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::OwnedMutexGuard;
+
+/// Long edge of a thumbnail, in pixels.
+pub const THUMB_EDGE: u32 = 320;
+const THUMB_QUALITY: u8 = 80;
+/// An append whose body sends nothing for this long is treated as a broken connection
+/// (flaky 4G leaves half-open sockets); what arrived is kept and the photo's lock freed.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Decoding limits for thumbnails: a hostile "photo" must not exhaust memory.
+const MAX_DECODE_EDGE: u32 = 30_000;
+const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+/// Unfinished uploads untouched this long are removed when the server starts.
+pub const STALE_UPLOAD: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Thumbnails decoded at once: with the allocation limit, a bound on decoding memory
+/// whatever many uploads finish together.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Where photo files are staged and kept: the blob store, the staging area, the per-photo
+/// upload locks.
+pub struct PhotoFiles {
+    blobs: Arc<dyn BlobStore>,
+    uploads: PathBuf,
+    max_bytes: u64,
+    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for PhotoFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhotoFiles")
+            .field("blobs", &self.blobs.describe())
+            .field("uploads", &self.uploads)
+            .field("max_bytes", &self.max_bytes)
+            .finish()
+    }
+}
+
+impl PhotoFiles {
+    /// Photos in `blobs`, staged in `uploads_dir` (created if missing), at most `max_bytes` each.
+    pub fn new(blobs: Arc<dyn BlobStore>, uploads_dir: impl Into<PathBuf>, max_bytes: u64) -> io::Result<Self> {
+        let uploads = uploads_dir.into();
+        fs::create_dir_all(&uploads)?;
+        // Thumbnails being made when the server stopped are worthless; parts are kept for
+        // their devices to resume, unless nobody touched them for STALE_UPLOAD (a device
+        // that gave up, or someone filling the disk with uploads never finished).
+        for entry in fs::read_dir(&uploads)? {
+            let entry = entry?;
+            let path = entry.path();
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_UPLOAD);
+            if stale || path.extension().is_some_and(|e| e == "tmp" || e == "jpg") {
+                let _ = fs::remove_file(path);
+            }
+        }
+        Ok(PhotoFiles { blobs, uploads, max_bytes, locks: Mutex::new(HashMap::new()) })
+    }
+
+    /// The default layout under the data directory: blobs in `<data>/blobs`, staging in
+    /// `<data>/uploads`.
+    pub fn local(data_dir: &Path, max_bytes: u64) -> io::Result<Self> {
+        let blobs = LocalBlobs::open(data_dir.join("blobs"))?;
+        Self::new(Arc::new(blobs), data_dir.join("uploads"), max_bytes)
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    pub fn uploads_dir(&self) -> &Path {
+        &self.uploads
+    }
+
+    /// Staging file of a photo being uploaded.
+    pub fn part_path(&self, sha256: &str) -> PathBuf {
+        self.uploads.join(format!("{sha256}.part"))
+    }
+
+    fn size_path(&self, sha256: &str) -> PathBuf {
+        self.uploads.join(format!("{sha256}.size"))
+    }
+
+    fn thumb_tmp_path(&self, sha256: &str) -> PathBuf {
+        self.uploads.join(format!("{sha256}.thumb.jpg"))
+    }
+
+    /// The upload lock of one photo.
+    async fn lock(&self, sha256: &str) -> OwnedMutexGuard<()> {
+        let mutex = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 256 {
+                locks.retain(|_, w| w.strong_count() > 0);
+            }
+            match locks.get(sha256).and_then(Weak::upgrade) {
+                Some(m) => m,
+                None => {
+                    let m = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(sha256.to_owned(), Arc::downgrade(&m));
+                    m
+                }
+            }
+        };
+        mutex.lock_owned().await
+    }
+}
+
+fn status(sha256: &str, size: u64, offset: u64) -> UploadStatus {
+    UploadStatus { sha256: sha256.to_owned(), size, offset, complete: offset == size && size > 0 }
+}
+
+fn done(row: &PhotoRow) -> UploadStatus {
+    UploadStatus { sha256: row.sha256.clone(), size: row.size, offset: row.size, complete: true }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> Result<T, DomainError> {
+    tokio::task::spawn_blocking(f).await.map_err(DomainError::internal)?.map_err(DomainError::internal)
+}
+
+/// Uploads and serving: the files, which photos are recorded, and who may see them.
+pub struct PhotosService {
+    files: PhotoFiles,
+    store: Arc<dyn PhotoStore>,
+    reference: Arc<ReferenceService>,
+}
+
+impl PhotosService {
+    pub fn new(files: PhotoFiles, store: Arc<dyn PhotoStore>, reference: Arc<ReferenceService>) -> Self {
+        PhotosService { files, store, reference }
+    }
+
+    pub fn files(&self) -> &PhotoFiles {
+        &self.files
+    }
+
+    /// The photo's row if the server holds it: recorded and present in the blob store.
+    async fn held(&self, sha256: &str) -> Result<Option<PhotoRow>, DomainError> {
+        let Some(row) = self.store.photo_uploaded(sha256).await? else { return Ok(None) };
+        let present = self.files.blobs().exists(&photo_key(sha256)).await.map_err(DomainError::internal)?;
+        Ok(present.then_some(row))
+    }
+
+    /// `POST /v1/photos/uploads`: how much of the photo the server has; starts (or
+    /// restarts, if the declared size changed) the staging file.
+    pub async fn start(&self, user_id: &str, req: UploadStart) -> Result<UploadStatus, DomainError> {
+        if !is_sha256_hex(&req.sha256) {
+            return Err(DomainError::invalid_input("sha256", "sha256: 应为64位小写十六进制"));
+        }
+        if req.size == 0 {
+            return Err(DomainError::invalid_input("size", "size: 应大于0"));
+        }
+        if req.size > self.files.max_bytes() {
+            return Err(DomainError::TooLarge(TooLarge::Photo { max: self.files.max_bytes() }));
+        }
+        let _guard = self.files.lock(&req.sha256).await;
+        if let Some(row) = self.held(&req.sha256).await? {
+            return Ok(done(&row));
+        }
+        let (part, size_file, size) = (self.files.part_path(&req.sha256), self.files.size_path(&req.sha256), req.size);
+        let offset = blocking(move || prepare_staging(&part, &size_file, size)).await?;
+        if offset == req.size {
+            // Every byte arrived earlier but finishing failed (e.g. the blob store was down).
+            return self.finish(user_id, &req.sha256, req.size).await;
+        }
+        Ok(status(&req.sha256, req.size, offset))
+    }
+
+    /// `PATCH /v1/photos/uploads/{sha256}`: write `body` at `offset`. `content_length` (if
+    /// the request had one) lets an over-long append be refused before reading it.
+    ///
+    /// The work runs in its own task holding the photo's lock, so that a request dropped
+    /// mid-body (the client went away) still flushes what arrived before the lock is freed.
+    pub async fn append<S, E>(
+        self: &Arc<Self>,
+        user_id: &str,
+        sha256: &str,
+        offset: u64,
+        content_length: Option<u64>,
+        body: S,
+    ) -> Result<UploadStatus, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+        E: Send + 'static,
+    {
+        if !is_sha256_hex(sha256) {
+            return Err(DomainError::NotFound);
+        }
+        let guard = self.files.lock(sha256).await;
+        let (this, user_id, sha256) = (self.clone(), user_id.to_owned(), sha256.to_owned());
+        tokio::spawn(async move {
+            let result = this.append_locked(&user_id, &sha256, offset, content_length, body).await;
+            drop(guard);
+            result
+        })
+        .await
+        .map_err(DomainError::internal)?
+    }
+
+    async fn append_locked<S, E>(
+        &self,
+        user_id: &str,
+        sha256: &str,
+        offset: u64,
+        content_length: Option<u64>,
+        body: S,
+    ) -> Result<UploadStatus, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+    {
+        if let Some(row) = self.held(sha256).await? {
+            return Ok(done(&row));
+        }
+        let part = self.files.part_path(sha256);
+        let size_file = self.files.size_path(sha256);
+        let Some(declared) = blocking(move || read_declared(&size_file)).await? else {
+            // No upload under way: the device re-POSTs to start one.
+            return Err(DomainError::Conflict(Conflict::UploadOffset));
+        };
+        let mut file = match tokio::fs::OpenOptions::new().write(true).open(&part).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(DomainError::Conflict(Conflict::UploadOffset)),
+            Err(e) => return Err(DomainError::internal(e)),
+        };
+        let len = file.metadata().await.map_err(DomainError::internal)?.len();
+        if len != offset {
+            return Err(DomainError::Conflict(Conflict::UploadOffset));
+        }
+        let room = declared.saturating_sub(offset);
+        if content_length.is_some_and(|n| n > room) {
+            return Err(too_long());
+        }
+        file.seek(io::SeekFrom::Start(offset)).await.map_err(DomainError::internal)?;
+
+        let mut written: u64 = 0;
+        let mut body = std::pin::pin!(body);
+        let outcome = loop {
+            match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    if written + chunk.len() as u64 > room {
+                        break Err(too_long());
+                    }
+                    if let Err(e) = file.write_all(&chunk).await {
+                        break Err(DomainError::internal(e));
+                    }
+                    written += chunk.len() as u64;
+                }
+                Ok(None) => break Ok(()),
+                // The connection broke or stalled: keep what arrived.
+                Ok(Some(Err(_))) | Err(_) => break Err(DomainError::Interrupted),
+            }
+        };
+        if matches!(outcome, Err(DomainError::Invalid { kind: InvalidKind::UploadTooLong, .. })) {
+            file.set_len(offset).await.map_err(DomainError::internal)?;
+        }
+        file.flush().await.map_err(DomainError::internal)?;
+        file.sync_data().await.map_err(DomainError::internal)?;
+        drop(file);
+        outcome?;
+
+        let now = offset + written;
+        if now == declared { self.finish(user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
+    }
+
+    /// Every byte has arrived: check, thumbnail, store, record. A failed check removes the
+    /// staging file; a failure of the blob store or the database keeps it, so the next POST
+    /// finishes the upload without the bytes being sent again.
+    async fn finish(&self, user_id: &str, sha256: &str, size: u64) -> Result<UploadStatus, DomainError> {
+        let part = self.files.part_path(sha256);
+        let size_file = self.files.size_path(sha256);
+        let thumb = self.files.thumb_tmp_path(sha256);
+        let checked = {
+            let (part, thumb, want) = (part.clone(), thumb.clone(), sha256.to_owned());
+            let _decoding = DECODES.acquire().await.map_err(DomainError::internal)?;
+            blocking(move || {
+                let (got, head) = hash_file(&part)?;
+                if got != want {
+                    return Ok(Checked::HashMismatch);
+                }
+                let Some(format) = Format::sniff(&head) else { return Ok(Checked::NotAnImage) };
+                match make_thumbnail(&part, &thumb) {
+                    Ok(_) => Ok(Checked::Ok(format)),
+                    Err(image::ImageError::IoError(e)) => Err(e),
+                    Err(_) => Ok(Checked::NotAnImage),
+                }
+            })
+            .await?
+        };
+        let format = match checked {
+            Checked::Ok(f) => f,
+            bad => {
+                let (part, size_file, thumb) = (part.clone(), size_file.clone(), thumb.clone());
+                blocking(move || {
+                    for p in [&part, &size_file, &thumb] {
+                        remove_if_present(p)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+                let (kind, message) = match bad {
+                    Checked::HashMismatch => (InvalidKind::HashMismatch, "照片内容与声明的SHA-256不符"),
+                    _ => (InvalidKind::NotAPhoto, "照片只能是JPEG、PNG或WebP格式"),
+                };
+                return Err(DomainError::Invalid { kind, rejection: Rejection::new(RejectReason::Invalid, None, message) });
+            }
+        };
+        let stored = async {
+            self.files.blobs().put_file(&thumb_key(sha256), &thumb).await?;
+            self.files.blobs().put_file(&photo_key(sha256), &part).await
+        }
+        .await;
+        if let Err(e) = stored {
+            let _ = tokio::fs::remove_file(&thumb).await;
+            return Err(DomainError::internal(format!("blob store: {e}")));
+        }
+        let row = PhotoRow {
+            sha256: sha256.to_owned(),
+            size,
+            mime: format.mime().to_owned(),
+            uploaded_by: user_id.to_owned(),
+            uploaded_at: Utc::now(),
+        };
+        self.store.record_photo_uploaded(row).await?;
+        blocking(move || {
+            for p in [&part, &size_file, &thumb] {
+                remove_if_present(p)?;
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::info!(user = %user_id, size, "photo uploaded");
+        Ok(status(sha256, size, size))
+    }
+
+    /// The photo if `caller` may see it: a record in their scope lists it. Unknown and not
+    /// visible look the same (`NotFound`); visible but not uploaded yet is `PhotoPending`.
+    pub async fn visible_photo(&self, caller: &Caller, sha256: &str) -> Result<PhotoRow, DomainError> {
+        if !is_sha256_hex(sha256) {
+            return Err(DomainError::NotFound);
+        }
+        let refs = self.reference.current().await?;
+        if !self.store.photo_visible(sha256, &caller.visibility(&refs.index)).await? {
+            return Err(DomainError::NotFound);
+        }
+        self.store.photo_uploaded(sha256).await?.ok_or(DomainError::PhotoPending)
+    }
+
+    /// The file of a photo checked with [`Self::visible_photo`], with its content type.
+    pub async fn open(&self, row: &PhotoRow, variant: Variant) -> Result<(Blob, &'static str), DomainError> {
+        let (key, mime) = match variant {
+            Variant::Original => (photo_key(&row.sha256), mime_of(&row.mime)),
+            Variant::Thumb => (thumb_key(&row.sha256), "image/jpeg"),
+        };
+        let blob = self.files.blobs().get(&key).await.map_err(DomainError::internal)?;
+        // Recorded but gone from the blob store: the next upload attempt puts it back.
+        Ok((blob.ok_or(DomainError::PhotoPending)?, mime))
+    }
+}
+
+fn too_long() -> DomainError {
+    DomainError::Invalid {
+        kind: InvalidKind::UploadTooLong,
+        rejection: Rejection::new(RejectReason::Invalid, None, "上传内容超出声明的照片大小"),
+    }
+}
+
+/// The staging file's length, after making sure it belongs to an upload of `size` bytes
+/// (otherwise it is started afresh).
+fn prepare_staging(part: &Path, size_file: &Path, size: u64) -> io::Result<u64> {
+    let declared = read_declared(size_file)?;
+    if declared == Some(size) {
+        match fs::metadata(part) {
+            Ok(m) if m.len() <= size => return Ok(m.len()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    fs::File::create(part)?;
+    let tmp = size_file.with_extension("size.tmp");
+    fs::write(&tmp, size.to_string())?;
+    fs::rename(&tmp, size_file)?;
+    Ok(0)
+}
+
+fn read_declared(size_file: &Path) -> io::Result<Option<u64>> {
+    match fs::read_to_string(size_file) {
+        Ok(s) => Ok(s.trim().parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// SHA-256 and first bytes of a file, read in chunks.
+fn hash_file(path: &Path) -> io::Result<(String, Vec<u8>)> {
+    let mut f = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut head = Vec::new();
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < 16 {
+            head.extend_from_slice(&buf[..n.min(16 - head.len())]);
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), head))
+}
+
+/// A JPEG of at most [`THUMB_EDGE`] px on the long edge (smaller photos keep their size),
+/// upright per the photo's EXIF orientation. Returns its dimensions.
+pub fn make_thumbnail(src: &Path, dest: &Path) -> image::ImageResult<(u32, u32)> {
+    use image::codecs::jpeg::JpegEncoder;
+    use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+    let mut reader = ImageReader::open(src)?.with_guessed_format()?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_EDGE);
+    limits.max_image_height = Some(MAX_DECODE_EDGE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder.orientation()?;
+    let mut img = DynamicImage::from_decoder(decoder)?;
+    img.apply_orientation(orientation);
+    if img.width().max(img.height()) > THUMB_EDGE {
+        img = img.thumbnail(THUMB_EDGE, THUMB_EDGE);
+    }
+    let rgb = img.to_rgb8();
+    let mut out = io::BufWriter::new(fs::File::create(dest)?);
+    JpegEncoder::new_with_quality(&mut out, THUMB_QUALITY).encode_image(&rgb)?;
+    out.flush()?;
+    Ok(rgb.dimensions())
+}
+
+enum Checked {
+    Ok(Format),
+    HashMismatch,
+    NotAnImage,
+}
+
+fn remove_if_present(p: &Path) -> io::Result<()> {
+    match fs::remove_file(p) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Which file of a photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    Original,
+    Thumb,
+}
+
+fn mime_of(stored: &str) -> &'static str {
+    [Format::Jpeg, Format::Png, Format::WebP]
+        .into_iter()
+        .map(Format::mime)
+        .find(|m| *m == stored)
+        .unwrap_or("application/octet-stream")
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn stale_unfinished_uploads_are_removed_at_start_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uploads = dir.path().join("uploads");
+        fs::create_dir_all(&uploads).expect("mkdir");
+        let (old, fresh) = (uploads.join(format!("{}.part", "a".repeat(64))), uploads.join(format!("{}.part", "b".repeat(64))));
+        fs::write(&old, b"half a photo").expect("write");
+        fs::write(&fresh, b"half a photo").expect("write");
+        let eight_days = std::time::SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
+        fs::File::options().write(true).open(&old).and_then(|f| f.set_modified(eight_days)).expect("age");
+        let blobs = LocalBlobs::open(dir.path().join("blobs")).expect("blobs");
+        PhotoFiles::new(Arc::new(blobs), &uploads, 1024).expect("photos");
+        assert!(!old.exists(), "a week-old unfinished upload is gone");
+        assert!(fresh.exists(), "a recent one waits for its device");
+    }
+}

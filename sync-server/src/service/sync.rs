@@ -1,0 +1,199 @@
+//! Push and pull. A push is one unit of work on the record store: read the op log and the
+//! current records, apply the core merge rules (`gridwork_core::merge::apply_op`) for the
+//! caller, write the new versions and the op log, commit. Each op id is applied at most
+//! once; a repeat gets the first answer.
+
+use crate::domain::DomainError;
+use crate::domain::access::Caller;
+use crate::domain::clock::ServerClock;
+use crate::domain::error::{InvalidKind, TooLarge};
+use crate::service::reference::ReferenceService;
+use crate::storage::{LoggedOp, NewVersion, RecordStore};
+use chrono::{DateTime, Utc};
+use gridwork_core::merge::{StoredRecord, apply_op};
+use gridwork_core::protocol::{
+    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, Op, OpAction, OpResult, Outcome, PullQuery, PullResponse, PushResponse,
+    RejectReason, Rejection,
+};
+use gridwork_core::reference::RefIndex;
+use gridwork_core::validate::validate_location;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct SyncService {
+    records: Arc<dyn RecordStore>,
+    reference: Arc<ReferenceService>,
+    clock: Arc<ServerClock>,
+}
+
+/// An op's answer while the batch is planned: known now, or the sequence number of a
+/// version still to be numbered.
+enum Answer {
+    Known(OpResult),
+    Version { op_id: Uuid, index: usize },
+}
+
+impl SyncService {
+    pub fn new(records: Arc<dyn RecordStore>, reference: Arc<ReferenceService>, clock: Arc<ServerClock>) -> Self {
+        SyncService { records, reference, clock }
+    }
+
+    /// Apply `ops` for `caller`, in order, in one transaction.
+    pub async fn push(&self, caller: &Caller, ops: Vec<Op>) -> Result<PushResponse, DomainError> {
+        precheck(&ops)?;
+        let results = if ops.is_empty() {
+            Vec::new()
+        } else {
+            let refs = self.reference.current().await?;
+            self.apply(caller, &refs.index, ops).await?
+        };
+        Ok(PushResponse { results, server_hlc: self.clock.peek() })
+    }
+
+    async fn apply(&self, caller: &Caller, refs: &RefIndex, ops: Vec<Op>) -> Result<Vec<OpResult>, DomainError> {
+        let mut tx = self.records.begin().await?;
+        let op_ids: Vec<Uuid> = ops.iter().map(|o| o.op_id).collect();
+        let logged = tx.logged_ops(&op_ids).await?;
+        let mut record_ids: Vec<Uuid> = ops.iter().map(|o| o.record_id).collect();
+        record_ids.sort_unstable();
+        record_ids.dedup();
+        let mut current = tx.load(&record_ids).await?;
+        let now = self.clock.now();
+
+        let mut versions: Vec<NewVersion> = Vec::new();
+        // The planned version of each record changed in this batch (its seq comes later).
+        let mut planned: HashMap<Uuid, usize> = HashMap::new();
+        // Op ids first seen in this batch: their record and their answer.
+        let mut this_batch: HashMap<Uuid, (Uuid, usize)> = HashMap::new();
+        let mut answers: Vec<Answer> = Vec::with_capacity(ops.len());
+        let mut new_entries: Vec<usize> = Vec::new();
+        for op in &ops {
+            let first_use = logged
+                .get(&op.op_id)
+                .map(|l| (l.user_id == caller.user_id, l.record_id, None))
+                .or_else(|| this_batch.get(&op.op_id).map(|(record, answer)| (true, *record, Some(*answer))));
+            if let Some((same_user, record_id, earlier)) = first_use {
+                let answer = if !same_user || record_id != op.record_id {
+                    // Not logged: the op id stays bound to its first use.
+                    Answer::Known(rejected(op.op_id, conflict()))
+                } else {
+                    match earlier {
+                        Some(i) => match &answers[i] {
+                            Answer::Known(r) => Answer::Known(r.clone()),
+                            Answer::Version { index, .. } => Answer::Version { op_id: op.op_id, index: *index },
+                        },
+                        None => Answer::Known(logged[&op.op_id].result.clone()),
+                    }
+                };
+                answers.push(answer);
+                continue;
+            }
+            let cur = current.get(&op.record_id);
+            let answer = match self.rules(caller, refs, cur, op, now) {
+                Ok(next) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
+                    // Nothing changed (every field lost to a later write): the record keeps its version.
+                    match planned.get(&op.record_id) {
+                        Some(&index) => Answer::Version { op_id: op.op_id, index },
+                        None => Answer::Known(accepted(op.op_id, cur.and_then(|c| c.record.seq))),
+                    }
+                }
+                Ok(next) => {
+                    let index = versions.len();
+                    current.insert(op.record_id, next.state.clone());
+                    planned.insert(op.record_id, index);
+                    versions.push(next);
+                    Answer::Version { op_id: op.op_id, index }
+                }
+                Err(rejection) => Answer::Known(rejected(op.op_id, rejection)),
+            };
+            this_batch.insert(op.op_id, (op.record_id, answers.len()));
+            new_entries.push(answers.len());
+            answers.push(answer);
+        }
+
+        let seqs = tx.put_versions(versions).await?;
+        let results: Vec<OpResult> = answers
+            .into_iter()
+            .map(|a| match a {
+                Answer::Known(r) => r,
+                Answer::Version { op_id, index } => accepted(op_id, Some(seqs[index])),
+            })
+            .collect();
+        let entries = new_entries
+            .into_iter()
+            .map(|i| LoggedOp { user_id: caller.user_id.clone(), record_id: ops[i].record_id, result: results[i].clone() })
+            .collect();
+        tx.log_ops(entries).await?;
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The core merge rules for one op of `caller`, stamped by the server's clock.
+    fn rules(
+        &self,
+        caller: &Caller,
+        refs: &RefIndex,
+        current: Option<&StoredRecord>,
+        op: &Op,
+        now: DateTime<Utc>,
+    ) -> Result<NewVersion, Rejection> {
+        let stamp = self.clock.stamp(&op.hlc, now);
+        let state = apply_op(current, op, &stamp, &caller.actor(), refs, now)?;
+        let place = refs
+            .grid_place(&state.record.org.grid)
+            .ok_or_else(|| Rejection::new(RejectReason::Invalid, Some("org.grid"), "网格不存在 (org.grid)"))?;
+        Ok(NewVersion { state, place })
+    }
+
+    /// What changed for `caller` after the cursor, a page at a time.
+    pub async fn pull(&self, caller: &Caller, query: PullQuery) -> Result<PullResponse, DomainError> {
+        let limit = match query.limit {
+            Some(0) => return Err(DomainError::invalid_input("limit", "limit: 应为1到2000之间的整数")),
+            Some(n) => n.min(MAX_PULL_LIMIT),
+            None => DEFAULT_PULL_LIMIT,
+        };
+        let refs = self.reference.current().await?;
+        let page = self.records.pull(&caller.visibility(&refs.index), query.since, limit).await?;
+        Ok(PullResponse {
+            records: page.records,
+            next: page.next,
+            has_more: page.has_more,
+            reference_version: refs.data.version.clone(),
+            server_hlc: self.clock.peek(),
+        })
+    }
+}
+
+fn accepted(op_id: Uuid, seq: Option<u64>) -> OpResult {
+    OpResult { op_id, outcome: Outcome::Accepted, seq, rejection: None }
+}
+
+fn rejected(op_id: Uuid, rejection: Rejection) -> OpResult {
+    OpResult { op_id, outcome: Outcome::Rejected, seq: None, rejection: Some(rejection) }
+}
+
+fn conflict() -> Rejection {
+    Rejection::new(RejectReason::OpIdConflict, None, "操作编号已被其他账号或其他记录使用")
+}
+
+/// Checks made on the whole batch before anything is applied.
+fn precheck(ops: &[Op]) -> Result<(), DomainError> {
+    if ops.len() > MAX_PUSH_OPS {
+        return Err(DomainError::TooLarge(TooLarge::Batch { max: MAX_PUSH_OPS }));
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let loc = match &op.action {
+            OpAction::Create(new) => Some(&new.location),
+            OpAction::Update(patch) => patch.location.as_ref(),
+        };
+        if let Some(loc) = loc {
+            validate_location(loc).map_err(|r| {
+                let field = format!("ops[{i}].{}", r.field.as_deref().unwrap_or("location"));
+                let message = format!("{field}: {}", r.message);
+                DomainError::Invalid { kind: InvalidKind::Op, rejection: Rejection::new(r.reason, Some(&field), message) }
+            })?;
+        }
+    }
+    Ok(())
+}

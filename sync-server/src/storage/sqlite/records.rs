@@ -1,0 +1,350 @@
+//! Records, the op log and the pull sequence in SQLite.
+//!
+//! The sequence is `MAX(seq) + 1`, assigned inside the writer's transaction. SQLite has one
+//! writer, so transactions commit in the order their numbers were taken, and a reader's
+//! snapshot never holds a number above one it lacks: every cursor a pull hands out is
+//! below every write not yet committed.
+
+use super::{SqliteStorage, WriterGuard, closed, corrupt, from_sql_int, task_failed, to_sql_int, ts};
+use crate::domain::access::Visibility;
+use crate::storage::{LoggedOp, NewVersion, PullPage, RecordCounts, RecordStore, RecordTx, Result};
+use async_trait::async_trait;
+use chrono::Utc;
+use gridwork_core::hlc::Hlc;
+use gridwork_core::merge::StoredRecord;
+use gridwork_core::model::Record;
+use gridwork_core::protocol::{OpResult, Outcome, Rejection};
+use rusqlite::{Connection, params};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// The pull query for a visibility: its SQL and the key it filters on (`?3`).
+pub(crate) fn pull_query(visibility: &Visibility) -> (&'static str, Option<&str>) {
+    match visibility {
+        Visibility::All => ("SELECT seq, doc FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2", None),
+        Visibility::District(d) => {
+            ("SELECT seq, doc FROM records WHERE district = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2", Some(d.as_str()))
+        }
+        Visibility::Community(c) => {
+            ("SELECT seq, doc FROM records WHERE community = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2", Some(c.as_str()))
+        }
+        Visibility::Grid(g) => {
+            ("SELECT seq, doc FROM records WHERE grid = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2", Some(g.as_str()))
+        }
+    }
+}
+
+fn pull_page(conn: &Connection, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage> {
+    let (sql, key) = pull_query(visibility);
+    let since_sql = to_sql_int(since, "since")?;
+    // One more than asked, to know whether more remain.
+    let take = i64::from(limit) + 1;
+    let mut stmt = conn.prepare_cached(sql)?;
+    let map = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
+    let rows: Vec<(i64, String)> = match key {
+        None => stmt.query_map(params![since_sql, take], map)?.collect::<rusqlite::Result<_>>()?,
+        Some(k) => stmt.query_map(params![since_sql, take, k], map)?.collect::<rusqlite::Result<_>>()?,
+    };
+    let has_more = rows.len() > limit as usize;
+    let mut records = Vec::with_capacity(rows.len().min(limit as usize));
+    for (seq, doc) in rows.into_iter().take(limit as usize) {
+        let mut rec: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
+        rec.seq = Some(from_sql_int(seq, "records.seq")?);
+        records.push(rec);
+    }
+    let next = records.last().and_then(|r| r.seq).unwrap_or(since);
+    Ok(PullPage { records, next, has_more })
+}
+
+fn ids_json(ids: &[Uuid]) -> String {
+    serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).to_string()
+}
+
+fn logged_ops(conn: &Connection, op_ids: &[Uuid]) -> Result<HashMap<Uuid, LoggedOp>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op_id, user_id, record_id, outcome, seq, rejection FROM applied_ops
+         WHERE op_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt
+        .query_map([ids_json(op_ids)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for (op_id, user_id, record_id, outcome, seq, rejection) in rows {
+        let op_id = Uuid::parse_str(&op_id).map_err(|_| corrupt("applied_ops.op_id"))?;
+        let outcome = match outcome.as_str() {
+            "accepted" => Outcome::Accepted,
+            "rejected" => Outcome::Rejected,
+            _ => return Err(corrupt("applied_ops.outcome")),
+        };
+        let rejection = match rejection {
+            Some(j) => Some(serde_json::from_str::<Rejection>(&j).map_err(|_| corrupt("applied_ops.rejection"))?),
+            None => None,
+        };
+        let seq = seq.map(|s| from_sql_int(s, "applied_ops.seq")).transpose()?;
+        let record_id = Uuid::parse_str(&record_id).map_err(|_| corrupt("applied_ops.record_id"))?;
+        out.insert(op_id, LoggedOp { user_id, record_id, result: OpResult { op_id, outcome, seq, rejection } });
+    }
+    Ok(out)
+}
+
+fn load(conn: &Connection, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredRecord>> {
+    let mut stmt = conn.prepare_cached("SELECT seq, doc, clocks FROM records WHERE id IN (SELECT value FROM json_each(?1))")?;
+    let rows = stmt
+        .query_map([ids_json(ids)], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for (seq, doc, clocks) in rows {
+        let mut record: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
+        record.seq = Some(from_sql_int(seq, "records.seq")?);
+        let clocks: BTreeMap<String, Hlc> = serde_json::from_str(&clocks).map_err(|_| corrupt("records.clocks"))?;
+        out.insert(record.id, StoredRecord { record, clocks });
+    }
+    Ok(out)
+}
+
+/// Store one version of a record under `seq`, with its photo index.
+pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> Result<()> {
+    let rec = &version.state.record;
+    let key = rec.id.to_string();
+    let mut doc = rec.clone();
+    doc.seq = None;
+    let doc = serde_json::to_string(&doc).map_err(|e| crate::storage::StorageError::Corrupt(e.to_string()))?;
+    let clocks =
+        serde_json::to_string(&version.state.clocks).map_err(|e| crate::storage::StorageError::Corrupt(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, seq = excluded.seq, grid = excluded.grid,
+            community = excluded.community, street = excluded.street, district = excluded.district,
+            status = excluded.status, author = excluded.author, updated_at = excluded.updated_at,
+            doc = excluded.doc, clocks = excluded.clocks",
+    )?
+    .execute(params![
+        key,
+        rec.kind().as_str(),
+        seq,
+        version.place.grid,
+        version.place.community,
+        version.place.street,
+        version.place.district,
+        rec.status.as_str(),
+        rec.author,
+        ts(rec.updated_at),
+        doc,
+        clocks,
+    ])?;
+    conn.prepare_cached("DELETE FROM record_photos WHERE record_id = ?1")?.execute([&key])?;
+    let mut hashes: Vec<&str> = rec.body.photos().iter().map(|p| p.sha256.as_str()).collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut put_photo = conn.prepare_cached("INSERT INTO record_photos (sha256, record_id) VALUES (?1, ?2)")?;
+    for sha in hashes {
+        put_photo.execute(params![sha, key])?;
+    }
+    Ok(())
+}
+
+fn put_versions(conn: &Connection, versions: Vec<NewVersion>) -> Result<Vec<u64>> {
+    // Global and strictly increasing; the seq index makes MAX() a single lookup.
+    let last: i64 = conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM records")?.query_row([], |r| r.get(0))?;
+    let seqs: Vec<i64> = (1..=versions.len() as i64).map(|i| last + i).collect();
+    // Only the last version of each record is kept: a pull serves current states.
+    let mut final_of: HashMap<Uuid, usize> = HashMap::with_capacity(versions.len());
+    for (i, v) in versions.iter().enumerate() {
+        final_of.insert(v.state.record.id, i);
+    }
+    for (i, v) in versions.iter().enumerate() {
+        if final_of.get(&v.state.record.id) == Some(&i) {
+            put_version(conn, seqs[i], v)?;
+        }
+    }
+    seqs.into_iter().map(|s| from_sql_int(s, "records.seq")).collect()
+}
+
+fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
+    let now = ts(Utc::now());
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (op_id) DO NOTHING",
+    )?;
+    for e in entries {
+        let outcome = match e.result.outcome {
+            Outcome::Accepted => "accepted",
+            Outcome::Rejected => "rejected",
+        };
+        let rejection = e
+            .result
+            .rejection
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|err| crate::storage::StorageError::Corrupt(err.to_string()))?;
+        let seq = e.result.seq.map(|s| to_sql_int(s, "seq")).transpose()?;
+        stmt.execute(params![e.result.op_id.to_string(), e.user_id, e.record_id.to_string(), outcome, seq, rejection, now])?;
+    }
+    Ok(())
+}
+
+/// A unit of work on the writer connection: `BEGIN IMMEDIATE` to `COMMIT`, each step on the
+/// blocking pool. Dropped without `commit`, it rolls back.
+struct SqliteTx {
+    guard: Option<WriterGuard>,
+}
+
+impl SqliteTx {
+    async fn run<T, F>(&mut self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let guard = self.guard.take().ok_or_else(closed)?;
+        let (guard, out) = tokio::task::spawn_blocking(move || {
+            let out = match guard.as_ref() {
+                Some(conn) => f(conn),
+                None => Err(closed()),
+            };
+            (guard, out)
+        })
+        .await
+        .map_err(task_failed)?;
+        self.guard = Some(guard);
+        out
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.guard.as_ref().and_then(|g| g.as_ref())
+            && !conn.is_autocommit()
+        {
+            // Quick: nothing is written back. The connection is free for the next unit.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+#[async_trait]
+impl RecordTx for SqliteTx {
+    async fn logged_ops(&mut self, op_ids: &[Uuid]) -> Result<HashMap<Uuid, LoggedOp>> {
+        let ids = op_ids.to_vec();
+        self.run(move |conn| logged_ops(conn, &ids)).await
+    }
+
+    async fn load(&mut self, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredRecord>> {
+        let ids = ids.to_vec();
+        self.run(move |conn| load(conn, &ids)).await
+    }
+
+    async fn put_versions(&mut self, versions: Vec<NewVersion>) -> Result<Vec<u64>> {
+        self.run(move |conn| put_versions(conn, versions)).await
+    }
+
+    async fn log_ops(&mut self, entries: Vec<LoggedOp>) -> Result<()> {
+        self.run(move |conn| log_ops(conn, entries)).await
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        self.run(|conn| Ok(conn.execute_batch("COMMIT")?)).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for SqliteStorage {
+    async fn begin(&self) -> Result<Box<dyn RecordTx>> {
+        let mut tx = SqliteTx { guard: Some(self.writer().await) };
+        tx.run(|conn| {
+            if !conn.is_autocommit() {
+                // A unit of work whose task died mid-way left its transaction open.
+                conn.execute_batch("ROLLBACK")?;
+            }
+            Ok(conn.execute_batch("BEGIN IMMEDIATE")?)
+        })
+        .await?;
+        Ok(Box::new(tx))
+    }
+
+    async fn pull(&self, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage> {
+        let visibility = visibility.clone();
+        self.read(move |conn| pull_page(conn, &visibility, since, limit)).await
+    }
+
+    async fn counts(&self) -> Result<RecordCounts> {
+        self.read(|conn| {
+            let (records, logged): (i64, i64) =
+                conn.query_row("SELECT (SELECT COUNT(*) FROM records), (SELECT COUNT(*) FROM applied_ops)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            Ok(RecordCounts { records: from_sql_int(records, "count")?, logged_ops: from_sql_int(logged, "count")? })
+        })
+        .await
+    }
+
+    async fn max_clock(&self) -> Result<Option<String>> {
+        // Once at start-up: a scan of every record's clock map, done inside SQLite.
+        self.read(
+            |conn| Ok(conn.query_row("SELECT MAX(c.value) FROM records, json_each(records.clocks) AS c", [], |r| r.get(0))?),
+        )
+        .await
+    }
+
+    async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>> {
+        let record_id = record_id.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT sha256 FROM record_photos WHERE record_id = ?1 ORDER BY sha256")?;
+            let rows = stmt.query_map([&record_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn plan(conn: &Connection, sql: &str, key: Option<&str>) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("prepare");
+        let detail = |r: &rusqlite::Row<'_>| r.get::<_, String>(3);
+        match key {
+            None => stmt.query_map(params![0, 10], detail),
+            Some(k) => stmt.query_map(params![0, 10, k], detail),
+        }
+        .expect("plan")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn pull_uses_the_visibility_indexes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStorage::open(Path::new(dir.path())).expect("open");
+        s.with_writer(|conn| {
+            for (v, index) in [
+                (Visibility::District("d".into()), Some("records_district_seq")),
+                (Visibility::Community("c".into()), Some("records_community_seq")),
+                (Visibility::Grid("g".into()), Some("records_grid_seq")),
+                (Visibility::All, None),
+            ] {
+                // The query the pull runs, not a copy of it.
+                let (sql, key) = pull_query(&v);
+                let plan = plan(conn, sql, key).join(" | ");
+                assert!(!plan.contains("TEMP B-TREE"), "{v:?}: {plan}");
+                match index {
+                    Some(index) => assert!(plan.contains(index), "{v:?}: {plan}"),
+                    None => assert!(!plan.contains("SCAN records") || plan.contains("INDEX"), "{v:?}: {plan}"),
+                }
+            }
+        })
+        .await;
+    }
+}
