@@ -11,8 +11,11 @@ scripts/setup.sh
 
 # --- generate (Kotlin, Swift, Python) -------------------------------------------------
 ffi/generate.sh "$out"
-# The suites start target/debug/gridwork-server demo.
-cargo build --workspace --bins
+# The suites start `gridwork-server demo`: the binary the README builds, unless given.
+if [ -z "${GRIDWORK_SERVER_BIN:-}" ]; then
+    cargo build --release -p gridwork-server
+    export GRIDWORK_SERVER_BIN="$PWD/target/release/gridwork-server"
+fi
 
 # --- Python ----------------------------------------------------------------------------
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q "pytest>=8"
@@ -37,7 +40,7 @@ t0=$SECONDS
 if mvn -B -ntp -Dstyle.color=never -f ffi/tests/kotlin/pom.xml test \
         -Dgridwork.bindings="$abs_out/kotlin" \
         -Dgridwork.lib.dir="$abs_out/python" \
-        -Dgridwork.server.bin="$PWD/target/debug/gridwork-server" </dev/null; then
+        -Dgridwork.server.bin="$GRIDWORK_SERVER_BIN" </dev/null; then
     echo "kotlin: passed in $((SECONDS - t0)) s"
 else
     echo "kotlin: FAILED (see ffi/tests/kotlin/target/surefire-reports)"; failed+=(kotlin)
@@ -52,7 +55,7 @@ if [ ! -f "$swift_check" ]; then
 else
     t0=$SECONDS
     if $sudo bash "$swift_check" --setup </dev/null \
-        && $sudo env SWIFT_CHECK="$swift_check" GRIDWORK_SERVER_BIN="$PWD/target/debug/gridwork-server" \
+        && $sudo env SWIFT_CHECK="$swift_check" GRIDWORK_SERVER_BIN="$GRIDWORK_SERVER_BIN" \
             ffi/tests/swift/run.sh "$abs_out/swift" "$abs_out/python/libgridwork_ffi.so" </dev/null; then
         echo "swift: passed in $((SECONDS - t0)) s"
     else

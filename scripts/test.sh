@@ -5,7 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# Build the binaries first: the end-to-end tests run target/debug/gridwork-server.
+
+# The server every test starts is the one the README's first command builds
+# (`cargo run --release -p gridwork-server`): that package alone, so its features are the
+# shipped ones. `cargo test --workspace` unifies features across the workspace (SQLCipher,
+# the core's device half); a server built that way is never the one tested.
+cargo build --release -p gridwork-server
+export GRIDWORK_SERVER_BIN="$PWD/target/release/gridwork-server"
+if cargo tree -p gridwork-server -e normal,features -i libsqlite3-sys | grep -q 'bundled-sqlcipher'; then
+    echo "test.sh: the shipped server would link SQLCipher (features leaked into -p gridwork-server)" >&2
+    exit 1
+fi
+if cargo tree -p gridwork-server -e normal,features -i gridwork-core | grep -q '"device"'; then
+    echo "test.sh: the shipped server would link the core's device half" >&2
+    exit 1
+fi
+
+# The device command line (its end-to-end test runs the binary).
 cargo build --workspace --bins
 cargo test --workspace
 scripts/test-bindings.sh

@@ -6,7 +6,7 @@ use crate::context::{DeviceConfig, DeviceContext};
 use crate::edit::{self, Draft};
 use crate::error::{Error, Result};
 use crate::events::{Observers, Subscription, SyncObserver, SyncReport};
-use crate::model::{OrgRef, PhotoRef, PhotoStage, Record, RecordKind, Status};
+use crate::model::{OrgRef, PhotoRef, PhotoStage, Record};
 use crate::photos::{Network, PhotoPolicy, download, upload};
 use crate::protocol::RecordPatch;
 use crate::reference::{OrgUnit, ReferenceData, UserInfo};
@@ -17,7 +17,6 @@ use crate::store::records::{self, LocalRecord, RecordQuery};
 use crate::store::{meta, photos};
 use crate::transport::HttpClient;
 use crate::{session, sync};
-use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,25 +109,6 @@ impl Device {
 
     pub fn list(&self, query: &RecordQuery) -> Result<Vec<LocalRecord>> {
         self.ctx.store.read(|c| records::list(c, query))
-    }
-
-    /// My records of one kind, optionally of one status and within a time range.
-    pub fn my_records(
-        &self,
-        kind: RecordKind,
-        status: Option<Status>,
-        from: Option<DateTime<Utc>>,
-        before: Option<DateTime<Utc>>,
-    ) -> Result<Vec<LocalRecord>> {
-        let me = self.current_user().ok_or(Error::NotLoggedIn)?;
-        self.list(&RecordQuery {
-            kind: Some(kind),
-            status,
-            author: Some(me.id),
-            created_from: from,
-            created_before: before,
-            ..Default::default()
-        })
     }
 
     /// How many local changes wait to be pushed.

@@ -13,6 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use uuid::Uuid;
 
+mod progress;
+
 #[derive(Parser)]
 #[command(name = "gridwork-device", about = "gridwork 设备命令行 (a device on the command line)")]
 struct Cli {
@@ -387,7 +389,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Cmd::Sync => {
-            let rep = device.sync().await?;
+            let progress = progress::Progress::to_stderr();
+            let rep = device.sync_with(Some(&progress)).await;
+            progress.finish();
+            let rep = rep?;
             println!(
                 "同步完成 (sync done): pushed {} (accepted {}, rejected {}), pulled {}, photos uploaded {}, {} round trips, {} B sent, {} B received",
                 rep.pushed,

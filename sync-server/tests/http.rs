@@ -10,8 +10,8 @@ use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordBody, Role, Status};
 use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{
-    LoginResponse, MAX_BODY_BYTES, MAX_PUSH_OPS, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
-    RejectReason, RevokeResponse, paths,
+    MAX_BODY_BYTES, MAX_PUSH_OPS, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch, RejectReason,
+    RevokeResponse, paths,
 };
 use gridwork_core::reference::ReferenceData;
 use gridwork_server::service::accounts::NewUser;
@@ -20,7 +20,7 @@ use std::io::Write;
 use uuid::Uuid;
 
 mod common;
-use common::{Harness, Login, PASSWORD, Resp, USERS, harness};
+use common::{Harness, Login, PASSWORD, Resp, USERS, harness, login};
 
 const PHONE: &str = "13805361234";
 
@@ -58,18 +58,6 @@ impl Req {
         }
         common::send(app, b, self.body).await
     }
-}
-
-async fn login(h: &Harness, username: &str) -> Login {
-    let device = Uuid::now_v7();
-    let r = req(Method::POST, paths::LOGIN)
-        .json(&json!({"username": username, "password": PASSWORD, "device_id": device, "device_name": "测试手机"}))
-        .send(&h.app)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
-    let body: LoginResponse = r.json();
-    assert_eq!(body.user.username, username);
-    Login { token: body.token, device }
 }
 
 fn push_body(ops: Vec<Op>) -> PushRequest {
@@ -262,7 +250,8 @@ async fn malformed_and_invalid_bodies() {
 
     // Valid JSON of the wrong shape is a shape error with its path, never malformed_json:
     // a device isolates a refused op only on a 422, so a 400 here would block its queue.
-    let shapes: [(&str, fn(&mut serde_json::Value)); 4] = [
+    type Mangle = fn(&mut serde_json::Value);
+    let shapes: [(&str, Mangle); 4] = [
         ("ops[0].action.create.body", |op| {
             let report = op["action"]["create"]["body"]["report"].clone();
             op["action"]["create"]["body"] = json!({ "report": report.clone(), "notice": report });

@@ -6,39 +6,16 @@ use axum::http::{Method, Request, StatusCode};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{PhotoRef, RecordBody};
-use gridwork_core::protocol::DEVICE_HEADER;
-use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, LoginResponse, Outcome, PushRequest, PushResponse, UploadStart, paths};
+use gridwork_core::protocol::{DEFAULT_MAX_PHOTO_BYTES, Outcome, PushRequest, PushResponse, UploadStart, paths};
 use gridwork_server::blobs::{photo_key, thumb_key};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use uuid::Uuid;
 
 mod common;
-use common::{Harness, Login, PASSWORD, Resp, harness, send};
+use common::{Harness, Login, Resp, authed, harness, login, send};
 
 const UPLOAD_TYPE: &str = "application/offset+octet-stream";
-
-fn authed(method: Method, path: &str, who: &Login) -> axum::http::request::Builder {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {}", who.token))
-        .header(DEVICE_HEADER, who.device.to_string())
-}
-
-async fn login(h: &Harness, username: &str) -> Login {
-    let device = Uuid::now_v7();
-    let body = json!({"username": username, "password": PASSWORD, "device_id": device});
-    let r = send(
-        &h.app,
-        Request::builder().method(Method::POST).uri(paths::LOGIN).header("content-type", "application/json"),
-        Body::from(body.to_string()),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    Login { token: r.json::<LoginResponse>().token, device }
-}
 
 async fn start(h: &Harness, who: &Login, sha256: &str, size: u64) -> Resp {
     let body = serde_json::to_vec(&UploadStart { sha256: sha256.into(), size }).expect("json");

@@ -110,7 +110,7 @@ async fn upload_memory() {
     drop(store);
     drop(big);
 
-    let bin = server_bin().with_file_name("gridwork-device");
+    let bin = device_bin();
     let t = Instant::now();
     let out = Command::new(&bin)
         .args(["--db"])

@@ -1,6 +1,7 @@
 //! Harness of the end-to-end tests: a real `gridwork-server` process on a loopback port,
 //! device cores each on their own SQLite file, and a TCP proxy that can cut connections.
 
+pub mod in_process;
 pub mod proxy;
 
 use chrono::NaiveDate;
@@ -21,31 +22,32 @@ pub const KW_GRID_2: &str = "370705001001-02";
 /// 十笏园社区 第1网格 (潍城区), grid.wc01's grid.
 pub const WC_GRID: &str = "370702001001-01";
 
-/// The server binary next to the test binaries (target/<profile>/gridwork-server),
-/// built on demand if a plain `cargo test` did not build it.
+/// The server binary the tests run: `GRIDWORK_SERVER_BIN`, or the one the README's first
+/// command builds (`cargo run --release -p gridwork-server`: that package alone, so its
+/// features are the shipped ones, not the workspace's unified set), built here if needed.
 pub fn server_bin() -> PathBuf {
     if let Ok(p) = std::env::var("GRIDWORK_SERVER_BIN") {
         return PathBuf::from(p);
     }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    BUILD.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "-p", "gridwork-server"])
+            .current_dir(root)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building gridwork-server failed");
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    target.join("release").join("gridwork-server")
+}
+
+/// The device command line next to the test binaries (target/<profile>/gridwork-device).
+pub fn device_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let bin = profile_dir.join("gridwork-server");
-    if !bin.exists() {
-        static BUILD: std::sync::Once = std::sync::Once::new();
-        BUILD.call_once(|| {
-            let release = profile_dir.file_name().is_some_and(|n| n == "release");
-            let mut args = vec!["build", "--workspace", "--bins"];
-            if release {
-                args.push("--release");
-            }
-            let status = Command::new(env!("CARGO"))
-                .args(&args)
-                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building gridwork-server failed");
-        });
-    }
+    let bin = exe.parent().and_then(Path::parent).expect("target/<profile>").join("gridwork-device");
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
     bin
 }
 

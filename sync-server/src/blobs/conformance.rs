@@ -131,7 +131,7 @@ pub async fn concurrent_reader_never_sees_a_partial_object(store: Arc<dyn BlobSt
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut puts = 0u32;
             while !enough.load(Ordering::Acquire) && Instant::now() < deadline {
-                let src = if puts % 2 == 0 { &p1 } else { &p2 };
+                let src = if puts.is_multiple_of(2) { &p1 } else { &p2 };
                 store.put_file(&key, src).await.expect("put");
                 puts += 1;
                 tokio::task::yield_now().await;

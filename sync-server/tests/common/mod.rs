@@ -57,6 +57,34 @@ pub async fn harness() -> Harness {
     Harness { dir, state, app }
 }
 
+/// Sign `username` in from a new device.
+pub async fn login(h: &Harness, username: &str) -> Login {
+    let device = Uuid::now_v7();
+    let body = serde_json::json!({"username": username, "password": PASSWORD, "device_id": device, "device_name": "测试手机"});
+    let r = send(
+        &h.app,
+        axum::http::Request::builder()
+            .method(axum::http::Method::POST)
+            .uri(gridwork_core::protocol::paths::LOGIN)
+            .header("content-type", "application/json"),
+        Body::from(body.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let body: gridwork_core::protocol::LoginResponse = r.json();
+    assert_eq!(body.user.username, username);
+    Login { token: body.token, device }
+}
+
+/// A request with `who`'s bearer token and device header.
+pub fn authed(method: axum::http::Method, path: &str, who: &Login) -> request::Builder {
+    axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", who.token))
+        .header(gridwork_core::protocol::DEVICE_HEADER, who.device.to_string())
+}
+
 /// Runs one request through the router and collects the whole answer.
 pub async fn send(app: &Router, b: request::Builder, body: Body) -> Resp {
     let resp = app.clone().oneshot(b.body(body).expect("request")).await.expect("infallible");

@@ -4,9 +4,9 @@ use super::route_of;
 use crate::http::error::AppError;
 use crate::http::extract::{BearerSession, Json};
 use crate::service::PhotosService;
+use crate::service::accounts::Session;
 use crate::service::photos::Variant;
 use crate::state::AppState;
-use crate::storage::PhotoRow;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -86,8 +86,7 @@ async fn original(
     Path(sha256): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let row = photos.visible_photo(&session.caller, &sha256).await?;
-    serve(&photos, &row, Variant::Original, &headers).await
+    serve(&photos, &session, &sha256, Variant::Original, &headers).await
 }
 
 async fn thumb(
@@ -96,11 +95,18 @@ async fn thumb(
     Path(sha256): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let row = photos.visible_photo(&session.caller, &sha256).await?;
-    serve(&photos, &row, Variant::Thumb, &headers).await
+    serve(&photos, &session, &sha256, Variant::Thumb, &headers).await
 }
 
-async fn serve(photos: &PhotosService, row: &PhotoRow, variant: Variant, headers: &HeaderMap) -> Result<Response, AppError> {
+/// The photo or its thumbnail, if the caller may see it, with caching headers.
+async fn serve(
+    photos: &PhotosService,
+    session: &Session,
+    sha256: &str,
+    variant: Variant,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    let row = photos.visible_photo(&session.caller, sha256).await?;
     let etag = match variant {
         Variant::Original => format!("\"{}\"", row.sha256),
         Variant::Thumb => format!("\"{}-thumb\"", row.sha256),
@@ -109,7 +115,7 @@ async fn serve(photos: &PhotosService, row: &PhotoRow, variant: Variant, headers
     let mut resp = if super::reference::matches_etag(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let (blob, mime) = photos.open(row, variant).await?;
+        let (blob, mime) = photos.open(&row, variant).await?;
         let mut r = Body::from_stream(blob.stream).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
         r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(blob.len));
