@@ -21,6 +21,7 @@ pub mod reference;
 pub mod sql;
 pub mod time;
 pub mod validate;
+pub mod worktime;
 
 pub use uuid::Uuid;
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod clock;
 pub mod error;
+pub mod figures;
 pub mod reference;
 
 pub use error::DomainError;
