@@ -3,9 +3,12 @@
 
 use crate::error::GridworkError;
 use crate::listener::{ListenerAdapter, SyncListener, TaskHandle};
+use crate::status::RecordStatus;
 use crate::types::*;
-use gridwork_core::model::RecordBody as CoreBody;
+use gridwork_core::model::{Location, PhotoStage, RecordBody as CoreBody};
+use gridwork_core::photos::{Network, PhotoPolicy};
 use gridwork_core::protocol::RecordPatch;
+use gridwork_core::reference::{Category, OrgUnit};
 use gridwork_core::store::DbKey;
 use gridwork_core::{Device, DeviceConfig, Draft};
 use std::sync::Arc;
@@ -20,7 +23,7 @@ pub struct GridworkClient {
 impl GridworkClient {
     fn create(&self, grid: &str, location: Location, body: CoreBody) -> Result<RecordView> {
         let org = self.inner.org_for_grid(grid.trim())?;
-        Ok(self.inner.create(Draft { org, location: location.into(), body })?.into())
+        Ok(self.inner.create(Draft { org, location, body })?.into())
     }
 
     fn update(&self, id: &str, patch: RecordPatch) -> Result<RecordView> {
@@ -87,7 +90,7 @@ impl GridworkClient {
     }
 
     pub fn update_report(&self, id: String, edit: ReportEdit) -> Result<RecordView> {
-        self.update(&id, edit.try_into()?)
+        self.update(&id, edit.into())
     }
 
     pub fn update_notice(&self, id: String, edit: NoticeEdit) -> Result<RecordView> {
@@ -98,10 +101,11 @@ impl GridworkClient {
         self.update(&id, edit.try_into()?)
     }
 
-    /// Move a record of any kind to `status` (a status code such as `rectified`).
-    pub fn set_status(&self, id: String, status: String) -> Result<RecordView> {
-        let patch = RecordPatch { status: Some(parse_status(&status)?), ..Default::default() };
-        self.update(&id, patch)
+    /// Move a record to `status`, e.g. `RecordStatus.Notice(NoticeStatus.RECTIFIED)`. A
+    /// status of another kind than the record's is `Invalid` with reason `KIND_MISMATCH`; a
+    /// move the state machine or the user's role does not allow, `INVALID_TRANSITION`.
+    pub fn set_status(&self, id: String, status: RecordStatus) -> Result<RecordView> {
+        self.update(&id, status.into())
     }
 
     // --- queries ------------------------------------------------------------------------
@@ -120,13 +124,13 @@ impl GridworkClient {
     }
 
     /// How many local changes wait to be pushed.
-    pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.inner.pending_count()?)
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(count(self.inner.pending_count()?))
     }
 
     /// How many records the device holds.
-    pub fn record_count(&self) -> Result<u64> {
-        Ok(self.inner.record_count()?)
+    pub fn record_count(&self) -> Result<i64> {
+        Ok(count(self.inner.record_count()?))
     }
 
     /// Changes the server refused, with its reasons, until discarded.
@@ -144,13 +148,13 @@ impl GridworkClient {
     /// The org units under `parent` (None: the top, i.e. the city). Needs reference data.
     #[uniffi::method(default(parent))]
     pub fn org_children(&self, parent: Option<String>) -> Result<Vec<OrgUnit>> {
-        Ok(self.inner.org_children(parent.as_deref())?.into_iter().map(Into::into).collect())
+        self.inner.org_children(parent.as_deref()).map_err(Into::into)
     }
 
     /// The GB/T 47678.5 category table. Needs reference data.
     pub fn categories(&self) -> Result<Vec<Category>> {
         let data = self.inner.reference()?.ok_or(gridwork_core::Error::NoReferenceData)?;
-        Ok(data.categories.into_iter().map(Into::into).collect())
+        Ok(data.categories)
     }
 
     /// A notice number unique to this device, printable offline (uses one up).
@@ -175,11 +179,11 @@ impl GridworkClient {
 
     /// Attach a photo file (JPEG, PNG or WebP; convert HEIC first) to a record: EXIF time
     /// and position go into the record, the stored file is downscaled and has no EXIF, and
-    /// it is queued for upload. At most 9 a record. `stage`: `before` / `after` or none.
+    /// it is queued for upload. At most 9 a record. `stage`: a notice's evidence before or
+    /// after rectification, or none.
     #[uniffi::method(default(stage))]
-    pub fn attach_photo(&self, record_id: String, file_path: String, stage: Option<String>) -> Result<PhotoInfo> {
+    pub fn attach_photo(&self, record_id: String, file_path: String, stage: Option<PhotoStage>) -> Result<PhotoInfo> {
         let id = parse_id(&record_id, "record_id")?;
-        let stage = parse_stage(stage.as_deref())?;
         Ok(self.inner.attach_photo(id, std::path::Path::new(&file_path), stage)?.into())
     }
 
@@ -201,26 +205,26 @@ impl GridworkClient {
 
     /// Photos waiting to upload.
     pub fn photo_queue(&self) -> Result<PhotoQueue> {
-        let (count, bytes) = self.inner.photo_queue()?;
-        Ok(PhotoQueue { count, bytes })
+        let (photos, bytes) = self.inner.photo_queue()?;
+        Ok(PhotoQueue { count: count(photos), bytes: count(bytes) })
     }
 
     /// Delete full-size files the server has confirmed it holds; the bytes freed.
-    pub fn free_photo_space(&self) -> Result<u64> {
-        Ok(self.inner.free_photo_space()?)
+    pub fn free_photo_space(&self) -> Result<i64> {
+        Ok(count(self.inner.free_photo_space()?))
     }
 
     pub fn set_photo_policy(&self, policy: PhotoPolicy) -> Result<()> {
-        Ok(self.inner.set_photo_policy(policy.into())?)
+        Ok(self.inner.set_photo_policy(policy)?)
     }
 
     pub fn photo_policy(&self) -> PhotoPolicy {
-        self.inner.photo_policy().into()
+        self.inner.photo_policy()
     }
 
     /// Tell the core which network the phone is on (photos may wait for unmetered).
-    pub fn set_network(&self, network: NetworkKind) {
-        self.inner.set_network(network.into())
+    pub fn set_network(&self, network: Network) {
+        self.inner.set_network(network)
     }
 
     /// Upload pending photos now, whatever the policy.

@@ -4,8 +4,8 @@
 //! The text field is `msg`, not `message`: a field named `message` collides with
 //! `Throwable.message` in the generated Kotlin and does not compile (uniffi-rs #1434).
 
-use crate::types::RejectReason;
 use gridwork_core::Error as CoreError;
+use gridwork_core::protocol::RejectReason;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum GridworkError {
@@ -30,7 +30,7 @@ pub enum GridworkError {
     Network { msg: String },
     /// The server answered with an error status; `code` is its stable machine code.
     #[error("{msg}")]
-    Server { status: u16, code: String, msg: String },
+    Server { status: i32, code: String, msg: String },
     /// The sync was cancelled; confirmed work is kept, the rest stays pending.
     #[error("{msg}")]
     Cancelled { msg: String },
@@ -80,7 +80,7 @@ impl From<CoreError> for GridworkError {
                 GridworkError::Storage { msg: "本机数据由更新版本的应用创建，请升级应用".into() }
             }
             // Core rejection messages are written for users and never repeat the value.
-            CoreError::Invalid(r) => GridworkError::Invalid { reason: r.reason.into(), field: r.field, msg: r.message },
+            CoreError::Invalid(r) => GridworkError::Invalid { reason: r.reason, field: r.field, msg: r.message },
             CoreError::NotFound => GridworkError::NotFound { msg: "记录不存在".into() },
             CoreError::NotLoggedIn => GridworkError::NotLoggedIn { msg: "尚未登录，请先登录".into() },
             CoreError::Unauthorized => GridworkError::Unauthorized { msg: "登录已失效，请重新登录".into() },
@@ -93,7 +93,7 @@ impl From<CoreError> for GridworkError {
             // The server's own message may be English or echo a request; show ours.
             CoreError::Server { status, code, .. } => {
                 let msg = format!("服务器错误（{status} {code}）");
-                GridworkError::Server { status, code, msg }
+                GridworkError::Server { status: status.into(), code, msg }
             }
             CoreError::Decode(_) => GridworkError::Internal { msg: "数据格式错误".into() },
             // Core argument messages are Chinese with the field code in brackets.

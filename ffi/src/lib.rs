@@ -5,12 +5,16 @@
 
 uniffi::setup_scaffolding!("gridwork");
 
+mod android;
 mod client;
 mod error;
 mod listener;
+mod remote;
+mod status;
 mod types;
 
 pub use client::GridworkClient;
 pub use error::GridworkError;
 pub use listener::{ListenerError, SyncListener, TaskHandle};
+pub use status::{NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
 pub use types::*;

@@ -1,30 +1,36 @@
-//! Records and enums that cross the boundary, and their conversions from and to the core.
+//! The hand-shaped records and enums that cross the boundary (screens, drafts, edits,
+//! filters, sync and photo summaries), and their conversions from and to the core. The
+//! core's own enums and plain records cross as they are: see `remote.rs`; record status is
+//! in `status.rs`.
 //!
 //! Conventions (the same for Kotlin, Swift and Python):
 //! - ids are UUID strings; instants are uniffi timestamps (Kotlin `Instant`, Swift `Date`,
 //!   Python `datetime`); calendar dates are `YYYY-MM-DD` strings;
-//! - record kind, status and activity are the protocol's snake_case codes as strings, because
-//!   the app sends them back (drafts, edits, filters); an unknown code is an `Argument` error.
-//!   Each comes with a Chinese `*_label` for display;
-//! - what the app only reads and switches on (role, sync state, reject reason, org level,
-//!   category kind, sync phase) are enums.
+//! - record kind, status, service activity and photo stage are enums both ways; what the
+//!   screens show comes with a Chinese `*_label`;
+//! - counts and byte sizes are `i64` (Kotlin `Long`, Swift `Int64`), small numbers
+//!   (participants, photo width and height, a page size) `i32`: no unsigned types, which
+//!   read badly in Kotlin. A negative or out-of-range number from the app is an `Argument`
+//!   error, never a wrap.
 
 use crate::error::GridworkError;
+use crate::status::{NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use gridwork_core::events as sy;
-use gridwork_core::model as m;
+use gridwork_core::model::{self as m, Activity, Location, Party, PhotoStage, RecordKind, Role};
 use gridwork_core::protocol as p;
+use gridwork_core::protocol::RejectReason;
 use gridwork_core::reference as r;
-use gridwork_core::store::history as core_client;
+use gridwork_core::store::history;
 use gridwork_core::store::outbox as ob;
-use gridwork_core::store::records as rec;
+use gridwork_core::store::records::{self as rec, SyncState};
 use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 type Result<T> = std::result::Result<T, GridworkError>;
 
 // ---------------------------------------------------------------------------------------
-// Scalars: ids, instants, dates, codes. Everything the app sends is checked here, never
+// Scalars: ids, instants, dates, numbers. Everything the app sends is checked here, never
 // unwrapped.
 
 pub(crate) fn parse_id(s: &str, field: &str) -> Result<Uuid> {
@@ -66,141 +72,28 @@ pub(crate) fn time(t: DateTime<Utc>) -> SystemTime {
     SystemTime::from(t)
 }
 
-pub(crate) fn parse_kind(s: &str) -> Result<m::RecordKind> {
-    m::RecordKind::parse(s.trim()).ok_or_else(|| GridworkError::argument("未知的记录类型", "kind"))
+/// A core count or byte size for the apps. Core counts are `u64` and nowhere near
+/// `i64::MAX`; saturate rather than wrap all the same.
+pub(crate) fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub(crate) fn parse_status(s: &str) -> Result<m::Status> {
-    m::Status::parse(s.trim()).ok_or_else(|| GridworkError::argument("未知的状态", "status"))
+/// A small core number (participants, pixels) for the apps, saturating.
+fn small(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-fn parse_activity(s: &str) -> Result<m::Activity> {
-    m::Activity::parse(s.trim()).ok_or_else(|| GridworkError::argument("未知的服务类型", "activity"))
+/// A number from the app that the core keeps unsigned: negative, or past `u32::MAX`, is an
+/// `Argument` error naming the field.
+pub(crate) fn non_negative(n: i64, what: &str, field: &str) -> Result<u32> {
+    if n < 0 {
+        return Err(GridworkError::argument(&format!("{what}不能为负数"), field));
+    }
+    u32::try_from(n).map_err(|_| GridworkError::argument(&format!("{what}过大"), field))
 }
 
 // ---------------------------------------------------------------------------------------
-// Output-only enums.
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum Role {
-    GridWorker,
-    Officer,
-    Admin,
-}
-
-impl From<m::Role> for Role {
-    fn from(r: m::Role) -> Self {
-        match r {
-            m::Role::GridWorker => Role::GridWorker,
-            m::Role::Officer => Role::Officer,
-            m::Role::Admin => Role::Admin,
-        }
-    }
-}
-
-/// Where a record stands with the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum SyncState {
-    Pending,
-    Synced,
-    Rejected,
-}
-
-impl From<rec::SyncState> for SyncState {
-    fn from(s: rec::SyncState) -> Self {
-        match s {
-            rec::SyncState::Pending => SyncState::Pending,
-            rec::SyncState::Synced => SyncState::Synced,
-            rec::SyncState::Rejected => SyncState::Rejected,
-        }
-    }
-}
-
-/// Why the server (or the device's own check) refused a change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum RejectReason {
-    Invalid,
-    OutOfScope,
-    NotFound,
-    AlreadyExists,
-    KindMismatch,
-    InvalidTransition,
-    OpIdConflict,
-}
-
-impl From<p::RejectReason> for RejectReason {
-    fn from(r: p::RejectReason) -> Self {
-        match r {
-            p::RejectReason::Invalid => RejectReason::Invalid,
-            p::RejectReason::OutOfScope => RejectReason::OutOfScope,
-            p::RejectReason::NotFound => RejectReason::NotFound,
-            p::RejectReason::AlreadyExists => RejectReason::AlreadyExists,
-            p::RejectReason::KindMismatch => RejectReason::KindMismatch,
-            p::RejectReason::InvalidTransition => RejectReason::InvalidTransition,
-            p::RejectReason::OpIdConflict => RejectReason::OpIdConflict,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum OrgLevel {
-    City,
-    District,
-    Street,
-    Community,
-    Grid,
-}
-
-impl From<r::OrgLevel> for OrgLevel {
-    fn from(l: r::OrgLevel) -> Self {
-        match l {
-            r::OrgLevel::City => OrgLevel::City,
-            r::OrgLevel::District => OrgLevel::District,
-            r::OrgLevel::Street => OrgLevel::Street,
-            r::OrgLevel::Community => OrgLevel::Community,
-            r::OrgLevel::Grid => OrgLevel::Grid,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum CategoryKind {
-    Component,
-    Matter,
-}
-
-impl From<r::CategoryKind> for CategoryKind {
-    fn from(k: r::CategoryKind) -> Self {
-        match k {
-            r::CategoryKind::Component => CategoryKind::Component,
-            r::CategoryKind::Matter => CategoryKind::Matter,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum SyncPhase {
-    Pushing,
-    Pulling,
-    Reference,
-    UploadingPhotos,
-    Done,
-}
-
-impl From<sy::SyncPhase> for SyncPhase {
-    fn from(p: sy::SyncPhase) -> Self {
-        match p {
-            sy::SyncPhase::Pushing => SyncPhase::Pushing,
-            sy::SyncPhase::Pulling => SyncPhase::Pulling,
-            sy::SyncPhase::Reference => SyncPhase::Reference,
-            sy::SyncPhase::UploadingPhotos => SyncPhase::UploadingPhotos,
-            sy::SyncPhase::Done => SyncPhase::Done,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared records.
+// The user.
 
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct User {
@@ -208,6 +101,7 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// 网格员, 执法队员, 管理员.
     pub role_label: String,
     /// Org code of the user's scope: a grid, a district or the city.
     pub scope: String,
@@ -219,61 +113,10 @@ impl From<r::UserInfo> for User {
             id: u.id,
             username: u.username,
             display_name: u.display_name,
-            role: u.role.into(),
+            role: u.role,
             role_label: u.role.label_zh().into(),
             scope: u.scope,
         }
-    }
-}
-
-/// WGS-84 position; the core checks the ranges (latitude 91 is an `Invalid` error).
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct Location {
-    pub lat: f64,
-    pub lon: f64,
-    /// Horizontal accuracy in metres, as the phone reports it.
-    pub accuracy_m: f64,
-    #[uniffi(default)]
-    pub address: Option<String>,
-}
-
-impl From<Location> for m::Location {
-    fn from(l: Location) -> Self {
-        m::Location { lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m, address: l.address }
-    }
-}
-
-impl From<m::Location> for Location {
-    fn from(l: m::Location) -> Self {
-        Location { lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m, address: l.address }
-    }
-}
-
-/// The party a notice is issued to. Personal data: the core never logs it.
-#[derive(Clone, PartialEq, uniffi::Record)]
-pub struct Party {
-    pub name: String,
-    #[uniffi(default)]
-    pub shop_name: Option<String>,
-    #[uniffi(default)]
-    pub phone: Option<String>,
-}
-
-impl std::fmt::Debug for Party {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Party { <redacted> }")
-    }
-}
-
-impl From<Party> for m::Party {
-    fn from(p: Party) -> Self {
-        m::Party { name: p.name, shop_name: p.shop_name, phone: p.phone }
-    }
-}
-
-impl From<m::Party> for Party {
-    fn from(p: m::Party) -> Self {
-        Party { name: p.name, shop_name: p.shop_name, phone: p.phone }
     }
 }
 
@@ -320,7 +163,7 @@ impl NoticeDraft {
         Ok(m::RecordBody::Notice(m::Notice {
             number,
             category: self.category,
-            party: self.party.into(),
+            party: self.party,
             facts: self.facts,
             legal_basis: self.legal_basis,
             deadline: parse_date(&self.deadline, "deadline")?,
@@ -336,10 +179,9 @@ pub struct ServiceLogDraft {
     pub location: Location,
     /// `YYYY-MM-DD`.
     pub date: String,
-    /// `contact_card`, `complaint_reply`, `forum`, `site_visit`, `home_visit`,
-    /// `collective_feedback` or `open_day`.
-    pub activity: String,
-    pub participants: u32,
+    pub activity: Activity,
+    /// How many residents took part; negative is an `Argument` error.
+    pub participants: i32,
     #[uniffi(default)]
     pub summary: String,
     #[uniffi(default)]
@@ -355,8 +197,8 @@ impl ServiceLogDraft {
     pub(crate) fn into_body(self) -> Result<m::RecordBody> {
         Ok(m::RecordBody::ServiceLog(m::ServiceLog {
             date: parse_date(&self.date, "date")?,
-            activity: parse_activity(&self.activity)?,
-            participants: self.participants,
+            activity: self.activity,
+            participants: non_negative(self.participants.into(), "参与人数", "participants")?,
             summary: self.summary,
             complaints: self.complaints,
             replies: self.replies,
@@ -367,14 +209,14 @@ impl ServiceLogDraft {
 }
 
 // ---------------------------------------------------------------------------------------
-// Edits: absent fields stay unchanged.
+// Edits: absent fields stay unchanged. Each takes its own kind's status.
 
 #[derive(Clone, Debug, Default, uniffi::Record)]
 pub struct ReportEdit {
     #[uniffi(default)]
     pub location: Option<Location>,
     #[uniffi(default)]
-    pub status: Option<String>,
+    pub status: Option<ReportStatus>,
     #[uniffi(default)]
     pub category: Option<String>,
     #[uniffi(default)]
@@ -386,7 +228,7 @@ pub struct NoticeEdit {
     #[uniffi(default)]
     pub location: Option<Location>,
     #[uniffi(default)]
-    pub status: Option<String>,
+    pub status: Option<NoticeStatus>,
     #[uniffi(default)]
     pub number: Option<String>,
     #[uniffi(default)]
@@ -407,13 +249,13 @@ pub struct ServiceLogEdit {
     #[uniffi(default)]
     pub location: Option<Location>,
     #[uniffi(default)]
-    pub status: Option<String>,
+    pub status: Option<ServiceLogStatus>,
     #[uniffi(default)]
     pub date: Option<String>,
     #[uniffi(default)]
-    pub activity: Option<String>,
+    pub activity: Option<Activity>,
     #[uniffi(default)]
-    pub participants: Option<u32>,
+    pub participants: Option<i32>,
     #[uniffi(default)]
     pub summary: Option<String>,
     #[uniffi(default)]
@@ -427,23 +269,18 @@ pub struct ServiceLogEdit {
 /// The record patch of a typed edit. The body part is always sent (even with no body field
 /// set) so that the core and the server check the record's kind; an edit with nothing set
 /// becomes the empty patch, which the core refuses as such.
-fn patch(location: Option<Location>, status: Option<String>, body: p::BodyPatch, body_empty: bool) -> Result<p::RecordPatch> {
+fn patch(location: Option<Location>, status: Option<m::Status>, body: p::BodyPatch, body_empty: bool) -> p::RecordPatch {
     if location.is_none() && status.is_none() && body_empty {
-        return Ok(p::RecordPatch::default());
+        return p::RecordPatch::default();
     }
-    Ok(p::RecordPatch {
-        location: location.map(Into::into),
-        status: status.as_deref().map(parse_status).transpose()?,
-        body: Some(body),
-    })
+    p::RecordPatch { location, status, body: Some(body) }
 }
 
-impl TryFrom<ReportEdit> for p::RecordPatch {
-    type Error = GridworkError;
-    fn try_from(e: ReportEdit) -> Result<Self> {
+impl From<ReportEdit> for p::RecordPatch {
+    fn from(e: ReportEdit) -> Self {
         let body = p::ReportPatch { category: e.category, description: e.description, photos: None };
         let empty = body == p::ReportPatch::default();
-        patch(e.location, e.status, p::BodyPatch::Report(body), empty)
+        patch(e.location, e.status.map(Into::into), p::BodyPatch::Report(body), empty)
     }
 }
 
@@ -453,14 +290,14 @@ impl TryFrom<NoticeEdit> for p::RecordPatch {
         let body = p::NoticePatch {
             number: e.number,
             category: e.category,
-            party: e.party.map(Into::into),
+            party: e.party,
             facts: e.facts,
             legal_basis: e.legal_basis,
             deadline: e.deadline.as_deref().map(|d| parse_date(d, "deadline")).transpose()?,
             photos: None,
         };
         let empty = body == p::NoticePatch::default();
-        patch(e.location, e.status, p::BodyPatch::Notice(body), empty)
+        Ok(patch(e.location, e.status.map(Into::into), p::BodyPatch::Notice(body), empty))
     }
 }
 
@@ -469,8 +306,8 @@ impl TryFrom<ServiceLogEdit> for p::RecordPatch {
     fn try_from(e: ServiceLogEdit) -> Result<Self> {
         let body = p::ServiceLogPatch {
             date: e.date.as_deref().map(|d| parse_date(d, "date")).transpose()?,
-            activity: e.activity.as_deref().map(parse_activity).transpose()?,
-            participants: e.participants,
+            activity: e.activity,
+            participants: e.participants.map(|n| non_negative(n.into(), "参与人数", "participants")).transpose()?,
             summary: e.summary,
             complaints: e.complaints,
             replies: e.replies,
@@ -478,7 +315,21 @@ impl TryFrom<ServiceLogEdit> for p::RecordPatch {
             photos: None,
         };
         let empty = body == p::ServiceLogPatch::default();
-        patch(e.location, e.status, p::BodyPatch::ServiceLog(body), empty)
+        Ok(patch(e.location, e.status.map(Into::into), p::BodyPatch::ServiceLog(body), empty))
+    }
+}
+
+/// A status change alone, with the (empty) body patch of the status's own kind: a status of
+/// another kind than the record's is refused by the core as `Invalid` with reason
+/// `KindMismatch`, before the state machine is asked.
+impl From<RecordStatus> for p::RecordPatch {
+    fn from(s: RecordStatus) -> Self {
+        let body = match s {
+            RecordStatus::Report { .. } => p::BodyPatch::Report(p::ReportPatch::default()),
+            RecordStatus::Notice { .. } => p::BodyPatch::Notice(p::NoticePatch::default()),
+            RecordStatus::ServiceLog { .. } => p::BodyPatch::ServiceLog(p::ServiceLogPatch::default()),
+        };
+        p::RecordPatch { location: None, status: Some(s.into()), body: Some(body) }
     }
 }
 
@@ -506,9 +357,10 @@ pub enum RecordBody {
     ServiceLog {
         /// `YYYY-MM-DD`.
         date: String,
-        activity: String,
+        activity: Activity,
+        /// 入户走访, ...
         activity_label: String,
-        participants: u32,
+        participants: i32,
         summary: String,
         complaints: Vec<String>,
         replies: Vec<String>,
@@ -528,7 +380,7 @@ impl From<m::RecordBody> for RecordBody {
             m::RecordBody::Notice(n) => RecordBody::Notice {
                 number: n.number,
                 category: n.category,
-                party: n.party.into(),
+                party: n.party,
                 facts: n.facts,
                 legal_basis: n.legal_basis,
                 deadline: format_date(n.deadline),
@@ -536,9 +388,9 @@ impl From<m::RecordBody> for RecordBody {
             },
             m::RecordBody::ServiceLog(s) => RecordBody::ServiceLog {
                 date: format_date(s.date),
-                activity: s.activity.as_str().into(),
+                activity: s.activity,
                 activity_label: s.activity.label_zh().into(),
-                participants: s.participants,
+                participants: small(s.participants),
                 summary: s.summary,
                 complaints: s.complaints,
                 replies: s.replies,
@@ -552,8 +404,8 @@ impl From<m::RecordBody> for RecordBody {
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct RecordView {
     pub id: String,
-    /// `report`, `notice` or `service_log`.
-    pub kind: String,
+    pub kind: RecordKind,
+    /// 随手拍, 不文明行为告知单, 服务日志.
     pub kind_label: String,
     /// Account id of the author.
     pub author: String,
@@ -566,11 +418,15 @@ pub struct RecordView {
     /// Account id of the last writer.
     pub updated_by: String,
     pub location: Location,
-    pub status: String,
+    /// The variant is the record's kind, holding that kind's status.
+    pub status: RecordStatus,
+    /// 已上报, 已整改, ...
     pub status_label: String,
     /// Server sequence of this version; None until the server accepted the record.
-    pub seq: Option<u64>,
+    pub seq: Option<i64>,
     pub sync_state: SyncState,
+    /// 待同步, 已同步, 被退回.
+    pub sync_state_label: String,
     pub body: RecordBody,
 }
 
@@ -579,7 +435,7 @@ impl RecordView {
         let kind = r.kind();
         RecordView {
             id: r.id.to_string(),
-            kind: kind.as_str().into(),
+            kind,
             kind_label: kind.label_zh().into(),
             author: r.author,
             device: r.device,
@@ -588,11 +444,12 @@ impl RecordView {
             created_at: time(r.created_at),
             updated_at: time(r.updated_at),
             updated_by: r.updated_by,
-            location: r.location.into(),
-            status: r.status.as_str().into(),
+            location: r.location,
+            status: r.status.into(),
             status_label: r.status.label_zh().into(),
-            seq: r.seq,
+            seq: r.seq.map(count),
             sync_state,
+            sync_state_label: sync_state.label_zh().into(),
             body: r.body.into(),
         }
     }
@@ -600,7 +457,7 @@ impl RecordView {
 
 impl From<rec::LocalRecord> for RecordView {
     fn from(l: rec::LocalRecord) -> Self {
-        RecordView::new(l.record, l.sync_state.into())
+        RecordView::new(l.record, l.sync_state)
     }
 }
 
@@ -628,7 +485,7 @@ pub enum HistoryEntry {
     },
     /// A change by someone else, as it arrived from the server.
     Server {
-        seq: u64,
+        seq: i64,
         at: SystemTime,
         /// Account id of the writer; empty when unknown.
         actor: String,
@@ -636,20 +493,20 @@ pub enum HistoryEntry {
     },
 }
 
-impl From<core_client::HistoryEntry> for HistoryEntry {
-    fn from(h: core_client::HistoryEntry) -> Self {
+impl From<history::HistoryEntry> for HistoryEntry {
+    fn from(h: history::HistoryEntry) -> Self {
         match h {
-            core_client::HistoryEntry::Local(c) => HistoryEntry::Local {
+            history::HistoryEntry::Local(c) => HistoryEntry::Local {
                 op_id: c.op_id.to_string(),
                 at: time(c.created_at),
                 is_create: matches!(c.op.action, p::OpAction::Create(_)),
                 fields: gridwork_core::merge::op_fields(&c.op),
                 state: c.state,
-                reason: c.reason.map(Into::into),
+                reason: c.reason,
                 message: c.message,
             },
-            core_client::HistoryEntry::Server(c) => {
-                HistoryEntry::Server { seq: c.seq, at: time(c.at), actor: c.actor, fields: c.fields }
+            history::HistoryEntry::Server(c) => {
+                HistoryEntry::Server { seq: count(c.seq), at: time(c.at), actor: c.actor, fields: c.fields }
             }
         }
     }
@@ -661,8 +518,8 @@ pub struct RecordDetail {
     pub history: Vec<HistoryEntry>,
 }
 
-impl From<core_client::RecordDetail> for RecordDetail {
-    fn from(d: core_client::RecordDetail) -> Self {
+impl From<history::RecordDetail> for RecordDetail {
+    fn from(d: history::RecordDetail) -> Self {
         RecordDetail { record: d.record.into(), history: d.history.into_iter().map(Into::into).collect() }
     }
 }
@@ -671,9 +528,11 @@ impl From<core_client::RecordDetail> for RecordDetail {
 #[derive(Clone, Debug, Default, uniffi::Record)]
 pub struct RecordFilter {
     #[uniffi(default)]
-    pub kind: Option<String>,
+    pub kind: Option<RecordKind>,
+    /// Only records in this status. With `kind` set, it must be a status of that kind
+    /// (else `Argument`).
     #[uniffi(default)]
-    pub status: Option<String>,
+    pub status: Option<RecordStatus>,
     /// Only records the logged-in user wrote (needs a login).
     #[uniffi(default)]
     pub mine_only: bool,
@@ -681,24 +540,30 @@ pub struct RecordFilter {
     pub created_from: Option<SystemTime>,
     #[uniffi(default)]
     pub created_before: Option<SystemTime>,
-    /// Default 100, at most 1000.
+    /// Page size: default 100, at most 1000.
     #[uniffi(default)]
-    pub limit: Option<u32>,
+    pub limit: Option<i32>,
+    /// Records to skip.
     #[uniffi(default)]
-    pub offset: u32,
+    pub offset: i64,
 }
 
 impl RecordFilter {
     /// The core query; `me` is the logged-in user's id when `mine_only`.
     pub(crate) fn into_query(self, me: Option<String>) -> Result<rec::RecordQuery> {
+        if let (Some(kind), Some(status)) = (self.kind, self.status)
+            && status.kind() != kind
+        {
+            return Err(GridworkError::argument("状态与记录类型不符", "status"));
+        }
         Ok(rec::RecordQuery {
-            kind: self.kind.as_deref().map(parse_kind).transpose()?,
-            status: self.status.as_deref().map(parse_status).transpose()?,
+            kind: self.kind,
+            status: self.status.map(Into::into),
             author: me,
             created_from: self.created_from.map(|t| parse_time(t, "created_from")).transpose()?,
             created_before: self.created_before.map(|t| parse_time(t, "created_before")).transpose()?,
-            limit: self.limit,
-            offset: self.offset,
+            limit: self.limit.map(|n| non_negative(n.into(), "每页条数", "limit")).transpose()?,
+            offset: non_negative(self.offset, "跳过条数", "offset")?,
         })
     }
 }
@@ -708,7 +573,7 @@ impl RecordFilter {
 pub struct RejectedChange {
     pub op_id: String,
     pub record_id: String,
-    pub kind: String,
+    pub kind: RecordKind,
     pub kind_label: String,
     /// true for a refused create: the record never reached the server.
     pub is_create: bool,
@@ -725,10 +590,10 @@ impl From<ob::RejectedChange> for RejectedChange {
         RejectedChange {
             op_id: c.op_id.to_string(),
             record_id: c.record_id.to_string(),
-            kind: c.kind.as_str().into(),
+            kind: c.kind,
             kind_label: c.kind.label_zh().into(),
             is_create: c.is_create,
-            reason: c.reason.into(),
+            reason: c.reason,
             reason_label: c.reason.label_zh().into(),
             field: c.field,
             message: c.message,
@@ -739,66 +604,35 @@ impl From<ob::RejectedChange> for RejectedChange {
 }
 
 // ---------------------------------------------------------------------------------------
-// Reference data.
-
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct OrgUnit {
-    pub code: String,
-    pub name: String,
-    pub level: OrgLevel,
-    pub parent: Option<String>,
-}
-
-impl From<r::OrgUnit> for OrgUnit {
-    fn from(o: r::OrgUnit) -> Self {
-        OrgUnit { code: o.code, name: o.name, level: o.level.into(), parent: o.parent }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct Category {
-    pub code: String,
-    pub name: String,
-    pub parent: Option<String>,
-    pub kind: CategoryKind,
-}
-
-impl From<r::Category> for Category {
-    fn from(c: r::Category) -> Self {
-        Category { code: c.code, name: c.name, parent: c.parent, kind: c.kind.into() }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Sync.
 
 /// What one sync did.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct SyncSummary {
-    pub pushed: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub pulled: u64,
-    pub round_trips: u64,
-    pub bytes_sent: u64,
-    pub bytes_received: u64,
-    pub photos_uploaded: u64,
+    pub pushed: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub pulled: i64,
+    pub round_trips: i64,
+    pub bytes_sent: i64,
+    pub bytes_received: i64,
+    pub photos_uploaded: i64,
     /// Photo bytes sent (part of `bytes_sent`), resends included.
-    pub photo_bytes_sent: u64,
+    pub photo_bytes_sent: i64,
 }
 
 impl From<sy::SyncReport> for SyncSummary {
     fn from(r: sy::SyncReport) -> Self {
         SyncSummary {
-            pushed: r.pushed,
-            accepted: r.accepted,
-            rejected: r.rejected,
-            pulled: r.pulled,
-            round_trips: r.round_trips,
-            bytes_sent: r.bytes_sent,
-            bytes_received: r.bytes_received,
-            photos_uploaded: r.photos_uploaded,
-            photo_bytes_sent: r.photo_bytes_sent,
+            pushed: count(r.pushed),
+            accepted: count(r.accepted),
+            rejected: count(r.rejected),
+            pulled: count(r.pulled),
+            round_trips: count(r.round_trips),
+            bytes_sent: count(r.bytes_sent),
+            bytes_received: count(r.bytes_received),
+            photos_uploaded: count(r.photos_uploaded),
+            photo_bytes_sent: count(r.photo_bytes_sent),
         }
     }
 }
@@ -806,37 +640,82 @@ impl From<sy::SyncReport> for SyncSummary {
 /// Progress of a running sync. The pull's total is unknown until it ends.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct SyncProgressInfo {
-    pub phase: SyncPhase,
-    pub pushed: u64,
-    pub push_total: u64,
-    pub pulled: u64,
+    pub phase: sy::SyncPhase,
+    pub pushed: i64,
+    pub push_total: i64,
+    pub pulled: i64,
     /// Photo uploads: photos and bytes, overall and for the photo going now.
-    pub photos_done: u64,
-    pub photos_total: u64,
-    pub photo_bytes_done: u64,
-    pub photo_bytes_total: u64,
+    pub photos_done: i64,
+    pub photos_total: i64,
+    pub photo_bytes_done: i64,
+    pub photo_bytes_total: i64,
     /// SHA-256 of the photo going now.
     pub current_photo: Option<String>,
-    pub current_photo_bytes_done: u64,
-    pub current_photo_bytes_total: u64,
+    pub current_photo_bytes_done: i64,
+    pub current_photo_bytes_total: i64,
 }
 
 impl From<&sy::SyncProgress> for SyncProgressInfo {
     fn from(p: &sy::SyncProgress) -> Self {
         SyncProgressInfo {
-            phase: p.phase.into(),
-            pushed: p.pushed,
-            push_total: p.push_total,
-            pulled: p.pulled,
-            photos_done: p.photos_done,
-            photos_total: p.photos_total,
-            photo_bytes_done: p.photo_bytes_done,
-            photo_bytes_total: p.photo_bytes_total,
+            phase: p.phase,
+            pushed: count(p.pushed),
+            push_total: count(p.push_total),
+            pulled: count(p.pulled),
+            photos_done: count(p.photos_done),
+            photos_total: count(p.photos_total),
+            photo_bytes_done: count(p.photo_bytes_done),
+            photo_bytes_total: count(p.photo_bytes_total),
             current_photo: p.current_photo.clone(),
-            current_photo_bytes_done: p.current_photo_bytes_done,
-            current_photo_bytes_total: p.current_photo_bytes_total,
+            current_photo_bytes_done: count(p.current_photo_bytes_done),
+            current_photo_bytes_total: count(p.current_photo_bytes_total),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Photos.
+
+/// A photo attached to a record: named by its SHA-256; capture time and position from its
+/// EXIF (the stored file has none).
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct PhotoInfo {
+    pub sha256: String,
+    pub mime: String,
+    pub bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    pub taken_at: Option<SystemTime>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// A notice's evidence before or after rectification.
+    pub stage: Option<PhotoStage>,
+    /// 整改前, 整改后.
+    pub stage_label: Option<String>,
+}
+
+impl From<m::PhotoRef> for PhotoInfo {
+    fn from(p: m::PhotoRef) -> Self {
+        PhotoInfo {
+            sha256: p.sha256,
+            mime: p.mime,
+            bytes: count(p.bytes),
+            width: small(p.width),
+            height: small(p.height),
+            taken_at: p.taken_at.map(time),
+            lat: p.lat,
+            lon: p.lon,
+            stage: p.stage,
+            stage_label: p.stage.map(|s| s.label_zh().to_owned()),
+        }
+    }
+}
+
+/// Photos waiting to upload.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PhotoQueue {
+    pub count: i64,
+    pub bytes: i64,
 }
 
 #[cfg(test)]
@@ -847,9 +726,57 @@ mod tests {
     fn bad_app_input_is_an_argument_error() {
         assert!(matches!(parse_id("not-a-uuid", "id"), Err(GridworkError::Argument { .. })));
         assert!(matches!(parse_date("2024-13-45", "date"), Err(GridworkError::Argument { .. })));
-        assert!(matches!(parse_status("finished"), Err(GridworkError::Argument { .. })));
-        assert!(matches!(parse_kind("complaint"), Err(GridworkError::Argument { .. })));
+        assert!(matches!(parse_date("二〇二四-02-29", "date"), Err(GridworkError::Argument { .. })));
         assert_eq!(parse_date(" 2024-02-29 ", "date").ok(), NaiveDate::from_ymd_opt(2024, 2, 29));
+    }
+
+    #[test]
+    fn numbers_from_the_app_are_checked_not_wrapped() {
+        assert_eq!(non_negative(0, "参与人数", "participants").ok(), Some(0));
+        assert_eq!(non_negative(i64::from(i32::MAX), "参与人数", "participants").ok(), Some(i32::MAX as u32));
+        for bad in [-1, i64::from(i32::MIN), i64::MIN, i64::from(u32::MAX) + 1, i64::MAX] {
+            match non_negative(bad, "参与人数", "participants") {
+                Err(GridworkError::Argument { msg }) => assert!(msg.contains("participants"), "{msg}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let log = |participants| ServiceLogDraft {
+            grid: "g".into(),
+            location: Location { lat: 0.0, lon: 0.0, accuracy_m: 1.0, address: None },
+            date: "2024-01-01".into(),
+            activity: Activity::HomeVisit,
+            participants,
+            summary: String::new(),
+            complaints: vec![],
+            replies: vec![],
+            linked_reports: vec![],
+        };
+        assert!(matches!(log(-5).into_body(), Err(GridworkError::Argument { .. })));
+        assert!(log(5).into_body().is_ok());
+        let edit = ServiceLogEdit { participants: Some(-1), ..Default::default() };
+        assert!(matches!(p::RecordPatch::try_from(edit), Err(GridworkError::Argument { .. })));
+        let filter = |limit, offset| RecordFilter { limit, offset, ..Default::default() }.into_query(None);
+        assert!(matches!(filter(Some(-1), 0), Err(GridworkError::Argument { .. })));
+        assert!(matches!(filter(None, -1), Err(GridworkError::Argument { .. })));
+        assert!(matches!(filter(None, i64::MAX), Err(GridworkError::Argument { .. })));
+        assert_eq!(filter(Some(10), 20).ok().map(|q| (q.limit, q.offset)), Some((Some(10), 20)));
+    }
+
+    #[test]
+    fn counts_to_the_app_saturate() {
+        assert_eq!(count(0), 0);
+        assert_eq!(count(1 << 40), 1 << 40);
+        assert_eq!(count(u64::MAX), i64::MAX);
+        assert_eq!(small(u32::MAX), i32::MAX);
+    }
+
+    #[test]
+    fn a_filter_status_of_another_kind_is_an_argument_error() {
+        let status = Some(RecordStatus::Notice { status: NoticeStatus::Rectified });
+        let wrong = RecordFilter { kind: Some(RecordKind::Report), status, ..Default::default() };
+        assert!(matches!(wrong.into_query(None), Err(GridworkError::Argument { .. })));
+        let right = RecordFilter { kind: Some(RecordKind::Notice), status, ..Default::default() }.into_query(None);
+        assert_eq!(right.ok().and_then(|q| q.status), Some(m::Status::Rectified));
     }
 
     #[test]
@@ -864,109 +791,26 @@ mod tests {
 
     #[test]
     fn an_edit_with_nothing_set_is_the_empty_patch() {
-        assert_eq!(p::RecordPatch::try_from(ReportEdit::default()).ok(), Some(p::RecordPatch::default()));
-        let status_only = p::RecordPatch::try_from(NoticeEdit { status: Some("rectified".into()), ..Default::default() });
+        assert_eq!(p::RecordPatch::from(ReportEdit::default()), p::RecordPatch::default());
+        let status_only = p::RecordPatch::try_from(NoticeEdit { status: Some(NoticeStatus::Rectified), ..Default::default() });
         let status_only = status_only.expect("valid");
         assert_eq!(status_only.status, Some(m::Status::Rectified));
         // The (empty) body names the kind, so a notice edit of a report is refused.
         assert_eq!(status_only.body, Some(p::BodyPatch::Notice(p::NoticePatch::default())));
     }
-}
 
-// Photos.
-
-/// A photo attached to a record: named by its SHA-256; capture time and position from its
-/// EXIF (the stored file has none).
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct PhotoInfo {
-    pub sha256: String,
-    pub mime: String,
-    pub bytes: u64,
-    pub width: u32,
-    pub height: u32,
-    pub taken_at: Option<SystemTime>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    /// `before` / `after` (a notice's evidence before or after rectification).
-    pub stage: Option<String>,
-}
-
-fn stage_code(s: m::PhotoStage) -> &'static str {
-    match s {
-        m::PhotoStage::Before => "before",
-        m::PhotoStage::After => "after",
-    }
-}
-
-pub(crate) fn parse_stage(s: Option<&str>) -> Result<Option<m::PhotoStage>> {
-    match s.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("before") => Ok(Some(m::PhotoStage::Before)),
-        Some("after") => Ok(Some(m::PhotoStage::After)),
-        Some(_) => Err(GridworkError::Argument { msg: "照片阶段只能是 before 或 after (stage)".into() }),
-    }
-}
-
-impl From<m::PhotoRef> for PhotoInfo {
-    fn from(p: m::PhotoRef) -> Self {
-        PhotoInfo {
-            sha256: p.sha256,
-            mime: p.mime,
-            bytes: p.bytes,
-            width: p.width,
-            height: p.height,
-            taken_at: p.taken_at.map(time),
-            lat: p.lat,
-            lon: p.lon,
-            stage: p.stage.map(|s| stage_code(s).to_owned()),
-        }
-    }
-}
-
-/// Photos waiting to upload.
-#[derive(Clone, Debug, PartialEq, uniffi::Record)]
-pub struct PhotoQueue {
-    pub count: u64,
-    pub bytes: u64,
-}
-
-/// Which networks photos may use; record metadata always goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum PhotoPolicy {
-    AnyNetwork,
-    UnmeteredOnly,
-}
-
-impl From<PhotoPolicy> for gridwork_core::photos::PhotoPolicy {
-    fn from(p: PhotoPolicy) -> Self {
-        match p {
-            PhotoPolicy::AnyNetwork => Self::AnyNetwork,
-            PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
-        }
-    }
-}
-
-impl From<gridwork_core::photos::PhotoPolicy> for PhotoPolicy {
-    fn from(p: gridwork_core::photos::PhotoPolicy) -> Self {
-        match p {
-            gridwork_core::photos::PhotoPolicy::AnyNetwork => Self::AnyNetwork,
-            gridwork_core::photos::PhotoPolicy::UnmeteredOnly => Self::UnmeteredOnly,
-        }
-    }
-}
-
-/// The network the phone is on, as the app sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum NetworkKind {
-    Unmetered,
-    Metered,
-}
-
-impl From<NetworkKind> for gridwork_core::photos::Network {
-    fn from(n: NetworkKind) -> Self {
-        match n {
-            NetworkKind::Unmetered => Self::Unmetered,
-            NetworkKind::Metered => Self::Metered,
+    #[test]
+    fn a_status_change_names_the_status_kind() {
+        let cases = [
+            (RecordStatus::Report { status: ReportStatus::Accepted }, RecordKind::Report),
+            (RecordStatus::Notice { status: NoticeStatus::Escalated }, RecordKind::Notice),
+            (RecordStatus::ServiceLog { status: ServiceLogStatus::Done }, RecordKind::ServiceLog),
+        ];
+        for (status, kind) in cases {
+            let patch = p::RecordPatch::from(status);
+            assert_eq!(patch.status, Some(status.into()));
+            assert_eq!(patch.body.map(|b| b.kind()), Some(kind));
+            assert_eq!(patch.location, None);
         }
     }
 }

@@ -32,8 +32,9 @@ pub enum DbKey {
 impl DbKey {
     /// A 64-hex-digit string is a raw key; anything else is a passphrase.
     pub fn parse(s: &str) -> DbKey {
-        let bytes: Option<Vec<u8>> =
-            (s.len() == 64).then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
+        // Hex digits are ASCII: checking that first keeps the slicing below on char boundaries.
+        let hex = s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let bytes: Option<Vec<u8>> = hex.then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
         match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
             Some(raw) => DbKey::Raw(raw),
             None => DbKey::Passphrase(s.to_owned()),
@@ -195,6 +196,11 @@ mod tests {
         assert!(matches!(DbKey::parse(&"ab".repeat(32)), DbKey::Raw(_)));
         assert!(matches!(DbKey::parse("correct horse"), DbKey::Passphrase(_)));
         assert!(matches!(DbKey::parse(&"zz".repeat(32)), DbKey::Passphrase(_)));
+        // 64 bytes with multi-byte characters: a passphrase, never a panic.
+        assert!(matches!(DbKey::parse(&format!("{}é", "a".repeat(62))), DbKey::Passphrase(_)));
+        assert!(matches!(DbKey::parse(&format!("é{}", "a".repeat(62))), DbKey::Passphrase(_)));
+        let wide = format!("{}x", "密".repeat(21));
+        assert!(matches!(DbKey::parse(&wide), DbKey::Passphrase(p) if p == wide));
         assert_eq!(format!("{:?}", DbKey::parse("secret")), "DbKey(<redacted>)");
     }
 

@@ -62,7 +62,7 @@ def service_log_draft(grid=KW_GRID, **kw):
         grid=grid,
         location=location(),
         date=today(),
-        activity="home_visit",
+        activity=gw.Activity.HOME_VISIT,
         participants=5,
         summary="走访沿街商户，宣传门前五包",
         complaints=["夜间烧烤油烟扰民"],
@@ -139,8 +139,13 @@ async def test_file_offline_sync_and_admin_sees_all_fields(login):
     assert officer.pending_count() == 3
     assert all(r.sync_state == gw.SyncState.PENDING for r in (report, notice, log))
     assert notice.body.number.startswith("GZ")
-    assert (report.kind, notice.kind, log.kind) == ("report", "notice", "service_log")
-    assert (report.status, notice.status, log.status) == ("submitted", "issued", "open")
+    assert (report.kind, notice.kind, log.kind) == (gw.RecordKind.REPORT, gw.RecordKind.NOTICE, gw.RecordKind.SERVICE_LOG)
+    assert (report.kind_label, notice.kind_label, log.kind_label) == ("随手拍", "不文明行为告知单", "服务日志")
+    assert report.status == gw.RecordStatus.REPORT(gw.ReportStatus.SUBMITTED)
+    assert notice.status == gw.RecordStatus.NOTICE(gw.NoticeStatus.ISSUED)
+    assert log.status == gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.OPEN)
+    assert (report.status_label, notice.status_label, log.status_label) == ("已上报", "已告知", "待答复")
+    assert report.sync_state_label == "待同步"
     assert report.community == KW_COMMUNITY and report.grid == KW_GRID
 
     summary = await officer.sync_now()
@@ -162,7 +167,8 @@ async def test_file_offline_sync_and_admin_sees_all_fields(login):
     assert body.party == gw.Party(name="张某", shop_name="老张水果店", phone="13805361234")
     assert body.deadline == today(3)
     log_body = admin.get_record(log.id).record.body
-    assert log_body.activity == "home_visit" and log_body.activity_label == "入户走访"
+    assert log_body.activity == gw.Activity.HOME_VISIT and log_body.activity_label == "入户走访"
+    assert log_body.participants == 5 and type(log_body.participants) is int
     assert log_body.complaints == ["夜间烧烤油烟扰民"]
 
 
@@ -175,8 +181,9 @@ async def test_edit_notice_admin_sees_it_with_history(login):
     edited = officer.update_notice(notice.id, gw.NoticeEdit(facts="店外占道经营，已口头劝导", deadline=today(5)))
     assert edited.body.facts == "店外占道经营，已口头劝导"
     assert edited.sync_state == gw.SyncState.PENDING
-    rectified = officer.set_status(notice.id, "rectified")
-    assert rectified.status == "rectified" and rectified.status_label == "已整改"
+    rectified = officer.set_status(notice.id, gw.RecordStatus.NOTICE(gw.NoticeStatus.RECTIFIED))
+    assert rectified.status == gw.RecordStatus.NOTICE(status=gw.NoticeStatus.RECTIFIED)
+    assert rectified.status.status == gw.NoticeStatus.RECTIFIED and rectified.status_label == "已整改"
     assert officer.pending_count() == 2
     await officer.sync_now()
 
@@ -193,7 +200,7 @@ async def test_edit_notice_admin_sees_it_with_history(login):
     seen = admin.get_record(notice.id)
     assert seen.record.body.facts == "店外占道经营，已口头劝导"
     assert seen.record.body.deadline == today(5)
-    assert seen.record.status == "rectified"
+    assert seen.record.status == gw.RecordStatus.NOTICE(gw.NoticeStatus.RECTIFIED)
     server_entries = [h for h in seen.history if h.is_server()]
     assert server_entries and server_entries[-1].actor == officer.current_user().id
     assert isinstance(server_entries[-1].at, dt.datetime)
@@ -202,19 +209,22 @@ async def test_edit_notice_admin_sees_it_with_history(login):
     report = officer.create_report(report_draft())
     await officer.sync_now()
     await admin.sync_now()
-    admin.update_report(report.id, gw.ReportEdit(status="accepted", description="井盖缺失，已立案"))
+    admin.update_report(report.id, gw.ReportEdit(status=gw.ReportStatus.ACCEPTED, description="井盖缺失，已立案"))
     await admin.sync_now()
     await officer.sync_now()
     theirs = officer.get_record(report.id)
-    assert theirs.record.status == "accepted"
+    assert theirs.record.status == gw.RecordStatus.REPORT(gw.ReportStatus.ACCEPTED)
+    assert theirs.record.status_label == "已立案"
     assert theirs.record.body.description == "井盖缺失，已立案"
     by_admin = [h for h in theirs.history if h.is_server()][-1]
     assert by_admin.actor == admin.current_user().id
     assert set(by_admin.fields) == {"status", "description"}
 
     log = officer.create_service_log(service_log_draft())
-    done = officer.update_service_log(log.id, gw.ServiceLogEdit(status="done", participants=8, linked_reports=[report.id]))
-    assert done.status == "done" and done.body.participants == 8 and done.body.linked_reports == [report.id]
+    edit = gw.ServiceLogEdit(status=gw.ServiceLogStatus.DONE, participants=8, linked_reports=[report.id])
+    done = officer.update_service_log(log.id, edit)
+    assert done.status == gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.DONE)
+    assert done.body.participants == 8 and done.body.linked_reports == [report.id]
 
 
 async def test_list_records_filters(login):
@@ -224,12 +234,15 @@ async def test_list_records_filters(login):
     r2 = worker.create_report(report_draft(description="二"))
     log = worker.create_service_log(service_log_draft())
     after = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
-    worker.set_status(log.id, "done")
+    done = gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.DONE)
+    worker.set_status(log.id, done)
 
     ids = lambda rs: [r.id for r in rs]  # noqa: E731
-    assert ids(worker.list_records(gw.RecordFilter(kind="report"))) == [r2.id, r1.id]  # newest first
-    assert ids(worker.list_records(gw.RecordFilter(kind="service_log", status="done"))) == [log.id]
-    assert worker.list_records(gw.RecordFilter(kind="service_log", status="open")) == []
+    assert ids(worker.list_records(gw.RecordFilter(kind=gw.RecordKind.REPORT))) == [r2.id, r1.id]  # newest first
+    assert ids(worker.list_records(gw.RecordFilter(kind=gw.RecordKind.SERVICE_LOG, status=done))) == [log.id]
+    assert ids(worker.list_records(gw.RecordFilter(status=done))) == [log.id]  # the status names its kind
+    opened = gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.OPEN)
+    assert worker.list_records(gw.RecordFilter(kind=gw.RecordKind.SERVICE_LOG, status=opened)) == []
     assert ids(worker.list_records(gw.RecordFilter(limit=1, offset=1))) == [r2.id]
     assert len(worker.list_records(gw.RecordFilter(mine_only=True))) == 3
     assert len(worker.list_records(gw.RecordFilter(created_from=before, created_before=after))) == 3
@@ -245,10 +258,19 @@ async def test_list_records_filters(login):
     assert {r1.id, r2.id, log.id} <= set(ids(mine))
     assert len(mine) == len([r for r in everyone if r.author == me])
 
+    # A status of another kind than the filter's kind, a negative page: typed errors.
+    submitted = gw.RecordStatus.REPORT(gw.ReportStatus.SUBMITTED)
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.list_records(gw.RecordFilter(kind=gw.RecordKind.NOTICE, status=submitted))
+    assert "status" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.list_records(gw.RecordFilter(limit=-1))
+    assert "limit" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.list_records(gw.RecordFilter(offset=-1))
+    assert "offset" in e.value.msg
     with pytest.raises(gw.GridworkError.Argument):
-        worker.list_records(gw.RecordFilter(kind="complaint"))
-    with pytest.raises(gw.GridworkError.Argument):
-        worker.list_records(gw.RecordFilter(status="finished"))
+        worker.list_records(gw.RecordFilter(offset=2**40))
 
 
 async def test_rejected_change_with_reason_and_discard(login):
@@ -265,7 +287,7 @@ async def test_rejected_change_with_reason_and_discard(login):
     assert rejected.reason == gw.RejectReason.OUT_OF_SCOPE
     assert rejected.reason_label == "超出您的管辖范围"
     assert rejected.field == "org.grid"
-    assert rejected.message and rejected.is_create and rejected.kind == "report"
+    assert rejected.message and rejected.is_create and rejected.kind == gw.RecordKind.REPORT
     assert rejected.rejected_at >= rejected.created_at
     assert worker.get_record(outside.id).record.sync_state == gw.SyncState.REJECTED
     assert worker.get_record(inside.id).record.sync_state == gw.SyncState.SYNCED
@@ -361,13 +383,13 @@ async def test_cancel_sync_mid_push_then_complete_without_duplicates(login):
     await officer.sync_now()
     assert officer.pending_count() == 0
     assert officer.rejected_changes() == []
-    mine = await all_records(officer, kind="report", mine_only=True)
+    mine = await all_records(officer, kind=gw.RecordKind.REPORT, mine_only=True)
     assert len(mine) == n and all(r.sync_state == gw.SyncState.SYNCED for r in mine)
 
     admin = await login("admin")
     await admin.sync_now()
     author = officer.current_user().id
-    theirs = [r for r in await all_records(admin, kind="report") if r.author == author]
+    theirs = [r for r in await all_records(admin, kind=gw.RecordKind.REPORT) if r.author == author]
     descriptions = [r.body.description for r in theirs]
     assert len(theirs) == n
     assert sorted(descriptions) == [f"批量上报 {i:04d}" for i in range(n)]
@@ -382,7 +404,7 @@ async def test_bad_input_gives_typed_errors(login):
 
     for call in (
         lambda: worker.get_record("not-a-uuid"),
-        lambda: worker.set_status("12345", "accepted"),
+        lambda: worker.set_status("12345", gw.RecordStatus.REPORT(gw.ReportStatus.ACCEPTED)),
         lambda: worker.update_report("", gw.ReportEdit(description="x")),
         lambda: worker.discard_rejected("zzz"),
     ):
@@ -400,13 +422,11 @@ async def test_bad_input_gives_typed_errors(login):
         worker.create_report(report_draft(grid="370705001001-99"))
     assert e.value.field == "org.grid"
     with pytest.raises(gw.GridworkError.Argument) as e:
-        worker.set_status(report.id, "finished")
-    assert "status" in e.value.msg
-    with pytest.raises(gw.GridworkError.Argument) as e:
         worker.create_notice(notice_draft(deadline="2024-13-45"))
     assert "deadline" in e.value.msg
-    with pytest.raises(gw.GridworkError.Argument):
-        worker.create_service_log(service_log_draft(activity="karaoke"))
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        worker.create_service_log(service_log_draft(participants=-1))
+    assert "participants" in e.value.msg
     with pytest.raises(gw.GridworkError.Argument):
         worker.create_service_log(service_log_draft(linked_reports=["nope"]))
     with pytest.raises(gw.GridworkError.Argument):  # nothing to change
@@ -415,13 +435,13 @@ async def test_bad_input_gives_typed_errors(login):
         worker.update_notice(report.id, gw.NoticeEdit(facts="x"))
     assert e.value.reason == gw.RejectReason.KIND_MISMATCH
     with pytest.raises(gw.GridworkError.Invalid) as e:  # only admins accept reports
-        worker.set_status(report.id, "accepted")
+        worker.set_status(report.id, gw.RecordStatus.REPORT(gw.ReportStatus.ACCEPTED))
     assert e.value.reason == gw.RejectReason.INVALID_TRANSITION
     with pytest.raises(gw.GridworkError.Invalid) as e:
         worker.update_report(report.id, gw.ReportEdit(location=location(lon=200)))
     assert e.value.field == "location.lon"
     with pytest.raises(gw.GridworkError.NotFound):
-        worker.set_status(str(uuid.uuid4()), "done")
+        worker.set_status(str(uuid.uuid4()), gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.DONE))
     assert worker.get_record(str(uuid.uuid4())) is None
 
     # Nothing bad was stored, and the client still works.
@@ -519,10 +539,11 @@ async def test_photos_attach_wait_for_wifi_upload_and_fetch(login, tmp_path):
     worker = await login("grid.kw01")
     worker.set_photo_policy(gw.PhotoPolicy.UNMETERED_ONLY)
     assert worker.photo_policy() == gw.PhotoPolicy.UNMETERED_ONLY
-    worker.set_network(gw.NetworkKind.METERED)
+    worker.set_network(gw.Network.METERED)
     report = worker.create_report(report_draft(description="垃圾桶满溢"))
     photo = worker.attach_photo(report.id, str(noisy_jpeg(tmp_path / "IMG_0001.jpg")), None)
     assert (photo.width, photo.height, photo.mime, len(photo.sha256)) == (1600, 1200, "image/jpeg", 64)
+    assert photo.stage is None and photo.stage_label is None
     assert worker.photo_queue() == gw.PhotoQueue(count=1, bytes=photo.bytes)
     assert worker.photo_file(photo.sha256, False) and worker.photo_file(photo.sha256, True)
     assert worker.get_record(report.id).record.body.photos == [photo]
@@ -547,7 +568,7 @@ async def test_photos_attach_wait_for_wifi_upload_and_fetch(login, tmp_path):
 
     detached = worker.detach_photo(report.id, photo.sha256)
     assert detached.body.photos == []
-    worker.set_network(gw.NetworkKind.UNMETERED)
+    worker.set_network(gw.Network.UNMETERED)
 
 
 async def test_photo_errors_are_typed(login, tmp_path):
@@ -560,16 +581,150 @@ async def test_photo_errors_are_typed(login, tmp_path):
     assert e.value.code == "photo_unsupported"
     jpeg = noisy_jpeg(tmp_path / "ok.jpg", (640, 480))
     with pytest.raises(gw.GridworkError.Argument):
-        worker.attach_photo(report.id, str(jpeg), "sideways")
-    with pytest.raises(gw.GridworkError.Argument):
         worker.attach_photo("not-a-uuid", str(jpeg), None)
     with pytest.raises(gw.GridworkError.NotFound):
         worker.detach_photo(report.id, "0" * 64)
     with pytest.raises(gw.GridworkError.Argument):
         await worker.fetch_photo("../../etc/passwd", False)
     assert worker.photo_file("../../etc/passwd", False) is None
-    stage = worker.attach_photo(report.id, str(jpeg), "before")
-    assert stage.stage == "before"
+    stage = worker.attach_photo(report.id, str(jpeg), gw.PhotoStage.BEFORE)
+    assert stage.stage == gw.PhotoStage.BEFORE and stage.stage_label == "整改前"
+
+
+# --- enums, numbers, odd input ------------------------------------------------------------
+
+
+async def test_status_is_an_enum_both_ways_and_a_wrong_kind_is_refused(login):
+    officer = await login("officer.kuiwen")
+    notice = officer.create_notice(notice_draft())
+    report = officer.create_report(report_draft())
+    assert notice.status == gw.RecordStatus.NOTICE(gw.NoticeStatus.ISSUED)
+    assert notice.status.is_NOTICE() and not notice.status.is_REPORT()
+
+    # 已告知 → 逾期未整改 → 已移交立案 → 已整改, each read back as the same enum.
+    steps = [
+        (gw.NoticeStatus.OVERDUE, "逾期未整改"),
+        (gw.NoticeStatus.ESCALATED, "已移交立案"),
+        (gw.NoticeStatus.RECTIFIED, "已整改"),
+    ]
+    for step, label in steps:
+        status = gw.RecordStatus.NOTICE(step)
+        shown = officer.set_status(notice.id, status)
+        assert (shown.status, shown.status_label) == (status, label)
+        assert officer.get_record(notice.id).record.status == status
+    assert officer.update_notice(notice.id, gw.NoticeEdit(status=gw.NoticeStatus.RECTIFIED)).status_label == "已整改"
+
+    # A status of another kind is refused with a typed error; nothing is queued.
+    pending = officer.pending_count()
+    for record, status in (
+        (report, gw.RecordStatus.NOTICE(gw.NoticeStatus.RECTIFIED)),
+        (notice, gw.RecordStatus.REPORT(gw.ReportStatus.ACCEPTED)),
+        (notice, gw.RecordStatus.SERVICE_LOG(gw.ServiceLogStatus.DONE)),
+    ):
+        with pytest.raises(gw.GridworkError.Invalid) as e:
+            officer.set_status(record.id, status)
+        assert e.value.reason == gw.RejectReason.KIND_MISMATCH and e.value.msg
+    # A status of the right kind the state machine does not allow: INVALID_TRANSITION.
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        officer.set_status(notice.id, gw.RecordStatus.NOTICE(gw.NoticeStatus.ISSUED))
+    assert e.value.reason == gw.RejectReason.INVALID_TRANSITION and e.value.field == "status"
+    assert officer.pending_count() == pending
+
+    await officer.sync_now()
+    admin = await login("admin")
+    await admin.sync_now()
+    theirs = admin.get_record(notice.id).record
+    assert theirs.status == gw.RecordStatus.NOTICE(gw.NoticeStatus.RECTIFIED)
+    rectified = gw.RecordFilter(status=gw.RecordStatus.NOTICE(gw.NoticeStatus.RECTIFIED), limit=1000)
+    assert notice.id in {r.id for r in admin.list_records(rectified)}
+    assert all(r.kind == gw.RecordKind.NOTICE for r in admin.list_records(rectified))
+
+
+async def test_counts_and_sizes_are_plain_integers(login):
+    worker = await login("grid.kw01")
+    log = worker.create_service_log(service_log_draft(participants=12))
+    assert log.body.participants == 12
+    counts = [worker.pending_count(), worker.record_count(), worker.photo_queue().count, worker.photo_queue().bytes]
+    assert counts == [1, 1, 0, 0] and all(type(n) is int for n in counts)
+    summary = await worker.sync_now()
+    assert all(type(getattr(summary, f)) is int and getattr(summary, f) >= 0 for f in vars(summary))
+    assert summary.bytes_sent > 0 and summary.round_trips > 0
+    seq = worker.get_record(log.id).record.seq
+    assert type(seq) is int and seq > 0
+    server = [h for h in worker.get_record(log.id).history if h.is_server()]
+    assert all(type(h.seq) is int for h in server)
+    # Negative numbers are typed errors, in drafts and edits alike.
+    for call in (
+        lambda: worker.create_service_log(service_log_draft(participants=-1)),
+        lambda: worker.update_service_log(log.id, gw.ServiceLogEdit(participants=-3)),
+    ):
+        with pytest.raises(gw.GridworkError.Argument) as e:
+            call()
+        assert "participants" in e.value.msg
+    # Too many is the core's rule: Invalid.
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.update_service_log(log.id, gw.ServiceLogEdit(participants=2**31 - 1))
+    assert e.value.field == "participants"
+    assert worker.pending_count() == 0
+
+
+async def test_another_users_pending_change_refuses_a_second_login(login, open_client):
+    worker = await login("grid.kw01", name="shared")
+    report = worker.create_report(report_draft())
+    # Signed in, and signed out: the owner's unsent change keeps the device theirs.
+    with pytest.raises(gw.GridworkError.OtherUsersData) as e:
+        await worker.login("officer.kuiwen", PASSWORD)
+    assert "其他用户" in e.value.msg
+    assert worker.current_user().username == "grid.kw01"
+    await worker.logout()
+    with pytest.raises(gw.GridworkError.OtherUsersData):
+        await worker.login("officer.kuiwen", PASSWORD)
+    assert worker.current_user() is None
+    assert worker.pending_count() == 1 and worker.get_record(report.id) is not None
+
+    # Once it is sent, the next account may sign in, and starts clean.
+    await worker.login("grid.kw01", PASSWORD)
+    await worker.sync_now()
+    await worker.logout()
+    officer = await worker.login("officer.kuiwen", PASSWORD)
+    assert officer.username == "officer.kuiwen"
+    assert worker.get_record(report.id) is None and worker.pending_count() == 0
+
+
+async def test_odd_input_is_a_typed_error_never_a_panic(login, open_client, tmp_path):
+    # 64 bytes that are not 64 hex digits (multi-byte characters): a passphrase.
+    wide = "密" * 21 + "x"
+    assert len(wide.encode()) == 64
+    device = open_client("wide", key=wide).device_id()
+    assert open_client("wide", key=wide).device_id() == device
+    with pytest.raises(gw.GridworkError.WrongKey):
+        open_client("wide", key="密" * 21 + "y")
+
+    worker = await login("grid.kw01")
+    report = worker.create_report(report_draft())
+    odd = ["", " ", "é" * 64, "密" * 22, "\x00" * 64, "../" * 30, "0" * 63 + "é"]
+    for s in odd:
+        assert worker.photo_file(s, False) is None and worker.photo_file(s, True) is None
+        for call in (
+            lambda: worker.get_record(s),
+            lambda: worker.set_status(s, gw.RecordStatus.REPORT(gw.ReportStatus.VOIDED)),
+            lambda: worker.discard_rejected(s),
+            lambda: worker.detach_photo(report.id, s),
+            lambda: worker.attach_photo(report.id, str(tmp_path / s.replace("/", "_")), None),
+            lambda: worker.create_report(report_draft(grid=s)),
+            lambda: worker.create_notice(notice_draft(deadline=s)),
+            lambda: worker.create_service_log(service_log_draft(date=s)),
+            lambda: worker.org_children(s),
+        ):
+            try:
+                call()
+            except gw.GridworkError:
+                pass
+        with pytest.raises(gw.GridworkError):
+            await worker.fetch_photo(s, False)
+    far = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
+    assert worker.list_records(gw.RecordFilter(created_from=far)) == []
+    assert worker.pending_count() == 1
 
 
 def test_every_export_is_covered():

@@ -107,17 +107,17 @@ func noticeDraft(number: String? = nil, deadline: String = day(3)) -> NoticeDraf
                 deadline: deadline)
 }
 
-func serviceLogDraft(activity: String = "home_visit", linkedReports: [String] = []) -> ServiceLogDraft {
-    ServiceLogDraft(grid: kwGrid, location: location(), date: day(), activity: activity, participants: 5,
+func serviceLogDraft(activity: Activity = .homeVisit, participants: Int32 = 5, linkedReports: [String] = []) -> ServiceLogDraft {
+    ServiceLogDraft(grid: kwGrid, location: location(), date: day(), activity: activity, participants: participants,
                     summary: "走访沿街商户，宣传门前五包", complaints: ["夜间烧烤油烟扰民"],
                     replies: ["已告知中队，三日内现场查看"], linkedReports: linkedReports)
 }
 
 /// Every record matching the filter, page by page (a page holds at most 1000).
-func allRecords(_ client: GridworkClient, kind: String? = nil, mineOnly: Bool = false) throws -> [RecordView] {
+func allRecords(_ client: GridworkClient, kind: RecordKind? = nil, mineOnly: Bool = false) throws -> [RecordView] {
     var out: [RecordView] = []
     while true {
-        let page = try client.listRecords(filter: RecordFilter(kind: kind, mineOnly: mineOnly, limit: 1000, offset: UInt32(out.count)))
+        let page = try client.listRecords(filter: RecordFilter(kind: kind, mineOnly: mineOnly, limit: 1000, offset: Int64(out.count)))
         out += page
         if page.count < 1000 { return out }
     }

@@ -14,7 +14,7 @@ final class Box<T>: @unchecked Sendable {
 let n = 1200
 let officer = try await login("officer.kuiwen2")
 for i in 0..<n { _ = try officer.createReport(draft: reportDraft(description: String(format: "批量上报 %04d", i))) }
-checkEqual(try officer.pendingCount(), UInt64(n))
+checkEqual(try officer.pendingCount(), Int64(n))
 
 // 1. cancelSync() from the listener once the first push batch is confirmed.
 var handle = officer.subscribe(listener: Recorder { p in
@@ -23,7 +23,7 @@ var handle = officer.subscribe(listener: Recorder { p in
 guard case .Cancelled = await thrown({ try await officer.syncNow() }) else { fail("not Cancelled") }
 handle.cancel()
 let left = try officer.pendingCount()
-check(left > 0 && left < UInt64(n), "left \(left)")
+check(left > 0 && left < Int64(n), "left \(left)")
 
 // 2. Task.cancel() from the listener after the next batch. uniffi's Swift async does not pass
 //    Task cancellation to Rust, so the sync goes through cancellableSync (withTaskCancellationHandler
@@ -52,14 +52,14 @@ case let .failure(error): fail("unexpected \(error)")
 _ = try await officer.syncNow()
 checkEqual(try officer.pendingCount(), 0)
 checkEqual(try officer.rejectedChanges(), [])
-let mine = try allRecords(officer, kind: "report", mineOnly: true)
+let mine = try allRecords(officer, kind: .report, mineOnly: true)
 checkEqual(mine.count, n)
 check(mine.allSatisfy { $0.syncState == .synced })
 
 let admin = try await login("admin")
 _ = try await admin.syncNow()
 let author = officer.currentUser()!.id
-let theirs = try allRecords(admin, kind: "report").filter { $0.author == author }
+let theirs = try allRecords(admin, kind: .report).filter { $0.author == author }
 checkEqual(theirs.count, n)
 checkEqual(theirs.compactMap(\.reportDescription).sorted(), (0..<n).map { String(format: "批量上报 %04d", $0) })
 

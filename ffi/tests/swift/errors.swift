@@ -9,7 +9,7 @@ for bad in ["not-a-uuid", "12345", ""] {
     guard case let .Argument(msg) = await thrown({ try worker.getRecord(id: bad) }) else { fail() }
     check(msg.contains("UUID"), msg)
 }
-guard case .Argument = await thrown({ try worker.setStatus(id: "12345", status: "accepted") }) else { fail() }
+guard case .Argument = await thrown({ try worker.setStatus(id: "12345", status: .report(status: .accepted)) }) else { fail() }
 guard case .Argument = await thrown({ try worker.updateReport(id: "", edit: ReportEdit(description: "x")) }) else { fail() }
 guard case .Argument = await thrown({ try worker.discardRejected(opId: "zzz") }) else { fail() }
 
@@ -19,19 +19,19 @@ checkEqual(field, "location.lat")
 guard case let .Invalid(_, emptyField, _) = await thrown({ try worker.createReport(draft: reportDraft(description: "   ")) })
 else { fail() }
 checkEqual(emptyField, "description")
-guard case let .Argument(statusMsg) = await thrown({ try worker.setStatus(id: report.id, status: "finished") }) else { fail() }
-check(statusMsg.contains("status"), statusMsg)
 guard case let .Argument(dateMsg) = await thrown({ try worker.createNotice(draft: noticeDraft(deadline: "2024-13-45")) })
 else { fail() }
 check(dateMsg.contains("deadline"), dateMsg)
-guard case .Argument = await thrown({ try worker.createServiceLog(draft: serviceLogDraft(activity: "karaoke")) }) else { fail() }
+guard case let .Argument(countMsg) = await thrown({ try worker.createServiceLog(draft: serviceLogDraft(participants: -1)) })
+else { fail() }
+check(countMsg.contains("participants"), countMsg)
 guard case .Argument = await thrown({ try worker.createServiceLog(draft: serviceLogDraft(linkedReports: ["nope"])) }) else { fail() }
 guard case .Argument = await thrown({ try worker.updateReport(id: report.id, edit: ReportEdit()) }) else { fail() }
 guard case .Invalid(.kindMismatch, _, _) = await thrown({ try worker.updateNotice(id: report.id, edit: NoticeEdit(facts: "x")) })
 else { fail() }
-guard case .Invalid(.invalidTransition, _, _) = await thrown({ try worker.setStatus(id: report.id, status: "accepted") })
+guard case .Invalid(.invalidTransition, _, _) = await thrown({ try worker.setStatus(id: report.id, status: .report(status: .accepted)) })
 else { fail() }
-guard case .NotFound = await thrown({ try worker.setStatus(id: UUID().uuidString, status: "done") }) else { fail() }
+guard case .NotFound = await thrown({ try worker.setStatus(id: UUID().uuidString, status: .serviceLog(status: .done)) }) else { fail() }
 let nothing = try worker.getRecord(id: UUID().uuidString)
 check(nothing == nil)
 // GridworkError is a LocalizedError too.

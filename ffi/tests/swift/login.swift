@@ -41,6 +41,24 @@ checkEqual(try worker.pendingCount(), 1)
 _ = try await worker.login(username: "grid.kw01", password: password)
 checkEqual(try await worker.syncNow().accepted, 1)
 
+// another account's unsent change keeps the device theirs: OtherUsersData, signed in or out
+let phone = try await login("grid.kw01", name: "shared")
+let filed = try phone.createReport(draft: reportDraft())
+guard case let .OtherUsersData(otherMsg) = await thrown({ try await phone.login(username: "officer.kuiwen", password: password) })
+else { fail("not OtherUsersData") }
+check(otherMsg.contains("其他用户"), otherMsg)
+checkEqual(phone.currentUser()?.username, "grid.kw01")
+try await phone.logout()
+guard case .OtherUsersData = await thrown({ try await phone.login(username: "officer.kuiwen", password: password) }) else { fail() }
+check(phone.currentUser() == nil)
+checkEqual(try phone.pendingCount(), 1)
+_ = try await phone.login(username: "grid.kw01", password: password)
+checkEqual(try await phone.syncNow().accepted, 1)
+try await phone.logout()
+checkEqual(try await phone.login(username: "officer.kuiwen", password: password).username, "officer.kuiwen")
+let gone = try phone.getRecord(id: filed.id)
+check(gone == nil)  // the next account starts clean
+
 // reference data: none before the first login
 let fresh = try openClient("fresh")
 guard case .NoReferenceData = await thrown({ try fresh.orgChildren(parent: nil) }) else { fail() }

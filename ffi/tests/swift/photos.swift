@@ -16,10 +16,13 @@ checkEqual(worker.photoPolicy(), .unmeteredOnly)
 worker.setNetwork(network: .metered)
 
 let report = try worker.createReport(draft: reportDraft(description: "垃圾桶满溢，附照片"))
-let photo = try worker.attachPhoto(recordId: report.id, filePath: write(greenJpeg, "a.jpg"), stage: "before")
+let photo = try worker.attachPhoto(recordId: report.id, filePath: write(greenJpeg, "a.jpg"), stage: .before)
 checkEqual(photo.mime, "image/jpeg")
 checkEqual([photo.width, photo.height], [32, 24])
-checkEqual(photo.stage, "before")
+checkEqual(photo.stage, .before)
+checkEqual(photo.stageLabel, "整改前")
+let size: Int64 = photo.bytes
+check(size > 0)
 check(photo.takenAt == nil)
 let local = worker.photoFile(sha256: photo.sha256, thumb: false)!
 checkEqual(sha256Hex(file: local), photo.sha256)
@@ -41,7 +44,7 @@ checkEqual(try worker.photoQueue(), PhotoQueue(count: 0, bytes: 0))
 
 // On an unmetered network the sync uploads.
 let notice = try worker.createNotice(draft: noticeDraft())
-let after = try worker.attachPhoto(recordId: notice.id, filePath: write(blueJpeg, "b.jpg"), stage: "after")
+let after = try worker.attachPhoto(recordId: notice.id, filePath: write(blueJpeg, "b.jpg"), stage: .after)
 worker.setNetwork(network: .unmetered)
 checkEqual(try await worker.syncNow().photosUploaded, 1)
 
@@ -64,7 +67,7 @@ checkEqual(try worker.detachPhoto(recordId: report.id, sha256: photo.sha256).pho
 guard case let .Photo(code, _) = await thrown({ try worker.attachPhoto(recordId: report.id, filePath: write(Data("hello".utf8), "x.jpg"), stage: nil) })
 else { fail() }
 check(code.hasPrefix("photo_"), code)
-guard case .Argument = await thrown({ try worker.attachPhoto(recordId: report.id, filePath: write(greenJpeg, "c.jpg"), stage: "middle") })
+guard case .Argument = await thrown({ try worker.attachPhoto(recordId: "not-a-uuid", filePath: write(greenJpeg, "c.jpg"), stage: nil) })
 else { fail() }
 guard case .Argument = await thrown({ try await worker.fetchPhoto(sha256: "xyz", thumb: false) }) else { fail() }
 

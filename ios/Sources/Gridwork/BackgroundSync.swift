@@ -1,7 +1,7 @@
 #if canImport(BackgroundTasks) && canImport(Network)
 import BackgroundTasks
 import Foundation
-import Network
+import Network  // NWPathMonitor; in this module the name `Network` itself is the bindings' enum
 
 /// Background sync with BGTaskScheduler: a BGProcessingTask that needs the network runs
 /// `syncNow()`; when iOS expires it, the sync is stopped with `cancelSync()` (uniffi's Swift

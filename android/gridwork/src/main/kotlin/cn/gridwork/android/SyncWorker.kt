@@ -10,12 +10,14 @@ import androidx.work.ExistingWorkPolicy
 import androidx.work.NetworkType
 import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.PeriodicWorkRequestBuilder
+import androidx.work.WorkInfo
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import androidx.work.workDataOf
 import cn.gridwork.core.GridworkException
 import cn.gridwork.core.SyncListener
 import cn.gridwork.core.SyncProgressInfo
+import java.util.concurrent.Executor
 import java.util.concurrent.TimeUnit
 
 /**
@@ -41,9 +43,9 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
         val progress = object : SyncListener {
             override fun onProgress(progress: SyncProgressInfo) {
                 // Called on the sync's thread: hand it to WorkManager and return.
-                setProgressAsync(workDataOf("phase" to progress.phase.name, "pushed" to progress.pushed.toLong(),
-                    "pushTotal" to progress.pushTotal.toLong(), "photosDone" to progress.photosDone.toLong(),
-                    "photosTotal" to progress.photosTotal.toLong()))
+                setProgressAsync(workDataOf("phase" to progress.phase.name, "pushed" to progress.pushed,
+                    "pushTotal" to progress.pushTotal, "photosDone" to progress.photosDone,
+                    "photosTotal" to progress.photosTotal))
             }
         }
         val error = client.subscribe(progress).use { _ ->
@@ -78,14 +80,36 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
             WorkManager.getInstance(context).enqueueUniquePeriodicWork(PERIODIC, ExistingPeriodicWorkPolicy.KEEP, request)
         }
 
-        /** Sync as soon as there is a network (after filing a record, on "sync now"). */
+        /**
+         * Sync as soon as there is a network (after filing a record, on "sync now"). A sync
+         * that has not started yet is kept (it will send what was stored before it starts);
+         * behind a running one, which may be past its push, another is queued to run after
+         * it ([oneShotJoin]). So a request is never lost, and at most one waits.
+         */
         fun enqueueNow(context: Context) {
-            val request = OneTimeWorkRequestBuilder<SyncWorker>()
-                .setConstraints(connected)
-                .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 30, TimeUnit.SECONDS)
-                .build()
-            // KEEP: a sync already queued or running covers the new records too.
-            WorkManager.getInstance(context).enqueueUniqueWork(ONE_SHOT, ExistingWorkPolicy.KEEP, request)
+            val workManager = WorkManager.getInstance(context)
+            val existing = workManager.getWorkInfosForUniqueWork(ONE_SHOT)
+            existing.addListener({
+                val states = runCatching { existing.get() }.getOrDefault(emptyList()).map { it.state.oneShotState() }
+                val policy = when (oneShotJoin(states)) {
+                    OneShotJoin.KEEP -> ExistingWorkPolicy.KEEP
+                    OneShotJoin.APPEND -> ExistingWorkPolicy.APPEND_OR_REPLACE
+                }
+                val request = OneTimeWorkRequestBuilder<SyncWorker>()
+                    .setConstraints(connected)
+                    .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 30, TimeUnit.SECONDS)
+                    .build()
+                workManager.enqueueUniqueWork(ONE_SHOT, policy, request)
+            }, directExecutor)
+        }
+
+        /** Runs the listener on the thread that completed the query (WorkManager's own); enqueueing does not block. */
+        private val directExecutor = Executor { it.run() }
+
+        private fun WorkInfo.State.oneShotState(): OneShotState = when {
+            isFinished -> OneShotState.FINISHED
+            this == WorkInfo.State.RUNNING -> OneShotState.RUNNING
+            else -> OneShotState.WAITING // ENQUEUED, BLOCKED
         }
 
         fun cancelAll(context: Context) {

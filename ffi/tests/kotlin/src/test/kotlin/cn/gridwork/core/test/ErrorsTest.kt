@@ -15,7 +15,7 @@ class ErrorsTest : ServerTest() {
 
         for (call in listOf<() -> Unit>(
             { worker.getRecord("not-a-uuid") },
-            { worker.setStatus("12345", "accepted") },
+            { worker.setStatus("12345", RecordStatus.Report(ReportStatus.ACCEPTED)) },
             { worker.updateReport("", ReportEdit(description = "x")) },
             { worker.discardRejected("zzz") },
         )) {
@@ -30,26 +30,27 @@ class ErrorsTest : ServerTest() {
         assertEquals("description", invalid.field)
         invalid = assertGridwork { worker.createReport(reportDraft(grid = "370705001001-99")) }
         assertEquals("org.grid", invalid.field)
-        var arg = assertGridwork<GridworkException.Argument> { worker.setStatus(report.id, "finished") }
-        assertTrue("status" in arg.msg, arg.msg)
-        arg = assertGridwork { worker.createNotice(noticeDraft(deadline = "2024-13-45")) }
+        var arg = assertGridwork<GridworkException.Argument> { worker.createNotice(noticeDraft(deadline = "2024-13-45")) }
         assertTrue("deadline" in arg.msg, arg.msg)
-        assertGridwork<GridworkException.Argument> { worker.createServiceLog(serviceLogDraft(activity = "karaoke")) }
+        arg = assertGridwork { worker.createServiceLog(serviceLogDraft(participants = -1)) }
+        assertTrue("participants" in arg.msg, arg.msg)
         assertGridwork<GridworkException.Argument> { worker.createServiceLog(serviceLogDraft(linkedReports = listOf("nope"))) }
         assertGridwork<GridworkException.Argument> { worker.updateReport(report.id, ReportEdit()) } // nothing to change
         invalid = assertGridwork { worker.updateNotice(report.id, NoticeEdit(facts = "x")) } // a report is not a notice
         assertEquals(RejectReason.KIND_MISMATCH, invalid.reason)
-        invalid = assertGridwork { worker.setStatus(report.id, "accepted") } // only admins accept reports
+        invalid = assertGridwork { worker.setStatus(report.id, RecordStatus.Report(ReportStatus.ACCEPTED)) } // only admins accept reports
         assertEquals(RejectReason.INVALID_TRANSITION, invalid.reason)
         invalid = assertGridwork { worker.updateReport(report.id, ReportEdit(location = location(lon = 200.0))) }
         assertEquals("location.lon", invalid.field)
-        assertGridwork<GridworkException.NotFound> { worker.setStatus(UUID.randomUUID().toString(), "done") }
+        assertGridwork<GridworkException.NotFound> {
+            worker.setStatus(UUID.randomUUID().toString(), RecordStatus.ServiceLog(ServiceLogStatus.DONE))
+        }
         assertNull(worker.getRecord(UUID.randomUUID().toString()))
         // Every error is also a plain Exception with a message, for generic handlers.
         assertTrue(invalid.message!!.contains("location.lon"))
 
         // Nothing bad was stored, and the client still works.
-        assertEquals(1uL, worker.pendingCount())
+        assertEquals(1L, worker.pendingCount())
         assertEquals("人行道井盖缺失", worker.getRecord(report.id)!!.record.report.description)
     }
 

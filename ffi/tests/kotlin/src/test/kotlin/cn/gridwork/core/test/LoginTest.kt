@@ -51,15 +51,38 @@ class LoginTest : ServerTest() {
         assertGridwork<GridworkException.NotLoggedIn> { worker.createReport(reportDraft()) }
         assertGridwork<GridworkException.NotLoggedIn> { worker.listRecords(RecordFilter(mineOnly = true)) }
         // Records and pending changes stay; logging in again sends them.
-        assertEquals(1uL, worker.pendingCount())
+        assertEquals(1L, worker.pendingCount())
         worker.login("grid.kw01", PASSWORD)
-        assertEquals(1uL, worker.syncNow().accepted)
+        assertEquals(1L, worker.syncNow().accepted)
 
         // A device that never logged in has no reference data either: log in once.
         val fresh = open("fresh")
         assertGridwork<GridworkException.NoReferenceData> { fresh.createReport(reportDraft()) }
         assertGridwork<GridworkException.NotLoggedIn> { fresh.syncNow() }
         Unit
+    }
+
+    @Test
+    fun `another user's pending change refuses a second login with OtherUsersData`() = runBlocking {
+        val phone = login("grid.kw01", name = "shared")
+        val report = phone.createReport(reportDraft())
+        // Signed in or signed out: the owner's unsent change keeps the device theirs.
+        val e = assertGridwork<GridworkException.OtherUsersData> { phone.login("officer.kuiwen", PASSWORD) }
+        assertTrue("其他用户" in e.msg, e.msg)
+        assertEquals("grid.kw01", phone.currentUser()?.username)
+        phone.logout()
+        assertGridwork<GridworkException.OtherUsersData> { phone.login("officer.kuiwen", PASSWORD) }
+        assertNull(phone.currentUser())
+        assertEquals(1L, phone.pendingCount())
+        assertNotNull(phone.getRecord(report.id))
+
+        // Once it is sent, another account may sign in, and starts clean.
+        phone.login("grid.kw01", PASSWORD)
+        assertEquals(1L, phone.syncNow().accepted)
+        phone.logout()
+        assertEquals("officer.kuiwen", phone.login("officer.kuiwen", PASSWORD).username)
+        assertNull(phone.getRecord(report.id))
+        assertEquals(0L, phone.pendingCount())
     }
 
     @Test

@@ -34,26 +34,27 @@ class PhotosTest : ServerTest() {
         val worker = login("grid.kw01")
         worker.setPhotoPolicy(PhotoPolicy.UNMETERED_ONLY)
         assertEquals(PhotoPolicy.UNMETERED_ONLY, worker.photoPolicy())
-        worker.setNetwork(NetworkKind.METERED)
+        worker.setNetwork(Network.METERED)
 
         val report = worker.createReport(reportDraft(description = "垃圾桶满溢，附照片"))
-        val photo = worker.attachPhoto(report.id, jpeg("a.jpg", 64, 48, Color.GREEN).toString(), "before")
+        val photo = worker.attachPhoto(report.id, jpeg("a.jpg", 64, 48, Color.GREEN).toString(), PhotoStage.BEFORE)
         assertEquals("image/jpeg", photo.mime)
-        assertEquals(64u to 48u, photo.width to photo.height)
-        assertEquals("before", photo.stage)
+        assertEquals(64 to 48, photo.width to photo.height)
+        assertEquals(PhotoStage.BEFORE, photo.stage)
+        assertEquals("整改前", photo.stageLabel)
         assertNull(photo.takenAt) // ImageIO writes no EXIF
         assertTrue(Regex("[0-9a-f]{64}").matches(photo.sha256))
         val local = worker.photoFile(photo.sha256, false)!!
         assertEquals(photo.sha256, sha256(local))
-        assertEquals(photo.bytes, Files.size(Path.of(local)).toULong())
+        assertEquals(photo.bytes, Files.size(Path.of(local)))
         assertEquals(listOf(photo), worker.getRecord(report.id)!!.record.report.photos)
-        assertEquals(PhotoQueue(count = 1u, bytes = photo.bytes), worker.photoQueue())
+        assertEquals(PhotoQueue(count = 1, bytes = photo.bytes), worker.photoQueue())
 
         // Metered network and UNMETERED_ONLY: the record goes, the photo waits.
         val metered = worker.syncNow()
-        assertEquals(2uL, metered.accepted) // the create and the attach
-        assertEquals(0uL, metered.photosUploaded)
-        assertEquals(1uL, worker.photoQueue().count)
+        assertEquals(2L, metered.accepted) // the create and the attach
+        assertEquals(0L, metered.photosUploaded)
+        assertEquals(1L, worker.photoQueue().count)
 
         val admin = login("admin")
         admin.syncNow()
@@ -62,19 +63,20 @@ class PhotosTest : ServerTest() {
 
         // uploadPhotos sends them whatever the policy.
         val uploaded = worker.uploadPhotos()
-        assertEquals(1uL, uploaded.photosUploaded)
+        assertEquals(1L, uploaded.photosUploaded)
         assertTrue(uploaded.photoBytesSent >= photo.bytes)
-        assertEquals(PhotoQueue(count = 0u, bytes = 0u), worker.photoQueue())
+        assertEquals(PhotoQueue(count = 0, bytes = 0), worker.photoQueue())
 
         // On an unmetered network the sync itself uploads.
         val notice = worker.createNotice(noticeDraft())
-        val after = worker.attachPhoto(notice.id, jpeg("b.jpg", 40, 30, Color.BLUE).toString(), "after")
-        worker.setNetwork(NetworkKind.UNMETERED)
+        val after = worker.attachPhoto(notice.id, jpeg("b.jpg", 40, 30, Color.BLUE).toString(), PhotoStage.AFTER)
+        assertEquals("整改后", after.stageLabel)
+        worker.setNetwork(Network.UNMETERED)
         val progress = Recorder()
         val handle = worker.subscribe(progress)
-        assertEquals(1uL, worker.syncNow().photosUploaded)
+        assertEquals(1L, worker.syncNow().photosUploaded)
         handle.cancel()
-        assertTrue(progress.events.any { it.phase == SyncPhase.UPLOADING_PHOTOS && it.photosTotal == 1uL })
+        assertTrue(progress.events.any { it.phase == SyncPhase.UPLOADING_PHOTOS && it.photosTotal == 1L })
 
         admin.syncNow()
         for (p in listOf(photo, after)) {
@@ -102,7 +104,6 @@ class PhotosTest : ServerTest() {
         val e = assertGridwork<GridworkException.Photo> { worker.attachPhoto(report.id, text.toString(), null) }
         assertTrue(e.code.startsWith("photo_"), e.code)
         val good = jpeg("ok.jpg", 16, 16, Color.RED).toString()
-        assertGridwork<GridworkException.Argument> { worker.attachPhoto(report.id, good, "middle") }
         assertGridwork<GridworkException.Argument> { worker.attachPhoto("nope", good, null) }
         assertGridwork<GridworkException.NotFound> { worker.attachPhoto(java.util.UUID.randomUUID().toString(), good, null) }
         assertGridwork<GridworkException.Argument> { worker.fetchPhoto("xyz", false) }

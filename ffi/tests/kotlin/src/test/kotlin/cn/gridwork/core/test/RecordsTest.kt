@@ -13,17 +13,26 @@ class RecordsTest : ServerTest() {
         val report = officer.createReport(reportDraft())
         val notice = officer.createNotice(noticeDraft())
         val log = officer.createServiceLog(serviceLogDraft())
-        assertEquals(3uL, officer.pendingCount())
-        assertTrue(listOf(report, notice, log).all { it.syncState == SyncState.PENDING })
+        assertEquals(3L, officer.pendingCount())
+        assertTrue(listOf(report, notice, log).all { it.syncState == SyncState.PENDING && it.syncStateLabel == "待同步" })
         assertTrue(notice.notice.number.startsWith("GZ"))
-        assertEquals(listOf("report", "notice", "service_log"), listOf(report.kind, notice.kind, log.kind))
-        assertEquals(listOf("submitted", "issued", "open"), listOf(report.status, notice.status, log.status))
+        assertEquals(listOf(RecordKind.REPORT, RecordKind.NOTICE, RecordKind.SERVICE_LOG), listOf(report.kind, notice.kind, log.kind))
+        assertEquals(listOf("随手拍", "不文明行为告知单", "服务日志"), listOf(report.kindLabel, notice.kindLabel, log.kindLabel))
+        assertEquals(
+            listOf(
+                RecordStatus.Report(ReportStatus.SUBMITTED),
+                RecordStatus.Notice(NoticeStatus.ISSUED),
+                RecordStatus.ServiceLog(ServiceLogStatus.OPEN),
+            ),
+            listOf(report.status, notice.status, log.status),
+        )
+        assertEquals(listOf("已上报", "已告知", "待答复"), listOf(report.statusLabel, notice.statusLabel, log.statusLabel))
         assertEquals(KW_COMMUNITY, report.community)
         assertEquals(KW_GRID, report.grid)
 
         val summary = officer.syncNow()
-        assertEquals(Triple(3uL, 3uL, 0uL), Triple(summary.pushed, summary.accepted, summary.rejected))
-        assertEquals(0uL, officer.pendingCount())
+        assertEquals(Triple(3L, 3L, 0L), Triple(summary.pushed, summary.accepted, summary.rejected))
+        assertEquals(0L, officer.pendingCount())
         assertEquals(SyncState.SYNCED, officer.getRecord(notice.id)!!.record.syncState)
 
         val admin = login("admin")
@@ -47,7 +56,8 @@ class RecordsTest : ServerTest() {
         assertEquals(Party(name = "张某", shopName = "老张水果店", phone = "13805361234"), body.party)
         assertEquals(today(3), body.deadline)
         val logBody = admin.getRecord(log.id)!!.record.serviceLog
-        assertEquals("home_visit", logBody.activity)
+        assertEquals(Activity.HOME_VISIT, logBody.activity)
+        assertEquals(5, logBody.participants)
         assertEquals("入户走访", logBody.activityLabel)
         assertEquals(listOf("夜间烧烤油烟扰民"), logBody.complaints)
     }
@@ -62,10 +72,11 @@ class RecordsTest : ServerTest() {
         val edited = officer.updateNotice(notice.id, NoticeEdit(facts = "店外占道经营，已口头劝导", deadline = today(5)))
         assertEquals("店外占道经营，已口头劝导", edited.notice.facts)
         assertEquals(SyncState.PENDING, edited.syncState)
-        val rectified = officer.setStatus(notice.id, "rectified")
-        assertEquals("rectified", rectified.status)
+        val rectified = officer.setStatus(notice.id, RecordStatus.Notice(NoticeStatus.RECTIFIED))
+        assertEquals(RecordStatus.Notice(NoticeStatus.RECTIFIED), rectified.status)
+        assertEquals(NoticeStatus.RECTIFIED, (rectified.status as RecordStatus.Notice).status)
         assertEquals("已整改", rectified.statusLabel)
-        assertEquals(2uL, officer.pendingCount())
+        assertEquals(2L, officer.pendingCount())
         officer.syncNow()
 
         val detail = officer.getRecord(notice.id)!!
@@ -81,7 +92,7 @@ class RecordsTest : ServerTest() {
         val seen = admin.getRecord(notice.id)!!
         assertEquals("店外占道经营，已口头劝导", seen.record.notice.facts)
         assertEquals(today(5), seen.record.notice.deadline)
-        assertEquals("rectified", seen.record.status)
+        assertEquals(RecordStatus.Notice(NoticeStatus.RECTIFIED), seen.record.status)
         val serverEntries = seen.history.filterIsInstance<HistoryEntry.Server>()
         assertEquals(officer.currentUser()!!.id, serverEntries.last().actor)
         assertTrue(serverEntries.last().at.isBefore(Instant.now().plusSeconds(60)))
@@ -90,20 +101,22 @@ class RecordsTest : ServerTest() {
         val report = officer.createReport(reportDraft())
         officer.syncNow()
         admin.syncNow()
-        admin.updateReport(report.id, ReportEdit(status = "accepted", description = "井盖缺失，已立案"))
+        admin.updateReport(report.id, ReportEdit(status = ReportStatus.ACCEPTED, description = "井盖缺失，已立案"))
         admin.syncNow()
         officer.syncNow()
         val theirs = officer.getRecord(report.id)!!
-        assertEquals("accepted", theirs.record.status)
+        assertEquals(RecordStatus.Report(ReportStatus.ACCEPTED), theirs.record.status)
+        assertEquals("已立案", theirs.record.statusLabel)
         assertEquals("井盖缺失，已立案", theirs.record.report.description)
         val byAdmin = theirs.history.filterIsInstance<HistoryEntry.Server>().last()
         assertEquals(admin.currentUser()!!.id, byAdmin.actor)
         assertEquals(setOf("status", "description"), byAdmin.fields.toSet())
 
         val log = officer.createServiceLog(serviceLogDraft())
-        val done = officer.updateServiceLog(log.id, ServiceLogEdit(status = "done", participants = 8u, linkedReports = listOf(report.id)))
-        assertEquals("done", done.status)
-        assertEquals(8u, done.serviceLog.participants)
+        val done =
+            officer.updateServiceLog(log.id, ServiceLogEdit(status = ServiceLogStatus.DONE, participants = 8, linkedReports = listOf(report.id)))
+        assertEquals(RecordStatus.ServiceLog(ServiceLogStatus.DONE), done.status)
+        assertEquals(8, done.serviceLog.participants)
         assertEquals(listOf(report.id), done.serviceLog.linkedReports)
     }
 
@@ -115,31 +128,39 @@ class RecordsTest : ServerTest() {
         val r2 = worker.createReport(reportDraft(description = "二"))
         val log = worker.createServiceLog(serviceLogDraft())
         val after = Instant.now().plusSeconds(1)
-        worker.setStatus(log.id, "done")
+        val done = RecordStatus.ServiceLog(ServiceLogStatus.DONE)
+        worker.setStatus(log.id, done)
 
         fun ids(rs: List<RecordView>) = rs.map { it.id }
-        assertEquals(listOf(r2.id, r1.id), ids(worker.listRecords(RecordFilter(kind = "report")))) // newest first
-        assertEquals(listOf(log.id), ids(worker.listRecords(RecordFilter(kind = "service_log", status = "done"))))
-        assertEquals(emptyList<RecordView>(), worker.listRecords(RecordFilter(kind = "service_log", status = "open")))
-        assertEquals(listOf(r2.id), ids(worker.listRecords(RecordFilter(limit = 1u, offset = 1u))))
+        assertEquals(listOf(r2.id, r1.id), ids(worker.listRecords(RecordFilter(kind = RecordKind.REPORT)))) // newest first
+        assertEquals(listOf(log.id), ids(worker.listRecords(RecordFilter(kind = RecordKind.SERVICE_LOG, status = done))))
+        assertEquals(listOf(log.id), ids(worker.listRecords(RecordFilter(status = done)))) // the status names its kind
+        val open = RecordStatus.ServiceLog(ServiceLogStatus.OPEN)
+        assertEquals(emptyList<RecordView>(), worker.listRecords(RecordFilter(kind = RecordKind.SERVICE_LOG, status = open)))
+        assertEquals(listOf(r2.id), ids(worker.listRecords(RecordFilter(limit = 1, offset = 1))))
         assertEquals(3, worker.listRecords(RecordFilter(mineOnly = true)).size)
         assertEquals(3, worker.listRecords(RecordFilter(createdFrom = before, createdBefore = after)).size)
         assertEquals(emptyList<RecordView>(), worker.listRecords(RecordFilter(createdBefore = before)))
-        assertEquals(3uL, worker.recordCount())
+        assertEquals(3L, worker.recordCount())
 
         worker.syncNow() // pulls the demo records of the grid
         val me = worker.currentUser()!!.id
         val everyone = worker.allRecords()
         assertEquals(minOf(everyone.size, 100), worker.listRecords(RecordFilter()).size) // default page: 100
-        assertEquals(worker.recordCount(), everyone.size.toULong())
+        assertEquals(worker.recordCount(), everyone.size.toLong())
         assertTrue(everyone.size > 3)
         val mine = worker.listRecords(RecordFilter(mineOnly = true))
         assertEquals(setOf(me), mine.map { it.author }.toSet())
         assertTrue(ids(mine).containsAll(listOf(r1.id, r2.id, log.id)))
         assertEquals(everyone.count { it.author == me }, mine.size)
 
-        assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(kind = "complaint")) }
-        assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(status = "finished")) }
+        // A status of another kind than the filter's, a negative page: typed errors.
+        val submitted = RecordStatus.Report(ReportStatus.SUBMITTED)
+        val wrongKind = assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(kind = RecordKind.NOTICE, status = submitted)) }
+        assertTrue("status" in wrongKind.msg, wrongKind.msg)
+        assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(limit = -1)) }
+        assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(offset = -1)) }
+        assertGridwork<GridworkException.Argument> { worker.listRecords(RecordFilter(offset = Long.MAX_VALUE)) }
         Unit
     }
 
@@ -150,15 +171,15 @@ class RecordsTest : ServerTest() {
         val outside = worker.createReport(reportDraft(grid = WC_GRID))
         val inside = worker.createReport(reportDraft())
         val summary = worker.syncNow()
-        assertEquals(1uL to 1uL, summary.accepted to summary.rejected)
-        assertEquals(0uL, worker.pendingCount())
+        assertEquals(1L to 1L, summary.accepted to summary.rejected)
+        assertEquals(0L, worker.pendingCount())
 
         val rejected = worker.rejectedChanges().single()
         assertEquals(outside.id, rejected.recordId)
         assertEquals(RejectReason.OUT_OF_SCOPE, rejected.reason)
         assertEquals("超出您的管辖范围", rejected.reasonLabel)
         assertEquals("org.grid", rejected.field)
-        assertTrue(rejected.message.isNotEmpty() && rejected.isCreate && rejected.kind == "report")
+        assertTrue(rejected.message.isNotEmpty() && rejected.isCreate && rejected.kind == RecordKind.REPORT)
         assertFalse(rejected.rejectedAt.isBefore(rejected.createdAt))
         assertEquals(SyncState.REJECTED, worker.getRecord(outside.id)!!.record.syncState)
         assertEquals(SyncState.SYNCED, worker.getRecord(inside.id)!!.record.syncState)

@@ -122,12 +122,16 @@ fun noticeDraft(grid: String = KW_GRID, number: String? = null, deadline: String
     deadline = deadline,
 )
 
-fun serviceLogDraft(activity: String = "home_visit", linkedReports: List<String> = emptyList()) = ServiceLogDraft(
+fun serviceLogDraft(
+    activity: Activity = Activity.HOME_VISIT,
+    participants: Int = 5,
+    linkedReports: List<String> = emptyList(),
+) = ServiceLogDraft(
     grid = KW_GRID,
     location = location(),
     date = today(),
     activity = activity,
-    participants = 5u,
+    participants = participants,
     summary = "走访沿街商户，宣传门前五包",
     complaints = listOf("夜间烧烤油烟扰民"),
     replies = listOf("已告知中队，三日内现场查看"),
@@ -135,14 +139,14 @@ fun serviceLogDraft(activity: String = "home_visit", linkedReports: List<String>
 )
 
 /** Every record matching the filter, page by page (a page holds at most 1000). */
-fun GridworkClient.allRecords(kind: String? = null, mineOnly: Boolean = false): List<RecordView> {
+fun GridworkClient.allRecords(kind: RecordKind? = null, mineOnly: Boolean = false): List<RecordView> {
     val out = mutableListOf<RecordView>()
-    var offset = 0u
+    var offset = 0L
     while (true) {
-        val page = listRecords(RecordFilter(kind = kind, mineOnly = mineOnly, limit = 1000u, offset = offset))
+        val page = listRecords(RecordFilter(kind = kind, mineOnly = mineOnly, limit = 1000, offset = offset))
         out += page
         if (page.size < 1000) return out
-        offset += page.size.toUInt()
+        offset += page.size
     }
 }
 

@@ -1,0 +1,152 @@
+//! The core's own enums and records, exposed as they are (uniffi "remote types"). Each
+//! declaration mirrors the core's definition field for field and variant for variant: uniffi
+//! derives the FFI conversions for the core type and emits nothing else, so there is no
+//! second copy to convert from and to. A core change that these mirrors miss (a new variant,
+//! a renamed field) fails to compile here.
+//!
+//! Screen types that add labels or change shapes (`RecordView`, `User`, `PhotoInfo`, ...)
+//! are hand-shaped in `types.rs`.
+
+use gridwork_core::events::SyncPhase;
+use gridwork_core::model::{Activity, Location, Party, PhotoStage, RecordKind, Role};
+use gridwork_core::photos::{Network, PhotoPolicy};
+use gridwork_core::protocol::RejectReason;
+use gridwork_core::reference::{Category, CategoryKind, OrgLevel, OrgUnit};
+use gridwork_core::store::records::SyncState;
+
+// ---------------------------------------------------------------------------------------
+// Enums.
+
+/// The kinds of record: 随手拍 report, 不文明行为告知单 notice, 服务日志 service log.
+#[uniffi::remote(Enum)]
+pub enum RecordKind {
+    Report,
+    Notice,
+    ServiceLog,
+}
+
+/// 服务日志 activity types: the 六个一 and the open day.
+#[uniffi::remote(Enum)]
+pub enum Activity {
+    ContactCard,
+    ComplaintReply,
+    Forum,
+    SiteVisit,
+    HomeVisit,
+    CollectiveFeedback,
+    OpenDay,
+}
+
+/// 整改前 / 整改后: which side of a rectification a notice's evidence photo shows.
+#[uniffi::remote(Enum)]
+pub enum PhotoStage {
+    Before,
+    After,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Role {
+    GridWorker,
+    Officer,
+    Admin,
+}
+
+/// Where a record stands with the server.
+#[uniffi::remote(Enum)]
+pub enum SyncState {
+    Pending,
+    Synced,
+    Rejected,
+}
+
+/// Why the server (or the device's own check) refused a change.
+#[uniffi::remote(Enum)]
+pub enum RejectReason {
+    Invalid,
+    OutOfScope,
+    NotFound,
+    AlreadyExists,
+    KindMismatch,
+    InvalidTransition,
+    OpIdConflict,
+}
+
+#[uniffi::remote(Enum)]
+pub enum OrgLevel {
+    City,
+    District,
+    Street,
+    Community,
+    Grid,
+}
+
+#[uniffi::remote(Enum)]
+pub enum CategoryKind {
+    Component,
+    Matter,
+}
+
+#[uniffi::remote(Enum)]
+pub enum SyncPhase {
+    Pushing,
+    Pulling,
+    Reference,
+    UploadingPhotos,
+    Done,
+}
+
+/// Which networks photos may use; record metadata always goes.
+#[uniffi::remote(Enum)]
+pub enum PhotoPolicy {
+    AnyNetwork,
+    UnmeteredOnly,
+}
+
+/// The network the phone is on, as the app sees it.
+#[uniffi::remote(Enum)]
+pub enum Network {
+    Unmetered,
+    Metered,
+}
+
+// ---------------------------------------------------------------------------------------
+// Records.
+
+/// WGS-84 position; the core checks the ranges (latitude 91 is an `Invalid` error).
+#[uniffi::remote(Record)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy in metres, as the phone reports it.
+    pub accuracy_m: f64,
+    #[uniffi(default)]
+    pub address: Option<String>,
+}
+
+/// The party a notice is issued to. Personal data: never logged, never in error messages
+/// (the core's `Debug` of it is redacted).
+#[uniffi::remote(Record)]
+pub struct Party {
+    pub name: String,
+    #[uniffi(default)]
+    pub shop_name: Option<String>,
+    #[uniffi(default)]
+    pub phone: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct OrgUnit {
+    pub code: String,
+    pub name: String,
+    pub level: OrgLevel,
+    pub parent: Option<String>,
+}
+
+/// A GB/T 47678.5 category (大类 or 小类).
+#[uniffi::remote(Record)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub kind: CategoryKind,
+}
