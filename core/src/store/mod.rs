@@ -34,7 +34,8 @@ impl DbKey {
     pub fn parse(s: &str) -> DbKey {
         // Hex digits are ASCII: checking that first keeps the slicing below on char boundaries.
         let hex = s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
-        let bytes: Option<Vec<u8>> = hex.then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
+        let bytes: Option<Vec<u8>> =
+            hex.then(|| (0..32).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()).flatten();
         match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
             Some(raw) => DbKey::Raw(raw),
             None => DbKey::Passphrase(s.to_owned()),
