@@ -23,6 +23,11 @@ pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&china()).date_naive()
 }
 
+/// The first instant of a local date in China.
+pub fn start_of_day(d: NaiveDate) -> DateTime<Utc> {
+    WorkCalendar::at(d, NaiveTime::MIN)
+}
+
 /// One working period of a working day, local time, `[start, end)`.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -161,10 +166,11 @@ mod tests {
 
     /// 2026-09-25 (Fri) to 2026-10-08: 中秋 and 国庆, with 2026-10-10 (Sat) worked.
     fn autumn() -> WorkCalendar {
-        let mut c = WorkCalendar::default();
-        c.holidays = (1..=7).map(|d| day(2026, 10, d)).chain([day(2026, 9, 25)]).collect();
-        c.extra_workdays = vec![day(2026, 10, 10)];
-        c
+        WorkCalendar {
+            holidays: (1..=7).map(|d| day(2026, 10, d)).chain([day(2026, 9, 25)]).collect(),
+            extra_workdays: vec![day(2026, 10, 10)],
+            ..Default::default()
+        }
     }
 
     #[test]
