@@ -139,9 +139,14 @@ impl DeviceContext {
 
     /// Keep new reference data (stored first, then cached).
     pub async fn set_reference(&self, data: ReferenceData) -> Result<()> {
-        let index = Arc::new(RefIndex::new(&data));
-        let version = data.version.clone();
-        self.store.write_async(move |tx| meta::set_json(tx, meta::REFERENCE, &data)).await?;
+        // Indexing a city's tree is work too: on the store's worker, not the polling thread.
+        let (version, index) = self
+            .store
+            .write_async(move |tx| {
+                meta::set_json(tx, meta::REFERENCE, &data)?;
+                Ok((data.version.clone(), Arc::new(RefIndex::new(&data))))
+            })
+            .await?;
         write(&self.refs, Some((version, index)));
         Ok(())
     }

@@ -154,7 +154,9 @@ fn gunzip(raw: &[u8]) -> Result<Vec<u8>> {
 
 /// A JSON answer: gunzipped and decoded (off the polling thread when large).
 async fn decode<T: DeserializeOwned + Send + 'static>(raw: Vec<u8>, gzipped: bool) -> Result<T> {
-    maybe_off_thread(raw.len() >= OFF_THREAD_BYTES, move || {
+    // JSON compresses about tenfold: judge a gzipped body by what it will become.
+    let large = raw.len() >= if gzipped { OFF_THREAD_BYTES / 8 } else { OFF_THREAD_BYTES };
+    maybe_off_thread(large, move || {
         let bytes = if gzipped { gunzip(&raw)? } else { raw };
         Ok(serde_json::from_slice(&bytes)?)
     })
