@@ -39,12 +39,20 @@ pub struct LocalActor {
     pub user_id: String,
     pub role: Role,
     pub device_id: String,
+    /// The user's scope (org code).
+    pub scope: String,
 }
 
 impl LocalActor {
     /// The merge rules' view: devices leave the scope check to the server.
     pub fn actor(&self) -> crate::merge::Actor<'_> {
-        crate::merge::Actor { user_id: &self.user_id, device_id: &self.device_id, role: self.role, scope: None }
+        crate::merge::Actor {
+            user_id: &self.user_id,
+            device_id: &self.device_id,
+            role: self.role,
+            scope: None,
+            home: &self.scope,
+        }
     }
 }
 
@@ -117,7 +125,7 @@ impl DeviceContext {
     /// The signed-in user as the merge rules need them.
     pub fn local_actor(&self) -> Result<LocalActor> {
         let s = self.require_session()?;
-        Ok(LocalActor { user_id: s.user.id, role: s.user.role, device_id: self.device_id.to_string() })
+        Ok(LocalActor { user_id: s.user.id, role: s.user.role, device_id: self.device_id.to_string(), scope: s.user.scope })
     }
 
     /// The bearer credentials of `session` on this device.

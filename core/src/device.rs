@@ -2,11 +2,12 @@
 //! over the [`DeviceContext`] and the engines; what it adds is one sync at a time,
 //! cancellation, and the subscribers to sync progress.
 
+use crate::cases::StepAction;
 use crate::context::{DeviceConfig, DeviceContext};
-use crate::edit::{self, Draft};
+use crate::edit::{self, CaseDraft, Draft};
 use crate::error::{Error, Result};
 use crate::events::{Observers, Subscription, SyncObserver, SyncReport};
-use crate::model::{OrgRef, PhotoRef, PhotoStage, Record};
+use crate::model::{OrgRef, PhotoRef, PhotoStage, Record, RecordBody};
 use crate::photos::{Network, PhotoPolicy, download, upload};
 use crate::protocol::RecordPatch;
 use crate::reference::{OrgUnit, ReferenceData, UserInfo};
@@ -91,6 +92,37 @@ impl Device {
 
     pub fn detach_photo(&self, id: Uuid, sha256: &str) -> Result<Record> {
         edit::detach_photo(&self.ctx, id, sha256)
+    }
+
+    /// 立案: open a case (admins).
+    pub fn open_case(&self, draft: CaseDraft) -> Result<Record> {
+        edit::open_case(&self.ctx, draft)
+    }
+
+    /// A step of a case, from the stage this device shows; photos from [`Device::take_photo`].
+    pub fn case_step(&self, id: Uuid, action: StepAction, note: Option<String>, photos: Vec<PhotoRef>) -> Result<Record> {
+        edit::step(&self.ctx, id, action, note, photos)
+    }
+
+    /// Take in a photo for a case step (stored and queued for upload).
+    pub fn take_photo(&self, file: &Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
+        edit::take_photo(&self.ctx, file, stage)
+    }
+
+    /// The case opened from record `id` (e.g. the reporter's 随手拍), if this device has it.
+    pub fn case_of(&self, id: Uuid) -> Result<Option<LocalRecord>> {
+        self.ctx.store.read(|c| records::case_of(c, id))
+    }
+
+    /// Working minutes left to a case's deadline now (negative: overdue); `None` when no
+    /// clock runs (not dispatched, closed, …). Offline, from the reference data.
+    pub fn case_remaining(&self, id: Uuid) -> Result<Option<i64>> {
+        let refs = self.ctx.require_refs()?;
+        let (shown, _) = self.ctx.store.read(|c| records::get(c, id))?.ok_or(Error::NotFound)?;
+        match &shown.body {
+            RecordBody::Case(c) => Ok(c.remaining_minutes(shown.status, chrono::Utc::now(), &refs)),
+            _ => Err(Error::Argument("不是案件 (not a case)".into())),
+        }
     }
 
     pub fn next_notice_number(&self) -> Result<String> {

@@ -2,6 +2,7 @@
 //! the server uses (`merge::apply_op`, without the scope check, which is the server's),
 //! shown at once, and queued as an op in the same transaction.
 
+use crate::cases::{Case, CaseSource, CaseStep, StepAction};
 use crate::context::DeviceContext;
 use crate::error::{Error, Result};
 use crate::merge::{self, StoredRecord};
@@ -48,6 +49,69 @@ pub fn create(ctx: &DeviceContext, draft: Draft) -> Result<Record> {
     Ok(stored.record)
 }
 
+/// 立案 on this device (an admin's): a case from a report, a notice, a complaint of a
+/// service log, or a call. The org and place default to the source record's.
+pub struct CaseDraft {
+    pub source: CaseSource,
+    /// The grid and place; `None`: the source record's (needed for a hotline case).
+    pub place: Option<(OrgRef, Location)>,
+    pub category: String,
+    pub description: String,
+}
+
+/// Open a case; the server gives it its number when it accepts it.
+pub fn open_case(ctx: &DeviceContext, draft: CaseDraft) -> Result<Record> {
+    let (org, location) = match (draft.place, draft.source.record()) {
+        (Some(place), _) => place,
+        (None, Some(source)) => {
+            let (shown, _) = ctx.store.read(|c| records::get(c, source))?.ok_or(Error::NotFound)?;
+            (shown.org, shown.location)
+        }
+        (None, None) => return Err(Error::Argument("热线案件需要网格和位置 (place)".into())),
+    };
+    let body = RecordBody::Case(Case::opened(draft.source, draft.category, draft.description, Vec::new()));
+    create(ctx, Draft { org, location, body })
+}
+
+/// Take a step of a case (派遣, 处置完成, 核查, …), from the stage this device shows.
+pub fn step(ctx: &DeviceContext, id: Uuid, action: StepAction, note: Option<String>, photos: Vec<PhotoRef>) -> Result<Record> {
+    ctx.store.write(|tx| {
+        let (actor, refs) = (ctx.local_actor()?, ctx.require_refs()?);
+        let (shown, _) = records::get(tx, id)?.ok_or(Error::NotFound)?;
+        let step = CaseStep { from: shown.status, action, note, photos };
+        let now = Utc::now();
+        let op = Op { op_id: Uuid::now_v7(), record_id: id, hlc: ctx.clock.tick(), action: OpAction::Step(step) };
+        let base = StoredRecord { record: shown, clocks: BTreeMap::new() };
+        let next = merge::apply_op(Some(&base), &op, &op.hlc, &actor.actor(), &refs, now).map_err(Error::Invalid)?;
+        records::save_shown(tx, &next.record)?;
+        outbox::enqueue(tx, &op, RecordKind::Case, now)?;
+        Ok(next.record)
+    })
+}
+
+/// Take in a photo for a case step (the step carries it): stored by SHA-256 and queued for
+/// upload like an attached one.
+pub fn take_photo(ctx: &DeviceContext, file: &std::path::Path, stage: Option<PhotoStage>) -> Result<PhotoRef> {
+    let photo = ingested(ingest::ingest(file, &ctx.photo_files, &IngestOptions::default())?, stage);
+    ctx.store.write(|tx| photos::add_local(tx, &photo.sha256, &photo.mime, photo.bytes, Utc::now()))?;
+    Ok(photo)
+}
+
+/// The record's reference to a photo just taken in.
+fn ingested(got: ingest::Ingested, stage: Option<PhotoStage>) -> PhotoRef {
+    PhotoRef {
+        sha256: got.sha256,
+        mime: got.mime.to_owned(),
+        bytes: got.bytes,
+        width: got.width,
+        height: got.height,
+        taken_at: got.taken_at,
+        lat: got.lat,
+        lon: got.lon,
+        stage,
+    }
+}
+
 /// Change some fields of a record.
 pub fn update(ctx: &DeviceContext, id: Uuid, patch: RecordPatch) -> Result<Record> {
     if patch == RecordPatch::default() {
@@ -77,13 +141,17 @@ fn update_in(
     Ok(next.record)
 }
 
-fn photos_patch(kind: RecordKind, photos: Vec<PhotoRef>) -> RecordPatch {
+fn photos_patch(kind: RecordKind, photos: Vec<PhotoRef>) -> Result<RecordPatch> {
     let body = match kind {
         RecordKind::Report => BodyPatch::Report(ReportPatch { photos: Some(photos), ..Default::default() }),
         RecordKind::Notice => BodyPatch::Notice(NoticePatch { photos: Some(photos), ..Default::default() }),
         RecordKind::ServiceLog => BodyPatch::ServiceLog(ServiceLogPatch { photos: Some(photos), ..Default::default() }),
+        // A case's photos come with its steps (处置完成, 核查).
+        RecordKind::Case => {
+            return Err(Error::Argument("案件的照片随办理步骤提交 (photos go with a case step)".into()));
+        }
     };
-    RecordPatch { body: Some(body), ..Default::default() }
+    Ok(RecordPatch { body: Some(body), ..Default::default() })
 }
 
 /// Attach a photo from a file the app hands over (JPEG, PNG or WebP): it is taken in
@@ -98,18 +166,7 @@ pub fn attach_photo(ctx: &DeviceContext, id: Uuid, file: &std::path::Path, stage
             format!("每条记录最多{}张照片 (photos)", crate::validate::MAX_PHOTOS),
         )));
     }
-    let got = ingest::ingest(file, &ctx.photo_files, &IngestOptions::default())?;
-    let photo = PhotoRef {
-        sha256: got.sha256,
-        mime: got.mime.to_owned(),
-        bytes: got.bytes,
-        width: got.width,
-        height: got.height,
-        taken_at: got.taken_at,
-        lat: got.lat,
-        lon: got.lon,
-        stage,
-    };
+    let photo = ingested(ingest::ingest(file, &ctx.photo_files, &IngestOptions::default())?, stage);
     ctx.store.write(|tx| {
         photos::add_local(tx, &photo.sha256, &photo.mime, photo.bytes, Utc::now())?;
         update_in(ctx, tx, id, |shown| {
@@ -118,7 +175,7 @@ pub fn attach_photo(ctx: &DeviceContext, id: Uuid, file: &std::path::Path, stage
             }
             let mut list = shown.body.photos().to_vec();
             list.push(photo.clone());
-            Ok(photos_patch(shown.kind(), list))
+            photos_patch(shown.kind(), list)
         })
     })?;
     Ok(photo)
@@ -132,7 +189,7 @@ pub fn detach_photo(ctx: &DeviceContext, id: Uuid, sha256: &str) -> Result<Recor
             if list.len() == shown.body.photos().len() {
                 return Err(Error::NotFound);
             }
-            Ok(photos_patch(shown.kind(), list))
+            photos_patch(shown.kind(), list)
         })
     })
 }

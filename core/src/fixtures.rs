@@ -46,7 +46,7 @@ pub fn reference_data() -> ReferenceData {
         cat("09", "街面秩序类", None, CategoryKind::Matter),
         cat("09006", "占道经营", Some("09"), CategoryKind::Matter),
     ];
-    ReferenceData { version: "fixture-1".into(), orgs, categories, users: vec![] }
+    ReferenceData { version: "fixture-1".into(), orgs, categories, users: vec![], ..Default::default() }
 }
 
 pub fn refs() -> RefIndex {

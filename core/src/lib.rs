@@ -9,6 +9,7 @@
 //! HTTP transport ([`transport`]), the engines over a [`context::DeviceContext`]
 //! ([`sync`], [`session`], [`edit`], [`photos`]) and the [`Device`] facade the apps hold.
 
+pub mod cases;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod hlc;
@@ -53,6 +54,6 @@ pub use context::DeviceConfig;
 #[cfg(feature = "device")]
 pub use device::Device;
 #[cfg(feature = "device")]
-pub use edit::Draft;
+pub use edit::{CaseDraft, Draft};
 #[cfg(feature = "device")]
 pub use error::{Error, Result};

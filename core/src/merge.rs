@@ -3,8 +3,9 @@
 //! clock; status changes must follow the state machine; the result must validate.
 //! Pure functions: storage and transport live elsewhere.
 
+use crate::cases::{self, Case, StepContext};
 use crate::hlc::{Hlc, HlcClock, MAX_FUTURE_MS};
-use crate::model::{Record, RecordBody, Role, mergeable_fields};
+use crate::model::{Record, RecordBody, RecordKind, Role, mergeable_fields};
 use crate::protocol::{BodyPatch, Op, OpAction, RejectReason, Rejection};
 use crate::reference::RefIndex;
 use crate::validate::validate_record;
@@ -20,13 +21,15 @@ pub struct StoredRecord {
 }
 
 /// Who applies an op. `scope` is checked when present (the server); devices pass `None`
-/// and leave authorisation to the server.
+/// and leave authorisation to the server. `home` is the actor's own scope (an org code),
+/// which case steps read either way (an officer's unit, a grid worker's grid).
 #[derive(Clone, Copy, Debug)]
 pub struct Actor<'a> {
     pub user_id: &'a str,
     pub device_id: &'a str,
     pub role: Role,
     pub scope: Option<&'a str>,
+    pub home: &'a str,
 }
 
 /// The stamp the server orders an op by: the op's own, unless it runs more than
@@ -90,6 +93,19 @@ pub fn apply_op(
             if new.status != kind.initial_status() {
                 return Err(Rejection::new(RejectReason::InvalidTransition, Some("status"), "新记录的状态应为初始状态"));
             }
+            // 立案: only admins open cases, and only with what the opener may say; the
+            // number, the timeline and the clock are the rules'.
+            let body = match &new.body {
+                RecordBody::Case(c) => {
+                    if actor.role != Role::Admin {
+                        return Err(Rejection::new(RejectReason::WrongRole, None, "只有管理员可以立案"));
+                    }
+                    let mut case = Case::opened(c.source.clone(), c.category.clone(), c.description.clone(), c.photos.clone());
+                    case.timeline.push(cases::opening_event(actor.user_id, actor.device_id, now));
+                    RecordBody::Case(case)
+                }
+                other => other.clone(),
+            };
             let record = Record {
                 id: op.record_id,
                 author: actor.user_id.to_owned(),
@@ -101,7 +117,7 @@ pub fn apply_op(
                 updated_by: actor.user_id.to_owned(),
                 location: new.location.clone(),
                 status: new.status,
-                body: new.body.clone(),
+                body,
                 seq: None,
             };
             check_scope(&record, actor, refs)?;
@@ -109,9 +125,41 @@ pub fn apply_op(
             let clocks = mergeable_fields(kind).iter().map(|f| ((*f).to_owned(), hlc.clone())).collect();
             Ok(StoredRecord { record, clocks })
         }
+        OpAction::Step(step) => {
+            let cur = current.ok_or_else(|| Rejection::new(RejectReason::NotFound, None, "记录不存在或尚未同步"))?;
+            let RecordBody::Case(case) = &cur.record.body else {
+                return Err(Rejection::new(RejectReason::KindMismatch, None, "只有案件可以办理"));
+            };
+            let ctx = StepContext {
+                user_id: actor.user_id,
+                device_id: actor.device_id,
+                role: actor.role,
+                scope: actor.home,
+                grid: &cur.record.org.grid,
+                refs,
+                now,
+            };
+            let (case, stage) = cases::apply_step(case, cur.record.status, step, &ctx)?;
+            let mut next = cur.clone();
+            for field in step.action.fields().iter().chain(["status", "timeline"].iter()) {
+                next.clocks.insert((*field).to_owned(), hlc.clone());
+            }
+            if !step.photos.is_empty() {
+                next.clocks.insert("photos".into(), hlc.clone());
+            }
+            next.record.body = RecordBody::Case(case);
+            next.record.status = stage;
+            next.record.updated_at = now;
+            next.record.updated_by = actor.user_id.to_owned();
+            validate_record(&next.record, refs)?;
+            Ok(next)
+        }
         OpAction::Update(patch) => {
             let cur = current.ok_or_else(|| Rejection::new(RejectReason::NotFound, None, "记录不存在或尚未同步"))?;
             let kind = cur.record.kind();
+            if kind == RecordKind::Case {
+                return Err(Rejection::new(RejectReason::InvalidTransition, None, "案件只能通过办理步骤修改"));
+            }
             if patch.body.as_ref().is_some_and(|b| b.kind() != kind) {
                 return Err(Rejection::new(RejectReason::KindMismatch, Some("body"), "修改内容与记录类型不符"));
             }
@@ -202,6 +250,14 @@ pub fn op_fields(op: &Op) -> Vec<String> {
             }
             out
         }
+        OpAction::Step(step) => {
+            let mut out: Vec<String> =
+                ["status", "timeline"].iter().chain(step.action.fields()).map(|f| (*f).to_owned()).collect();
+            if !step.photos.is_empty() {
+                out.push("photos".into());
+            }
+            out
+        }
     }
 }
 
@@ -222,7 +278,7 @@ mod tests {
     use crate::protocol::{NoticePatch, RecordPatch};
 
     fn actor(role: Role, scope: Option<&'static str>) -> Actor<'static> {
-        Actor { user_id: "u1", device_id: "d1", role, scope }
+        Actor { user_id: "u1", device_id: "d1", role, scope, home: scope.unwrap_or("") }
     }
 
     fn create_notice() -> (Op, StoredRecord) {

@@ -1,5 +1,6 @@
-//! The domain model shared by devices and the server: the three record kinds, their
-//! fields and their status state machines. Pure data; no I/O.
+//! The domain model shared by devices and the server: the record kinds (three filed in the
+//! field, and the case, 案件, of [`crate::cases`]), their fields and their status state
+//! machines. Pure data; no I/O.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,16 +16,19 @@ pub enum RecordKind {
     Notice,
     /// 服务日志: a service log of a community visit.
     ServiceLog,
+    /// 案件: a case of the 立案 → 派遣 → 处置 → 核查 → 结案 loop.
+    Case,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 3] = [RecordKind::Report, RecordKind::Notice, RecordKind::ServiceLog];
+    pub const ALL: [RecordKind; 4] = [RecordKind::Report, RecordKind::Notice, RecordKind::ServiceLog, RecordKind::Case];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Report => "report",
             RecordKind::Notice => "notice",
             RecordKind::ServiceLog => "service_log",
+            RecordKind::Case => "case",
         }
     }
 
@@ -37,6 +41,7 @@ impl RecordKind {
             RecordKind::Report => "随手拍",
             RecordKind::Notice => "不文明行为告知单",
             RecordKind::ServiceLog => "服务日志",
+            RecordKind::Case => "案件",
         }
     }
 
@@ -46,6 +51,7 @@ impl RecordKind {
             RecordKind::Report => Status::Submitted,
             RecordKind::Notice => Status::Issued,
             RecordKind::ServiceLog => Status::Open,
+            RecordKind::Case => Status::Registered,
         }
     }
 }
@@ -69,6 +75,11 @@ pub enum Status {
     // service log (服务日志)
     Open,
     Done,
+    // case (案件); `Closed` and `Voided` are shared with reports
+    Registered,
+    Dispatched,
+    Handled,
+    Suspended,
 }
 
 impl Status {
@@ -85,14 +96,33 @@ impl Status {
             Status::Cancelled => "cancelled",
             Status::Open => "open",
             Status::Done => "done",
+            Status::Registered => "registered",
+            Status::Dispatched => "dispatched",
+            Status::Handled => "handled",
+            Status::Suspended => "suspended",
         }
     }
 
+    pub const ALL: [Status; 15] = [
+        Status::Submitted,
+        Status::Accepted,
+        Status::Voided,
+        Status::Closed,
+        Status::Issued,
+        Status::Rectified,
+        Status::Overdue,
+        Status::Escalated,
+        Status::Cancelled,
+        Status::Open,
+        Status::Done,
+        Status::Registered,
+        Status::Dispatched,
+        Status::Handled,
+        Status::Suspended,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        use Status::*;
-        [Submitted, Accepted, Voided, Closed, Issued, Rectified, Overdue, Escalated, Cancelled, Open, Done]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     pub fn label_zh(self) -> &'static str {
@@ -108,6 +138,10 @@ impl Status {
             Status::Cancelled => "已撤销",
             Status::Open => "待答复",
             Status::Done => "已办结",
+            Status::Registered => "已立案",
+            Status::Dispatched => "处置中",
+            Status::Handled => "待核查",
+            Status::Suspended => "已挂账",
         }
     }
 
@@ -118,12 +152,14 @@ impl Status {
             RecordKind::Report => matches!(self, Submitted | Accepted | Voided | Closed),
             RecordKind::Notice => matches!(self, Issued | Rectified | Overdue | Escalated | Cancelled),
             RecordKind::ServiceLog => matches!(self, Open | Done),
+            RecordKind::Case => matches!(self, Registered | Dispatched | Handled | Closed | Voided | Suspended),
         }
     }
 
     /// The state machine: may a record of `kind` move from `self` to `to`, done by `role`?
     /// Reports are turned into cases by admins; notices are handled by officers and admins;
-    /// anyone who may see a service log may close or reopen it.
+    /// anyone who may see a service log may close or reopen it. A case moves only through
+    /// its steps ([`crate::cases::apply_step`]), never by a status edit.
     pub fn may_follow(self, to: Status, kind: RecordKind, role: Role) -> bool {
         use Status::*;
         if self == to {
@@ -133,7 +169,8 @@ impl Status {
             return false;
         }
         let edge = match kind {
-            RecordKind::Report => matches!((self, to), (Submitted, Accepted | Voided) | (Accepted, Closed)),
+            // Accepted → Voided and → Closed follow the case opened from the report.
+            RecordKind::Report => matches!((self, to), (Submitted, Accepted | Voided) | (Accepted, Closed | Voided)),
             RecordKind::Notice => matches!(
                 (self, to),
                 (Issued, Rectified | Overdue | Escalated | Cancelled)
@@ -141,11 +178,13 @@ impl Status {
                     | (Escalated, Rectified | Cancelled)
             ),
             RecordKind::ServiceLog => matches!((self, to), (Open, Done) | (Done, Open)),
+            RecordKind::Case => false,
         };
         let role_ok = match kind {
             RecordKind::Report => role == Role::Admin,
             RecordKind::Notice => matches!(role, Role::Officer | Role::Admin),
             RecordKind::ServiceLog => true,
+            RecordKind::Case => false,
         };
         edge && role_ok
     }
@@ -383,6 +422,7 @@ pub enum RecordBody {
     Report(Report),
     Notice(Notice),
     ServiceLog(ServiceLog),
+    Case(crate::cases::Case),
 }
 
 impl RecordBody {
@@ -391,6 +431,7 @@ impl RecordBody {
             RecordBody::Report(r) => &r.photos,
             RecordBody::Notice(n) => &n.photos,
             RecordBody::ServiceLog(l) => &l.photos,
+            RecordBody::Case(c) => &c.photos,
         }
     }
 
@@ -399,6 +440,7 @@ impl RecordBody {
             RecordBody::Report(_) => RecordKind::Report,
             RecordBody::Notice(_) => RecordKind::Notice,
             RecordBody::ServiceLog(_) => RecordKind::ServiceLog,
+            RecordBody::Case(_) => RecordKind::Case,
         }
     }
 }
@@ -430,6 +472,27 @@ impl Record {
     pub fn kind(&self) -> RecordKind {
         self.body.kind()
     }
+
+    /// Who the record is dispatched to, as the server indexes assignments
+    /// (`unit:<code>` / `officer:<user id>`); such a record reaches the assignee's device
+    /// even outside their usual scope.
+    pub fn assignee_key(&self) -> Option<String> {
+        match &self.body {
+            RecordBody::Case(c) => c.assignee.as_ref().map(crate::cases::Assignee::key),
+            _ => None,
+        }
+    }
+
+    /// The instant the server watches for this record to go overdue by itself: a notice
+    /// still 已告知 at the end of its rectification day (China time); a running case at its
+    /// deadline.
+    pub fn watched_due(&self) -> Option<DateTime<Utc>> {
+        match (&self.body, self.status) {
+            (RecordBody::Notice(n), Status::Issued) => n.deadline.succ_opt().map(crate::worktime::start_of_day),
+            (RecordBody::Case(c), stage) => c.watched_due(stage),
+            _ => None,
+        }
+    }
 }
 
 /// The changeable fields of a record of each kind, named as in the merge clocks and
@@ -450,6 +513,28 @@ pub fn mergeable_fields(kind: RecordKind) -> &'static [&'static str] {
             "complaints",
             "replies",
             "linked_reports",
+            "photos",
+        ],
+        RecordKind::Case => &[
+            "location",
+            "status",
+            "number",
+            "source",
+            "category",
+            "description",
+            "assignee",
+            "due_at",
+            "paused_since",
+            "overdue",
+            "supervised",
+            "reworks",
+            "extensions",
+            "extension_request",
+            "reply",
+            "dispatched_at",
+            "handled_at",
+            "closed_at",
+            "timeline",
             "photos",
         ],
     }

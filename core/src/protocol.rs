@@ -30,6 +30,8 @@ pub mod paths {
     pub const PUSH: &str = "/v1/sync/push";
     pub const PULL: &str = "/v1/sync/pull";
     pub const REFERENCE: &str = "/v1/reference";
+    /// `GET /v1/figures?from=YYYY-MM-DD&to=YYYY-MM-DD&by=total|district|brigade|unit|category`.
+    pub const FIGURES: &str = "/v1/figures";
     /// `POST`: start or resume the upload of one photo (body [`super::UploadStart`]).
     pub const UPLOADS: &str = "/v1/photos/uploads";
     /// `PATCH /v1/photos/uploads/{sha256}`: append bytes at `Upload-Offset`.
@@ -206,6 +208,8 @@ pub struct ServiceLogPatch {
 pub enum OpAction {
     Create(NewRecord),
     Update(RecordPatch),
+    /// A step of a case (派遣, 处置, 核查, …): the only way a case changes.
+    Step(crate::cases::CaseStep),
 }
 
 /// One change made on a device, sent in a push. `op_id` is made on the device; the server
@@ -251,6 +255,12 @@ pub enum RejectReason {
     InvalidTransition,
     /// The op id was already used by another account or for another record.
     OpIdConflict,
+    /// The actor's role may not take this case step (e.g. a grid worker dispatching).
+    WrongRole,
+    /// Only the case's assignee (the officer, or an officer of the unit) may take this step.
+    NotAssignee,
+    /// The case moved on since the device saw it: another step was accepted first.
+    StaleStep,
 }
 
 impl RejectReason {
@@ -263,13 +273,27 @@ impl RejectReason {
             RejectReason::KindMismatch => "kind_mismatch",
             RejectReason::InvalidTransition => "invalid_transition",
             RejectReason::OpIdConflict => "op_id_conflict",
+            RejectReason::WrongRole => "wrong_role",
+            RejectReason::NotAssignee => "not_assignee",
+            RejectReason::StaleStep => "stale_step",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         use RejectReason::*;
-        [Invalid, OutOfScope, NotFound, AlreadyExists, KindMismatch, InvalidTransition, OpIdConflict]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Invalid,
+            OutOfScope,
+            NotFound,
+            AlreadyExists,
+            KindMismatch,
+            InvalidTransition,
+            OpIdConflict,
+            WrongRole,
+            NotAssignee,
+            StaleStep,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
     pub fn label_zh(self) -> &'static str {
         match self {
@@ -280,6 +304,9 @@ impl RejectReason {
             RejectReason::KindMismatch => "记录类型不符",
             RejectReason::InvalidTransition => "不允许的状态变更",
             RejectReason::OpIdConflict => "操作编号冲突",
+            RejectReason::WrongRole => "无权办理该步骤",
+            RejectReason::NotAssignee => "不是该案件的承办人",
+            RejectReason::StaleStep => "案件已被他人先行办理",
         }
     }
 }
@@ -330,11 +357,24 @@ pub struct PullQuery {
     pub limit: Option<u32>,
 }
 
+/// A record the caller may no longer see (e.g. a case dispatched elsewhere): the device
+/// drops its copy.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Removed {
+    pub id: Uuid,
+    /// The server sequence of the change that took it away.
+    pub seq: u64,
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PullResponse {
     /// Current state of every visible record changed after `since`, in sequence order.
     pub records: Vec<Record>,
+    /// Records that left the caller's view after `since` (tombstones), in sequence order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
     /// Cursor for the next pull.
     pub next: u64,
     pub has_more: bool,

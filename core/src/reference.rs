@@ -2,7 +2,9 @@
 //! the org tree (市/区/街道/社区/网格), the GB/T 47678.5 category table, and the users a
 //! device needs to show names. Devices keep a copy so that everything works offline.
 
+use crate::cases::TimeLimit;
 use crate::model::Role;
+use crate::worktime::WorkCalendar;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -79,6 +81,12 @@ pub struct ReferenceData {
     pub orgs: Vec<OrgUnit>,
     pub categories: Vec<Category>,
     pub users: Vec<UserInfo>,
+    /// The working calendar cases are timed by.
+    #[serde(default)]
+    pub calendar: WorkCalendar,
+    /// The time limits of cases per category (`*`: the default).
+    #[serde(default)]
+    pub time_limits: Vec<TimeLimit>,
 }
 
 /// Notice categories besides the standard matter codes: the 七乱 and 门前五包.
@@ -102,11 +110,19 @@ pub struct GridPlace {
     pub district: String,
 }
 
+/// The time limit used when neither the category nor `*` has one: a working day to
+/// dispatch, five to handle, one to verify.
+pub static FALLBACK_TIME_LIMIT: TimeLimit =
+    TimeLimit { category: String::new(), dispatch_minutes: 450, handle_minutes: 5 * 450, verify_minutes: 450 };
+
 /// Fast look-ups over [`ReferenceData`].
 #[derive(Debug, Default)]
 pub struct RefIndex {
     orgs: HashMap<String, OrgUnit>,
     categories: HashMap<String, Category>,
+    users: HashMap<String, UserInfo>,
+    calendar: WorkCalendar,
+    time_limits: HashMap<String, TimeLimit>,
 }
 
 impl RefIndex {
@@ -114,7 +130,36 @@ impl RefIndex {
         RefIndex {
             orgs: data.orgs.iter().map(|o| (o.code.clone(), o.clone())).collect(),
             categories: data.categories.iter().map(|c| (c.code.clone(), c.clone())).collect(),
+            users: data.users.iter().map(|u| (u.id.clone(), u.clone())).collect(),
+            calendar: data.calendar.clone(),
+            time_limits: data.time_limits.iter().map(|t| (t.category.clone(), t.clone())).collect(),
         }
+    }
+
+    /// An account by id (names and roles only).
+    pub fn user(&self, id: &str) -> Option<&UserInfo> {
+        self.users.get(id)
+    }
+
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+
+    /// The time limits of cases of `category` (its own, else `*`, else the fallback).
+    pub fn time_limit(&self, category: &str) -> &TimeLimit {
+        self.time_limits.get(category).or_else(|| self.time_limits.get("*")).unwrap_or(&FALLBACK_TIME_LIMIT)
+    }
+
+    /// The district (区) an org is in, walking up the tree.
+    pub fn district_of(&self, code: &str) -> Option<&str> {
+        let mut cur = self.orgs.get(code);
+        while let Some(o) = cur {
+            if o.level == OrgLevel::District {
+                return Some(&o.code);
+            }
+            cur = o.parent.as_deref().and_then(|p| self.orgs.get(p));
+        }
+        None
     }
 
     pub fn org(&self, code: &str) -> Option<&OrgUnit> {

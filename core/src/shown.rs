@@ -53,6 +53,9 @@ impl Replay {
     /// it waits or is refused (so the user sees what was refused), and goes when nothing is
     /// left.
     pub fn rebuild(&self, tx: &Connection, id: Uuid) -> Result<()> {
+        if records::departed(tx, id)? && !outbox::open_for_record(tx, id)? {
+            return records::delete(tx, id);
+        }
         match records::get(tx, id)? {
             Some((_, Some(server))) => {
                 let shown = self.with_pending(tx, server.clone())?;
@@ -61,6 +64,13 @@ impl Replay {
             Some((_, None)) if !outbox::open_for_record(tx, id)? => records::delete(tx, id),
             _ => Ok(()),
         }
+    }
+
+    /// The server took a record away from this device (e.g. a case dispatched elsewhere):
+    /// it goes, unless something of it still waits here or needs the user's attention.
+    pub fn remove(&self, tx: &Connection, id: Uuid) -> Result<()> {
+        let keep = outbox::open_for_record(tx, id)?;
+        records::depart(tx, id, keep)
     }
 
     /// Store the server's state of one record, with pending ops on top; note who changed

@@ -143,15 +143,18 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
         let (page, wire) = ctx.transport.pull(auth, cursor, PULL_PAGE).await?;
         report.count(wire);
         ctx.clock.observe(&page.server_hlc);
-        let (n, next, has_more) = (page.records.len() as u64, page.next, page.has_more);
+        let (n, next, has_more) = ((page.records.len() + page.removed.len()) as u64, page.next, page.has_more);
         let reference_version = page.reference_version;
         let clock = ctx.clock.peek().to_string();
         let replay = Replay::of(ctx);
-        let records = page.records;
+        let (records, removed) = (page.records, page.removed);
         ctx.store
             .write_async(move |tx| {
                 for rec in records {
                     replay.apply_server_record(tx, rec)?;
+                }
+                for gone in removed {
+                    replay.remove(tx, gone.id)?;
                 }
                 meta::set(tx, meta::CURSOR, &next.to_string())?;
                 meta::set(tx, meta::HLC, &clock)

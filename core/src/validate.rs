@@ -151,6 +151,7 @@ pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
             }
             validate_photos("photos", &n.photos)?;
         }
+        RecordBody::Case(c) => crate::cases::validate_case(c, refs)?,
         RecordBody::ServiceLog(l) => {
             if created.checked_add_days(Days::new(1)).is_some_and(|max| l.date > max) {
                 return Err(invalid("date", "日志日期不能晚于记录时间"));

@@ -28,8 +28,20 @@ fn a_version_1_database_upgrades_to_the_current_schema_with_its_data() {
         let conn = Connection::open(&old).unwrap();
         conn.execute_batch(include_str!("data/schema_v1.sql")).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
+        // The row as a version-1 app wrote it (today's insert knows later columns).
         let rec = fixtures::records().remove(0);
-        records::insert_local(&conn, &rec).unwrap();
+        conn.execute(
+            "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc) VALUES (?1, 'report', ?2, ?3, ?4, ?5, ?5, ?6)",
+            rusqlite::params![
+                rec.id.to_string(),
+                rec.author,
+                rec.status.as_str(),
+                rec.org.grid,
+                gridwork_core::time::format_ts(rec.created_at),
+                serde_json::to_string(&rec).unwrap()
+            ],
+        )
+        .unwrap();
         let op = fixtures::create_op(rec, Hlc::new(1, 0, "dev"));
         outbox::enqueue(&conn, &op, RecordKind::Report, chrono::Utc::now()).unwrap();
     }

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use uuid::Uuid;
 
+mod case;
 mod progress;
 
 #[derive(Parser)]
@@ -151,6 +152,11 @@ enum Cmd {
     Orgs {
         #[arg(long)]
         under: Option<String>,
+    },
+    /// 案件: open a case and take its steps.
+    Case {
+        #[command(subcommand)]
+        cmd: case::CaseCmd,
     },
 }
 
@@ -405,6 +411,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 rep.bytes_received
             );
         }
+        Cmd::Case { cmd } => case::run(&device, cmd, json)?,
         Cmd::Orgs { under } => {
             let data = device.reference()?.ok_or(Error::NoReferenceData)?;
             for o in data.orgs.iter().filter(|o| o.parent.as_deref() == under.as_deref()) {
@@ -424,6 +431,7 @@ fn title(r: &Record) -> String {
         RecordBody::Report(x) => format!("[{}] {}", x.category, x.description),
         RecordBody::Notice(x) => format!("{} [{}] {}", x.number, x.category, x.facts),
         RecordBody::ServiceLog(x) => format!("{} {} 人 {}", x.activity.label_zh(), x.participants, x.summary),
+        RecordBody::Case(_) => case::summary(r),
     }
 }
 

@@ -3,12 +3,14 @@
 use crate::blobs::BlobStore;
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::s3::{S3Blobs, S3Config};
+use crate::domain::clock::WallClock;
 use crate::service::photos::PhotoFiles;
 use anyhow::Context;
 use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where photo files are kept.
 #[derive(Clone, Debug, Default)]
@@ -27,12 +29,31 @@ pub struct ServerConfig {
     pub blobs: BlobConfig,
     /// Largest photo accepted, in bytes.
     pub max_photo_bytes: u64,
+    /// How often the deadline job looks for what went overdue.
+    pub deadline_interval: Duration,
+    /// A file holding an offset in seconds for the server's clock (drills and tests).
+    pub clock_offset_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
     /// Photos in `<data>/blobs`, at most [`DEFAULT_MAX_PHOTO_BYTES`] each.
     pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
-        ServerConfig { data_dir: data_dir.into(), addr, blobs: BlobConfig::Local, max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES }
+        ServerConfig {
+            data_dir: data_dir.into(),
+            addr,
+            blobs: BlobConfig::Local,
+            max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
+            deadline_interval: Duration::from_secs(60),
+            clock_offset_file: None,
+        }
+    }
+
+    /// The wall clock of this configuration.
+    pub fn wall_clock(&self) -> Arc<WallClock> {
+        Arc::new(match &self.clock_offset_file {
+            Some(file) => WallClock::with_offset_file(file.clone()),
+            None => WallClock::system(),
+        })
     }
 
     /// The photo files of this configuration (staging in `<data>/uploads`).

@@ -43,12 +43,17 @@ pub struct RunningServer {
     pub state: AppState,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The deadline job, stopped with the server.
+    deadlines: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stop accepting, let in-flight requests finish, then close the stores.
     pub async fn shutdown(self) {
-        let RunningServer { state, stop, task, .. } = self;
+        let RunningServer { state, stop, task, deadlines, .. } = self;
+        if let Some(job) = deadlines {
+            job.abort();
+        }
         let _ = stop.send(());
         match task.await {
             Ok(Ok(())) => {}
@@ -80,8 +85,10 @@ pub async fn open_store(data_dir: PathBuf) -> anyhow::Result<Stores> {
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let stores = open_store(config.data_dir.clone()).await?;
     bootstrap::ensure_reference(stores.reference.as_ref()).await?;
-    let state = AppState::new(stores, config.open_photo_files()?).await?;
-    start_with_state(state, config.addr).await
+    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock()).await?;
+    let mut server = start_with_state(state, config.addr).await?;
+    server.run_deadlines(config.deadline_interval);
+    Ok(server)
 }
 
 /// Serve an already built state on `addr`.
@@ -98,5 +105,14 @@ pub async fn start_with_state(state: AppState, addr: SocketAddr) -> anyhow::Resu
             .await
     });
     tracing::info!(%addr, "listening");
-    Ok(RunningServer { addr, state, stop, task })
+    Ok(RunningServer { addr, state, stop, task, deadlines: None })
+}
+
+impl RunningServer {
+    /// Start the deadline job (every `every`; it also runs at once).
+    pub fn run_deadlines(&mut self, every: std::time::Duration) {
+        if self.deadlines.is_none() {
+            self.deadlines = Some(self.state.deadlines().clone().spawn(every));
+        }
+    }
 }

@@ -6,7 +6,7 @@ use gridwork_core::model::Role;
 use gridwork_server::blobs::s3::S3Config;
 use gridwork_server::bootstrap;
 use gridwork_server::domain::DomainError;
-use gridwork_server::domain::clock::{ServerClock, SystemClock};
+use gridwork_server::domain::clock::{ServerClock, WallClock};
 use gridwork_server::service::accounts::{NewUser, Passwords};
 use gridwork_server::service::{AccountsService, ReferenceService};
 use gridwork_server::{AppState, BlobConfig, ServerConfig, open_store, start_with_state};
@@ -57,7 +57,7 @@ enum BlobKind {
     S3,
 }
 
-/// Where photos go and how large they may be.
+/// Where photos go and how large they may be; the deadline job and its clock.
 #[derive(Args)]
 struct PhotoArgs {
     /// Photo file store.
@@ -73,12 +73,21 @@ struct PhotoArgs {
     /// Largest photo accepted, in MiB.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_photo_mb: u64,
+    /// How often, in seconds, the server marks what went overdue (cases, notices).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    deadline_interval_secs: u64,
+    /// A file holding an offset in seconds added to the server's clock, read again when it
+    /// changes: for drills and tests of deadlines, never for production.
+    #[arg(long, value_name = "FILE")]
+    clock_offset_file: Option<PathBuf>,
 }
 
 impl PhotoArgs {
     fn into_config(self, data: PathBuf, addr: SocketAddr) -> anyhow::Result<ServerConfig> {
         let mut config = ServerConfig::new(data, addr);
         config.max_photo_bytes = self.max_photo_mb * 1024 * 1024;
+        config.deadline_interval = std::time::Duration::from_secs(self.deadline_interval_secs);
+        config.clock_offset_file = self.clock_offset_file;
         config.blobs = match self.blob_store {
             BlobKind::Local => BlobConfig::Local,
             BlobKind::S3 => {
@@ -149,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             // Only the accounts service: no server runs here.
             let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
-            let clock = Arc::new(ServerClock::new(Arc::new(SystemClock), None));
+            let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
             let accounts = AccountsService::new(stores.accounts.clone(), reference, clock, Arc::new(Passwords::production()?));
             let added = accounts.add_user(NewUser { username: username.clone(), display_name, role, scope, password }).await;
             stores.close().await?;
@@ -171,12 +180,13 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
-    let state = AppState::new(stores, config.open_photo_files()?).await?;
+    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock()).await?;
     if demo && bootstrap::seed_demo(&state).await? {
         tracing::info!("seeded the demo city");
     }
     let users = state.accounts().user_count().await?;
-    let server = start_with_state(state, config.addr).await?;
+    let mut server = start_with_state(state, config.addr).await?;
+    server.run_deadlines(config.deadline_interval);
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "gridwork-server listening on http://{}", server.addr)?;

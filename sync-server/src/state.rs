@@ -3,10 +3,10 @@
 //! `FromRef`). Nothing else sees all of them.
 
 use crate::domain::DomainError;
-use crate::domain::clock::{ServerClock, SystemClock, WallClock};
+use crate::domain::clock::{ServerClock, WallClock};
 use crate::service::accounts::Passwords;
 use crate::service::photos::PhotoFiles;
-use crate::service::{AccountsService, PhotosService, ReferenceService, SyncService};
+use crate::service::{AccountsService, DeadlineService, FiguresService, PhotosService, ReferenceService, SyncService};
 use crate::storage::Stores;
 use axum::extract::FromRef;
 use gridwork_core::hlc::Hlc;
@@ -18,13 +18,16 @@ pub struct AppState {
     sync: Arc<SyncService>,
     photos: Arc<PhotosService>,
     reference: Arc<ReferenceService>,
+    deadlines: Arc<DeadlineService>,
+    figures: Arc<FiguresService>,
+    clock: Arc<ServerClock>,
     stores: Stores,
 }
 
 impl AppState {
-    /// The services over `stores`, with production password hashing and the system clock.
-    pub async fn new(stores: Stores, files: PhotoFiles) -> Result<Self, DomainError> {
-        Self::build(stores, files, Arc::new(Passwords::production()?), Arc::new(SystemClock)).await
+    /// The services over `stores`, with production password hashing, on `wall`.
+    pub async fn new(stores: Stores, files: PhotoFiles, wall: Arc<WallClock>) -> Result<Self, DomainError> {
+        Self::build(stores, files, Arc::new(Passwords::production()?), wall).await
     }
 
     /// The services with explicit password settings (tests use cheap ones) and wall clock.
@@ -32,18 +35,22 @@ impl AppState {
         stores: Stores,
         files: PhotoFiles,
         passwords: Arc<Passwords>,
-        wall: Arc<dyn WallClock>,
+        wall: Arc<WallClock>,
     ) -> Result<Self, DomainError> {
         let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
         // The clock restarts above every stamp already accepted (after a restart a
         // far-future op re-stamped from a fresh clock could otherwise lose to an older edit).
         let highest = stores.records.max_clock().await?.and_then(|s| s.parse::<Hlc>().ok());
         let clock = Arc::new(ServerClock::new(wall, highest.as_ref()));
+        let sync = Arc::new(SyncService::new(stores.records.clone(), reference.clone(), clock.clone()));
         Ok(AppState {
             accounts: Arc::new(AccountsService::new(stores.accounts.clone(), reference.clone(), clock.clone(), passwords)),
-            sync: Arc::new(SyncService::new(stores.records.clone(), reference.clone(), clock)),
+            deadlines: Arc::new(DeadlineService::new(stores.records.clone(), sync.clone(), reference.clone(), clock.clone())),
+            figures: Arc::new(FiguresService::new(stores.records.clone(), reference.clone(), clock.clone())),
+            sync,
             photos: Arc::new(PhotosService::new(files, stores.photos.clone(), reference.clone())),
             reference,
+            clock,
             stores,
         })
     }
@@ -64,6 +71,19 @@ impl AppState {
         &self.reference
     }
 
+    pub fn deadlines(&self) -> &Arc<DeadlineService> {
+        &self.deadlines
+    }
+
+    pub fn figures(&self) -> &Arc<FiguresService> {
+        &self.figures
+    }
+
+    /// The server's clocks (the demo seeding moves the wall clock through its history).
+    pub fn clock(&self) -> &Arc<ServerClock> {
+        &self.clock
+    }
+
     /// The stores, for seeding and shutting down.
     pub fn stores(&self) -> &Stores {
         &self.stores
@@ -76,7 +96,7 @@ impl AppState {
         let store = crate::storage::sqlite::SqliteStorage::open(dir).expect("open store");
         let files = PhotoFiles::local(dir, gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES).expect("photo files");
         let passwords = Arc::new(Passwords::insecure_fast_for_tests());
-        AppState::build(Stores::of(Arc::new(store)), files, passwords, Arc::new(SystemClock)).await.expect("state")
+        AppState::build(Stores::of(Arc::new(store)), files, passwords, Arc::new(WallClock::system())).await.expect("state")
     }
 }
 
@@ -95,6 +115,12 @@ impl FromRef<AppState> for Arc<SyncService> {
 impl FromRef<AppState> for Arc<PhotosService> {
     fn from_ref(s: &AppState) -> Self {
         s.photos.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<FiguresService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.figures.clone()
     }
 }
 

@@ -51,6 +51,9 @@ pub fn device_bin() -> PathBuf {
     bin
 }
 
+/// The file in a server's data directory that holds its clock offset (seconds).
+const CLOCK_OFFSET_FILE: &str = "clock-offset";
+
 /// A running `gridwork-server demo` process.
 pub struct Server {
     child: Option<Child>,
@@ -66,10 +69,12 @@ impl Server {
     }
 
     fn spawn(data: &Path, addr: &str) -> Server {
+        // The deadline job every second, on a clock tests can move (`set_clock_offset`).
         let mut child = Command::new(server_bin())
             .args(["demo", "--data"])
             .arg(data)
-            .args(["--addr", addr])
+            .args(["--addr", addr, "--deadline-interval-secs", "1", "--clock-offset-file"])
+            .arg(data.join(CLOCK_OFFSET_FILE))
             .env("GRIDWORK_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -125,6 +130,24 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Move the server's clock `secs` seconds from the machine's (it reads the change at once).
+    pub fn set_clock_offset(&self, secs: i64) {
+        std::fs::write(self.data.join(CLOCK_OFFSET_FILE), secs.to_string()).expect("write the clock offset");
+    }
+
+    /// Add an account with the demo password while the server runs (`gridwork-server user add`).
+    pub fn add_user(&self, username: &str, display_name: &str, role: &str, scope: &str) {
+        let out = Command::new(server_bin())
+            .args(["user", "add", "--data"])
+            .arg(&self.data)
+            .args(["--username", username, "--display-name", display_name, "--role", role, "--scope", scope])
+            .env("GRIDWORK_PASSWORD", PASSWORD)
+            .env("GRIDWORK_LOG", "warn")
+            .output()
+            .expect("run gridwork-server user add");
+        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Start again on the same data directory and the same port.

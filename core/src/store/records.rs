@@ -46,10 +46,18 @@ pub struct RecordQuery {
     pub offset: u32,
 }
 
+/// The record a case was opened from (the index of [`case_of`]).
+fn source_of(rec: &Record) -> Option<String> {
+    match &rec.body {
+        crate::model::RecordBody::Case(c) => c.source.record().map(|id| id.to_string()),
+        _ => None,
+    }
+}
+
 pub fn insert_local(conn: &Connection, rec: &Record) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         rec.id.to_string(),
@@ -60,8 +68,38 @@ pub fn insert_local(conn: &Connection, rec: &Record) -> Result<()> {
         ts(rec.created_at),
         ts(rec.updated_at),
         serde_json::to_string(rec)?,
+        source_of(rec),
     ])?;
     Ok(())
+}
+
+/// The case opened from record `id`, if this device holds one.
+pub fn case_of(conn: &Connection, id: Uuid) -> Result<Option<LocalRecord>> {
+    let row: Option<(String, bool, bool)> = conn
+        .prepare_cached(&format!("{SELECT_LOCAL} WHERE source_id = ?1 AND kind = 'case' ORDER BY created_at DESC LIMIT 1"))?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(doc, p, rj)| Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) })).transpose()
+}
+
+/// The server no longer shows this record to this device: gone, or (while something of
+/// it still waits here) marked to go once nothing does.
+pub fn depart(conn: &Connection, id: Uuid, keep: bool) -> Result<()> {
+    if keep {
+        conn.prepare_cached("UPDATE records SET departed = 1 WHERE id = ?1")?.execute([id.to_string()])?;
+        Ok(())
+    } else {
+        delete(conn, id)
+    }
+}
+
+/// Was this record taken away by the server?
+pub fn departed(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT departed FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
 }
 
 /// Replace what the device shows for a record after a local change.
@@ -79,10 +117,11 @@ pub fn save_shown(conn: &Connection, rec: &Record) -> Result<()> {
 /// local ops on top).
 pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, server_doc, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, server_doc, seq, source_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
-            grid = excluded.grid, doc = excluded.doc, server_doc = excluded.server_doc, seq = excluded.seq",
+            grid = excluded.grid, doc = excluded.doc, server_doc = excluded.server_doc, seq = excluded.seq,
+            source_id = excluded.source_id, departed = 0",
     )?
     .execute(params![
         shown.id.to_string(),
@@ -95,6 +134,7 @@ pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> R
         serde_json::to_string(shown)?,
         serde_json::to_string(server)?,
         server.seq.map(|s| s as i64),
+        source_of(server),
     ])?;
     Ok(())
 }

@@ -78,6 +78,14 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX photos_queue ON photos(origin, uploaded_at, failed, created_at);
     "#,
+    // 4: cases. A record the server says this device may no longer see (a case dispatched
+    // elsewhere) is marked departed while something of it still waits here, and goes when
+    // nothing does. Cases are found by the record they were opened from.
+    r#"
+    ALTER TABLE records ADD COLUMN departed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN source_id TEXT;
+    CREATE INDEX records_by_source ON records(source_id) WHERE source_id IS NOT NULL;
+    "#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

@@ -19,6 +19,21 @@ const CITY_NAME: &str = "潍坊市";
 
 /// The GB/T 47678.5 category table (260 entries of `{code, name, parent, kind}`).
 const CATEGORIES_JSON: &str = include_str!("../../data/categories.json");
+/// The working calendar (2026 holidays, 调休) and the 处置时限 table, demo values.
+const WORKTIME_JSON: &str = include_str!("../../data/worktime.json");
+
+/// The demo working calendar and case time limits.
+pub fn worktime() -> (gridwork_core::worktime::WorkCalendar, Vec<gridwork_core::cases::TimeLimit>) {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        calendar: gridwork_core::worktime::WorkCalendar,
+        time_limits: Vec<gridwork_core::cases::TimeLimit>,
+    }
+    // Checked by a test: the shipped file parses.
+    let doc: Doc =
+        serde_json::from_str(WORKTIME_JSON).unwrap_or_else(|_| Doc { calendar: Default::default(), time_limits: Vec::new() });
+    (doc.calendar, doc.time_limits)
+}
 
 /// One demo account.
 #[derive(Clone, Debug, PartialEq)]
@@ -505,6 +520,19 @@ mod tests {
         for s in all.iter().filter(|o| o.level == OrgLevel::Street) {
             assert!(s.name.ends_with("街道"), "{}", s.name);
             assert!(names_by_street.contains_key(s.code.as_str()), "street {} has no community", s.code);
+        }
+    }
+
+    #[test]
+    fn the_worktime_file_parses_and_times_the_demo_categories() {
+        let (calendar, limits) = worktime();
+        assert!(calendar.is_valid());
+        assert!(calendar.holidays.contains(&chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("date")));
+        assert!(limits.iter().any(|l| l.category == "*"));
+        let cats: HashSet<String> = categories().into_iter().map(|c| c.code).collect();
+        for l in limits.iter().filter(|l| l.category != "*") {
+            assert!(cats.contains(&l.category), "{} is a category", l.category);
+            assert!(l.handle_minutes > 0);
         }
     }
 

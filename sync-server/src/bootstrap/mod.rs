@@ -18,15 +18,22 @@ use gridwork_core::model::Role;
 use gridwork_core::protocol::Outcome;
 use gridwork_core::reference::{OrgLevel, RefIndex, ReferenceData};
 
-/// Load the Weifang org tree and the category table if the store has no orgs yet.
-/// Returns true if it loaded them.
+/// Load the Weifang org tree and the category table if the store has no orgs yet, and the
+/// working calendar and time limits if it has none (a store from before cases). Returns
+/// true if it loaded anything.
 pub async fn ensure_reference(store: &dyn ReferenceStore) -> Result<bool, DomainError> {
-    if !store.orgs().await?.is_empty() {
-        return Ok(false);
+    let mut loaded = false;
+    if store.orgs().await?.is_empty() {
+        store.put_orgs(orgs()).await?;
+        store.put_categories(categories()).await?;
+        loaded = true;
     }
-    store.put_orgs(orgs()).await?;
-    store.put_categories(categories()).await?;
-    Ok(true)
+    if store.worktime().await?.is_none() {
+        let (calendar, limits) = demo_city::worktime();
+        store.put_worktime(calendar, limits).await?;
+        loaded = true;
+    }
+    Ok(loaded)
 }
 
 /// One line of the demo login table.
@@ -82,13 +89,26 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<bool> {
     let accounts = futures::future::try_join_all(adds).await?;
     let refs = state.reference().current().await?;
 
-    let plan = demo_records::DemoPlan::new(&refs.index, &accounts, Utc::now())?;
-    for (caller, ops) in plan.batches {
-        let resp = state.sync().push(&caller, ops).await?;
-        if let Some(r) = resp.results.iter().find(|r| r.outcome != Outcome::Accepted) {
-            bail!("demo op rejected: {:?}", r.rejection);
+    // The history, each event at its own time on the server's clock, the deadline job
+    // running before each as it would have.
+    let now = Utc::now();
+    let plan = demo_records::DemoPlan::new(&refs.index, &accounts, now)?;
+    let wall = state.clock().wall().clone();
+    let replay = async {
+        for event in plan.events {
+            wall.shift(event.at - now);
+            state.deadlines().run_once().await?;
+            let resp = state.sync().push(&event.caller, event.ops).await?;
+            if let Some(r) = resp.results.iter().find(|r| r.outcome != Outcome::Accepted) {
+                bail!("demo op rejected: {:?}", r.rejection);
+            }
         }
-    }
+        anyhow::Ok(())
+    };
+    let replayed = replay.await;
+    wall.shift(chrono::Duration::zero());
+    replayed?;
+    state.deadlines().run_once().await?;
     Ok(true)
 }
 
@@ -107,7 +127,7 @@ mod tests {
         let users = stores.accounts.count_users().await.expect("count");
         let counts = stores.records.counts().await.expect("counts");
         assert_eq!(users as usize, super::users().len());
-        assert!((38..=45).contains(&counts.records), "{counts:?}");
+        assert!((100..=115).contains(&counts.records), "{counts:?}");
         let all = stores.records.pull(&Visibility::All, 0, 1000).await.expect("pull").records;
         for kind in RecordKind::ALL {
             assert!(all.iter().any(|r| r.kind() == kind), "{kind:?}");
@@ -115,6 +135,34 @@ mod tests {
         let districts: std::collections::HashSet<&str> = all.iter().map(|r| &r.org.grid[..6]).collect();
         assert!(districts.len() >= 5, "{districts:?}");
         assert!(all.iter().any(|r| r.status == Status::Accepted));
+        // Several dozen cases through every stage.
+        let cases: Vec<&gridwork_core::cases::Case> = all
+            .iter()
+            .filter_map(|r| match &r.body {
+                RecordBody::Case(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert!(cases.len() >= 36, "{} cases", cases.len());
+        for stage in [Status::Registered, Status::Dispatched, Status::Handled, Status::Closed, Status::Voided, Status::Suspended]
+        {
+            assert!(all.iter().any(|r| r.kind() == RecordKind::Case && r.status == stage), "a case {stage:?}");
+        }
+        assert!(cases.iter().any(|c| c.reworks == 1), "one 返工");
+        assert!(cases.iter().any(|c| c.extensions == 1), "one 延期");
+        assert!(cases.iter().any(|c| c.paused_since.is_some()), "one 缓办");
+        assert!(cases.iter().filter(|c| c.overdue).count() >= 3, "overdue cases, marked by the server");
+        assert!(cases.iter().any(|c| c.supervised), "督办");
+        let late = cases.iter().filter(|c| c.closed_at.is_some() && c.handled_at > c.due_at).count();
+        let on_time = cases.iter().filter(|c| c.closed_at.is_some() && c.handled_at <= c.due_at).count();
+        assert!(late >= 1 && on_time >= 10, "closed late {late}, on time {on_time}");
+        assert!(cases.iter().all(|c| c.number.as_deref().is_some_and(|n| n.len() == 18)), "numbered like 370705-2026-000001");
+        assert!(cases.iter().filter(|c| c.closed_at.is_some()).all(|c| c.reply.is_some()), "件件有回音");
+        let reports_of_cases = all.iter().filter(|r| r.kind() == RecordKind::Report && r.status == Status::Closed).count();
+        assert!(reports_of_cases >= 10, "the reports follow their closed cases");
+        // The history happened in the past, on the server's clock.
+        assert!(all.iter().any(|r| r.created_at < Utc::now() - chrono::Duration::days(14)));
+        assert!(all.iter().all(|r| r.updated_at <= Utc::now()));
         assert!(all.iter().any(|r| matches!(&r.body, RecordBody::Report(rep) if rep.description.contains("胜利东街"))));
         // Not twice.
         assert!(!seed_demo(&state).await.expect("seed again"));

@@ -14,7 +14,6 @@ pub mod records;
 pub mod reference;
 
 use crate::domain::access::Caller;
-use crate::domain::clock::SystemClock;
 use crate::service::{ReferenceService, SyncService};
 use crate::storage::{Stores, User};
 use chrono::{TimeZone, Utc};
@@ -75,7 +74,7 @@ pub fn user(id: &str, username: &str, role: Role, scope: &str) -> User {
 /// The sync service over `stores`, as the server builds it.
 pub async fn sync_service(stores: &Stores) -> SyncService {
     let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await.expect("reference"));
-    let clock = Arc::new(crate::domain::clock::ServerClock::new(Arc::new(SystemClock), None));
+    let clock = Arc::new(crate::domain::clock::ServerClock::new(Arc::new(crate::domain::clock::WallClock::system()), None));
     SyncService::new(stores.records.clone(), reference, clock)
 }
 

@@ -234,10 +234,10 @@ where
 pub fn first_version(rec: Record, wall: u64) -> NewVersion {
     let refs = RefIndex::new(&super::reference());
     let op = create(rec, wall);
-    let actor = Actor { user_id: "u1", device_id: "d1", role: Role::Admin, scope: None };
+    let actor = Actor { user_id: "u1", device_id: "d1", role: Role::Admin, scope: None, home: "" };
     let state = apply_op(None, &op, &op.hlc, &actor, &refs, Utc::now()).expect("valid fixture");
     let place = refs.grid_place(&state.record.org.grid).expect("fixture grid");
-    NewVersion { state, place }
+    NewVersion::new(state, place)
 }
 
 /// Pushers on several tasks and a puller running all along: the puller sees every

@@ -23,6 +23,22 @@ pub enum Visibility {
     District(String),
     Community(String),
     Grid(String),
+    /// An officer: their brigade's district, and what is dispatched to them or their unit
+    /// wherever it is.
+    Officer {
+        district: String,
+        user_id: String,
+    },
+}
+
+impl Visibility {
+    /// The assignment keys (`unit:<code>`, `officer:<user id>`) it covers beyond its area.
+    pub fn assignments(&self) -> Vec<String> {
+        match self {
+            Visibility::Officer { district, user_id } => vec![format!("unit:{district}"), format!("officer:{user_id}")],
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl Caller {
@@ -31,7 +47,7 @@ impl Caller {
     pub fn visibility(&self, refs: &RefIndex) -> Visibility {
         match self.role {
             Role::Admin => Visibility::All,
-            Role::Officer => Visibility::District(self.scope.clone()),
+            Role::Officer => Visibility::Officer { district: self.scope.clone(), user_id: self.user_id.clone() },
             Role::GridWorker => match refs.org(&self.scope).map(|o| o.level) {
                 Some(OrgLevel::Community) => Visibility::Community(self.scope.clone()),
                 _ => Visibility::Grid(self.scope.clone()),
@@ -41,7 +57,7 @@ impl Caller {
 
     /// The merge rules' view of the caller, scope checked.
     pub fn actor(&self) -> Actor<'_> {
-        Actor { user_id: &self.user_id, device_id: &self.device_id, role: self.role, scope: Some(&self.scope) }
+        Actor { user_id: &self.user_id, device_id: &self.device_id, role: self.role, scope: Some(&self.scope), home: &self.scope }
     }
 
     pub fn require_admin(&self) -> Result<(), DomainError> {
@@ -71,7 +87,9 @@ mod tests {
     fn visibility_follows_role_and_scope_level() {
         let refs = fixtures::refs();
         assert_eq!(caller(Role::Admin, fixtures::CITY).visibility(&refs), Visibility::All);
-        assert_eq!(caller(Role::Officer, fixtures::DISTRICT).visibility(&refs), Visibility::District(fixtures::DISTRICT.into()));
+        let officer = caller(Role::Officer, fixtures::DISTRICT).visibility(&refs);
+        assert_eq!(officer, Visibility::Officer { district: fixtures::DISTRICT.into(), user_id: "u".into() });
+        assert_eq!(officer.assignments(), ["unit:370705", "officer:u"]);
         assert_eq!(caller(Role::GridWorker, fixtures::GRID).visibility(&refs), Visibility::Grid(fixtures::GRID.into()));
         assert_eq!(
             caller(Role::GridWorker, fixtures::COMMUNITY).visibility(&refs),

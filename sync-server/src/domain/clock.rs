@@ -2,33 +2,67 @@
 //! logical clock that stamps accepted ops. The HLC restarts above the highest stamp already
 //! stored, so that no edit accepted after a restart is ordered below an earlier one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use gridwork_core::hlc::{Hlc, HlcClock};
 use gridwork_core::merge::effective_hlc;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
-/// Where the server reads the time.
-pub trait WallClock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
+/// Where the server reads the time: the machine's clock, shifted by an offset that drills,
+/// tests and the demo's history can set (`--clock-offset-file`, or [`WallClock::shift`]).
+/// With no file and no shift it is the machine's clock.
+#[derive(Debug, Default)]
+pub struct WallClock {
+    /// A file holding an offset in seconds (e.g. `86400`), read again when it changes.
+    file: Option<PathBuf>,
+    file_offset: Mutex<(Option<SystemTime>, i64)>,
+    shift_ms: AtomicI64,
 }
 
-/// The machine's clock.
-pub struct SystemClock;
+impl WallClock {
+    /// The machine's clock.
+    pub fn system() -> WallClock {
+        WallClock::default()
+    }
 
-impl WallClock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+    /// The machine's clock plus the offset (seconds) written in `file`; a missing or
+    /// unreadable file is no offset.
+    pub fn with_offset_file(file: PathBuf) -> WallClock {
+        WallClock { file: Some(file), ..WallClock::default() }
+    }
+
+    /// Move this clock by `by` from the machine's (replacing an earlier shift).
+    pub fn shift(&self, by: Duration) {
+        self.shift_ms.store(by.num_milliseconds(), Ordering::Relaxed);
+    }
+
+    fn file_offset_ms(&self) -> i64 {
+        let Some(path) = &self.file else { return 0 };
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let mut cache = self.file_offset.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.0 != modified {
+            let secs = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse::<i64>().ok()).unwrap_or(0);
+            *cache = (modified, secs.saturating_mul(1000));
+        }
+        cache.1
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        let offset = self.file_offset_ms().saturating_add(self.shift_ms.load(Ordering::Relaxed));
+        Utc::now() + Duration::milliseconds(offset)
     }
 }
 
 pub struct ServerClock {
     hlc: HlcClock,
-    wall: Arc<dyn WallClock>,
+    wall: Arc<WallClock>,
 }
 
 impl ServerClock {
     /// A clock on `wall` that stamps above `highest_stored`.
-    pub fn new(wall: Arc<dyn WallClock>, highest_stored: Option<&Hlc>) -> Self {
+    pub fn new(wall: Arc<WallClock>, highest_stored: Option<&Hlc>) -> Self {
         let hlc = HlcClock::new("server");
         if let Some(high) = highest_stored {
             hlc.observe_at(high, ms(wall.now()));
@@ -38,6 +72,10 @@ impl ServerClock {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.wall.now()
+    }
+
+    pub fn wall(&self) -> &Arc<WallClock> {
+        &self.wall
     }
 
     /// The stamp an op is ordered by: its own, unless it runs too far ahead of ours.
@@ -67,8 +105,23 @@ mod tests {
     #[test]
     fn restarts_above_the_highest_stored_stamp() {
         let far = Hlc::new(ms(Utc::now()) + 3_600_000, 7, "phone");
-        let clock = ServerClock::new(Arc::new(SystemClock), Some(&far));
+        let clock = ServerClock::new(Arc::new(WallClock::system()), Some(&far));
         assert!(clock.tick() > far);
         assert!(clock.peek() > far);
+    }
+
+    #[test]
+    fn the_wall_clock_moves_by_its_file_and_its_shift() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("offset");
+        let wall = WallClock::with_offset_file(file.clone());
+        let drift = |w: &WallClock| (w.now() - Utc::now()).num_seconds();
+        assert_eq!(drift(&wall), 0, "no file: the machine's time");
+        std::fs::write(&file, "86400").expect("write");
+        assert!((86_399..=86_400).contains(&drift(&wall)), "a day ahead");
+        wall.shift(Duration::hours(-2));
+        assert!((79_199..=79_200).contains(&drift(&wall)));
+        std::fs::write(&file, "not a number").expect("write");
+        assert!((-7_201..=-7_199).contains(&drift(&wall)), "an unreadable file is no offset");
     }
 }

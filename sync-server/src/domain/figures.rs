@@ -13,8 +13,8 @@
 //!   handling was reported back by the end of the period.
 //! - **返工数** (`reworked`): cases of the due set sent back by a failed 核查 at least once;
 //!   **延期数** (`extended`): with at least one approved 延期.
-//! - **超期未结数** (`overdue_open`): cases (not suspended, not voided) whose deadline had
-//!   passed and which were not closed, as of the end of the period (or now, if earlier).
+//! - **超期未结数** (`overdue_open`): cases of the due set whose deadline had passed and
+//!   which were not closed, as of the end of the period (or now, if that is earlier).
 //!
 //! Rates: 结案率 = 结案数 / (应结案数 − 缓办数); 按期结案率 = 按期结案数 / (应结案数 − 缓办数);
 //! 按期处置率 = 按期处置数 / (应结案数 − 缓办数); 返工率 = 返工数 / 处置数; 延期率 = 延期数 /
@@ -112,11 +112,11 @@ impl Figures {
             self.registered += 1;
         }
         let counted = !c.suspended && !c.voided;
-        if counted && c.due_at.is_some_and(|d| d < as_of) && !by(c.closed_at, as_of) {
-            self.overdue_open += 1;
-        }
         let Some(due) = c.due_at.filter(|d| counted && *d >= from && *d < to) else { return };
         self.due += 1;
+        if due < as_of && !by(c.closed_at, as_of) {
+            self.overdue_open += 1;
+        }
         if c.paused {
             self.paused += 1;
         }
@@ -239,8 +239,8 @@ mod tests {
         assert_eq!((f.closed, f.closed_on_time), (5, 3), "closed #1 #2 #3 #7 #10; on time #1 #7 #10");
         assert_eq!((f.handled, f.handled_on_time), (5, 4), "handled #1 #2 #3 #7 #10; on time all but #3");
         assert_eq!((f.reworked, f.extended), (1, 1));
-        // Open past their deadline at the end of November: #4 and #5 (paused still counts
-        // as open); not #6 (suspended) nor #8 (due in December).
+        // Of the due set, open past their deadline at the end of November: #4 and #5 (paused
+        // still counts as open); not #6 (suspended) nor #8 (due in December).
         assert_eq!(f.overdue_open, 2);
         assert_eq!(f.close_rate, Some(5.0 / 6.0));
         assert_eq!(f.on_time_close_rate, Some(3.0 / 6.0));

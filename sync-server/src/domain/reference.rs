@@ -20,7 +20,8 @@ pub struct RefCache {
 impl RefCache {
     /// The cache of `data` (its `version` is computed here: a hash of the lists).
     pub fn build(mut data: ReferenceData, revision: u64) -> Result<Self, DomainError> {
-        let lists = serde_json::to_vec(&(&data.orgs, &data.categories, &data.users)).map_err(DomainError::internal)?;
+        let lists = serde_json::to_vec(&(&data.orgs, &data.categories, &data.users, &data.calendar, &data.time_limits))
+            .map_err(DomainError::internal)?;
         data.version = hex::encode(&Sha256::digest(&lists)[..8]);
         let json = Bytes::from(serde_json::to_vec(&data).map_err(DomainError::internal)?);
         let etag = format!("\"{}\"", data.version);

@@ -3,11 +3,16 @@
 //! Open311) calls them and renders their answers.
 
 pub mod accounts;
+pub mod cases;
+pub mod deadlines;
+pub mod figures;
 pub mod photos;
 pub mod reference;
 pub mod sync;
 
 pub use accounts::AccountsService;
+pub use deadlines::DeadlineService;
+pub use figures::FiguresService;
 pub use photos::PhotosService;
 pub use reference::ReferenceService;
 pub use sync::SyncService;

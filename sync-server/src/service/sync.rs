@@ -7,13 +7,16 @@ use crate::domain::DomainError;
 use crate::domain::access::Caller;
 use crate::domain::clock::ServerClock;
 use crate::domain::error::{InvalidKind, TooLarge};
+use crate::service::cases;
 use crate::service::reference::ReferenceService;
 use crate::storage::{LoggedOp, NewVersion, RecordStore};
 use chrono::{DateTime, Utc};
-use gridwork_core::merge::{StoredRecord, apply_op};
+use gridwork_core::hlc::Hlc;
+use gridwork_core::merge::{Actor, StoredRecord, apply_op};
+use gridwork_core::model::{RecordBody, RecordKind, Role, Status};
 use gridwork_core::protocol::{
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, Op, OpAction, OpResult, Outcome, PullQuery, PullResponse, PushResponse,
-    RejectReason, Rejection,
+    RecordPatch, RejectReason, Rejection,
 };
 use gridwork_core::reference::RefIndex;
 use gridwork_core::validate::validate_location;
@@ -59,6 +62,17 @@ impl SyncService {
         record_ids.sort_unstable();
         record_ids.dedup();
         let mut current = tx.load(&record_ids).await?;
+        // The records cases are opened from follow their cases: load them too.
+        let mut sources: Vec<Uuid> = ops
+            .iter()
+            .filter_map(|o| cases::source_of(&o.action, current.get(&o.record_id)))
+            .filter(|id| !current.contains_key(id))
+            .collect();
+        sources.sort_unstable();
+        sources.dedup();
+        if !sources.is_empty() {
+            current.extend(tx.load(&sources).await?);
+        }
         let now = self.clock.now();
 
         let mut versions: Vec<NewVersion> = Vec::new();
@@ -90,19 +104,48 @@ impl SyncService {
                 continue;
             }
             let cur = current.get(&op.record_id);
-            let answer = match self.rules(caller, refs, cur, op, now) {
-                Ok(next) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
+            let outcome = match self.rules(caller, refs, cur, op, now) {
+                Ok((next, stamp)) => {
+                    let source = cases::source_of(&op.action, cur).and_then(|id| current.get(&id));
+                    cases::source_change(cur, &next.state, source, refs).and_then(|change| {
+                        let moved = change.map(|c| self.follow(caller, refs, &current[&c.id], c.to, &stamp, now)).transpose()?;
+                        Ok((next, moved))
+                    })
+                }
+                Err(rejection) => Err(rejection),
+            };
+            // 立案: the case's number, from the district's sequence of the year.
+            let outcome = match outcome {
+                Ok((mut next, moved)) if cur.is_none() && next.state.record.kind() == RecordKind::Case => {
+                    let (counter, year) = cases::number_counter(&next.place.district, now);
+                    let n = tx.next_number(&counter).await?;
+                    if let RecordBody::Case(c) = &mut next.state.record.body {
+                        c.number = Some(cases::format_number(&next.place.district, year, n));
+                    }
+                    Ok((next, moved))
+                }
+                other => other,
+            };
+            let cur = current.get(&op.record_id);
+            let answer = match outcome {
+                Ok((next, _)) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
                     // Nothing changed (every field lost to a later write): the record keeps its version.
                     match planned.get(&op.record_id) {
                         Some(&index) => Answer::Version { op_id: op.op_id, index },
                         None => Answer::Known(accepted(op.op_id, cur.and_then(|c| c.record.seq))),
                     }
                 }
-                Ok(next) => {
+                Ok((next, moved)) => {
                     let index = versions.len();
                     current.insert(op.record_id, next.state.clone());
                     planned.insert(op.record_id, index);
                     versions.push(next);
+                    if let Some(source) = moved {
+                        let id = source.state.record.id;
+                        current.insert(id, source.state.clone());
+                        planned.insert(id, versions.len());
+                        versions.push(source);
+                    }
                     Answer::Version { op_id: op.op_id, index }
                 }
                 Err(rejection) => Answer::Known(rejected(op.op_id, rejection)),
@@ -129,7 +172,8 @@ impl SyncService {
         Ok(results)
     }
 
-    /// The core merge rules for one op of `caller`, stamped by the server's clock.
+    /// The core merge rules for one op of `caller`, stamped by the server's clock; the new
+    /// version and its stamp.
     fn rules(
         &self,
         caller: &Caller,
@@ -137,13 +181,27 @@ impl SyncService {
         current: Option<&StoredRecord>,
         op: &Op,
         now: DateTime<Utc>,
-    ) -> Result<NewVersion, Rejection> {
+    ) -> Result<(NewVersion, Hlc), Rejection> {
         let stamp = self.clock.stamp(&op.hlc, now);
         let state = apply_op(current, op, &stamp, &caller.actor(), refs, now)?;
-        let place = refs
-            .grid_place(&state.record.org.grid)
-            .ok_or_else(|| Rejection::new(RejectReason::Invalid, Some("org.grid"), "网格不存在 (org.grid)"))?;
-        Ok(NewVersion { state, place })
+        Ok((version(state, refs)?, stamp))
+    }
+
+    /// A source record following its case to `to`: a status change by the rules (the
+    /// state machine and validation still apply), written in the caller's name.
+    fn follow(
+        &self,
+        caller: &Caller,
+        refs: &RefIndex,
+        source: &StoredRecord,
+        to: Status,
+        stamp: &Hlc,
+        now: DateTime<Utc>,
+    ) -> Result<NewVersion, Rejection> {
+        let patch = RecordPatch { status: Some(to), ..Default::default() };
+        let op = Op { op_id: Uuid::nil(), record_id: source.record.id, hlc: stamp.clone(), action: OpAction::Update(patch) };
+        let by_the_rules = Actor { role: Role::Admin, scope: None, ..caller.actor() };
+        version(apply_op(Some(source), &op, stamp, &by_the_rules, refs, now)?, refs)
     }
 
     /// What changed for `caller` after the cursor, a page at a time.
@@ -157,12 +215,20 @@ impl SyncService {
         let page = self.records.pull(&caller.visibility(&refs.index), query.since, limit).await?;
         Ok(PullResponse {
             records: page.records,
+            removed: page.removed,
             next: page.next,
             has_more: page.has_more,
             reference_version: refs.data.version.clone(),
             server_hlc: self.clock.peek(),
         })
     }
+}
+
+fn version(state: StoredRecord, refs: &RefIndex) -> Result<NewVersion, Rejection> {
+    let place = refs
+        .grid_place(&state.record.org.grid)
+        .ok_or_else(|| Rejection::new(RejectReason::Invalid, Some("org.grid"), "网格不存在 (org.grid)"))?;
+    Ok(NewVersion::new(state, place))
 }
 
 fn accepted(op_id: Uuid, seq: Option<u64>) -> OpResult {
@@ -186,6 +252,7 @@ fn precheck(ops: &[Op]) -> Result<(), DomainError> {
         let loc = match &op.action {
             OpAction::Create(new) => Some(&new.location),
             OpAction::Update(patch) => patch.location.as_ref(),
+            OpAction::Step(_) => None,
         };
         if let Some(loc) = loc {
             validate_location(loc).map_err(|r| {

@@ -16,10 +16,12 @@ use crate::domain::DomainError;
 use crate::domain::access::Visibility;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gridwork_core::cases::TimeLimit;
 use gridwork_core::merge::StoredRecord;
-use gridwork_core::model::{Record, Role};
-use gridwork_core::protocol::OpResult;
+use gridwork_core::model::{Record, RecordKind, Role};
+use gridwork_core::protocol::{OpResult, Removed};
 use gridwork_core::reference::{Category, GridPlace, OrgUnit, UserInfo};
+use gridwork_core::worktime::WorkCalendar;
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -90,10 +92,12 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A page of a pull: records with `seq` set, ascending, and the cursor to continue from.
+/// A page of a pull: records with `seq` set, ascending, the records that left the view,
+/// and the cursor to continue from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PullPage {
     pub records: Vec<Record>,
+    pub removed: Vec<Removed>,
     /// Below every write not yet committed: a pull from here never skips a record.
     pub next: u64,
     pub has_more: bool,
@@ -108,12 +112,21 @@ pub struct LoggedOp {
     pub result: OpResult,
 }
 
-/// A new version of a record: its merged state and where its grid sits (for the
-/// visibility indexes).
+/// A new version of a record: its merged state and what the indexes need of it (where its
+/// grid sits, who it is dispatched to, the deadline the server watches).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewVersion {
     pub state: StoredRecord,
     pub place: GridPlace,
+    pub assignee: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl NewVersion {
+    pub fn new(state: StoredRecord, place: GridPlace) -> NewVersion {
+        let (assignee, due_at) = (state.record.assignee_key(), state.record.watched_due());
+        NewVersion { state, place, assignee, due_at }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -160,8 +173,12 @@ pub trait ReferenceStore: Send + Sync {
     async fn put_categories(&self, categories: Vec<Category>) -> Result<()>;
     async fn orgs(&self) -> Result<Vec<OrgUnit>>;
     async fn categories(&self) -> Result<Vec<Category>>;
-    /// A number that changes whenever orgs, categories or users change (users are
-    /// reference data too: devices show their names). Cheap to read.
+    /// Replace the working calendar and the case time limits.
+    async fn put_worktime(&self, calendar: WorkCalendar, time_limits: Vec<TimeLimit>) -> Result<()>;
+    /// The working calendar and the case time limits, if they were ever put.
+    async fn worktime(&self) -> Result<Option<(WorkCalendar, Vec<TimeLimit>)>>;
+    /// A number that changes whenever orgs, categories, users or the worktime change
+    /// (users are reference data too: devices show their names). Cheap to read.
     async fn reference_revision(&self) -> Result<u64>;
 }
 
@@ -173,6 +190,12 @@ pub trait RecordStore: Send + Sync {
     /// Visible records with seq > since, ascending, at most `limit`.
     async fn pull(&self, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage>;
     async fn counts(&self) -> Result<RecordCounts>;
+    /// The current state of one record.
+    async fn get(&self, id: Uuid) -> Result<Option<Record>>;
+    /// Every record of `kind` the visibility covers (with `seq`).
+    async fn of_kind(&self, kind: RecordKind, visibility: &Visibility) -> Result<Vec<Record>>;
+    /// Records whose watched deadline is at or before `at` (at most `limit`, earliest first).
+    async fn due_before(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
     /// The highest field clock stored (HLC strings sort like clocks): the server's clock
     /// starts above it, so no later edit is stamped below one already accepted.
     async fn max_clock(&self) -> Result<Option<String>>;
@@ -193,6 +216,9 @@ pub trait RecordTx: Send {
     async fn put_versions(&mut self, versions: Vec<NewVersion>) -> Result<Vec<u64>>;
     /// Add entries to the op log (an op id already logged is never replaced).
     async fn log_ops(&mut self, entries: Vec<LoggedOp>) -> Result<()>;
+    /// The next number of the counter `key` (1, 2, …; numbers taken are never reused, not
+    /// even by a unit of work that does not commit… except that one: it takes nothing).
+    async fn next_number(&mut self, key: &str) -> Result<u64>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 

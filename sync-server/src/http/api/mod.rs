@@ -2,6 +2,7 @@
 //! every answer of this surface, errors made by layers included, the JSON error body.
 
 mod auth;
+mod figures;
 mod photos;
 mod reference;
 mod sync;
@@ -26,6 +27,7 @@ fn route_of(path: &str) -> &str {
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
+        .merge(figures::router())
         .merge(sync::router())
         .merge(reference::router())
         .merge(photos::router(state.photos().files().max_bytes()))

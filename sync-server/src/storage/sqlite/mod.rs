@@ -22,7 +22,11 @@ pub const DB_FILE: &str = "gridwork.db";
 const MAX_IDLE_READERS: usize = 4;
 
 /// The schema, one migration per file; `PRAGMA user_version` counts the applied ones.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql"), include_str!("migrations/002_photos.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_photos.sql"),
+    include_str!("migrations/003_cases.sql"),
+];
 
 pub struct SqliteStorage {
     inner: Arc<Inner>,

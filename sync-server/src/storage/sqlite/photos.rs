@@ -8,25 +8,34 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 /// One indexed lookup: the photo's index rows (primary key prefix), joined to their
-/// records by primary key, filtered by the caller's scope.
-pub(crate) fn photo_visible_query(visibility: &Visibility) -> (&'static str, Option<&str>) {
+/// records by primary key, filtered by the caller's area (`?2`) or assignments (`?3`, `?4`).
+pub(crate) fn photo_visible_query(visibility: &Visibility) -> (&'static str, Vec<String>) {
     match visibility {
-        Visibility::All => ("SELECT EXISTS (SELECT 1 FROM record_photos WHERE sha256 = ?1)", None),
+        Visibility::All => ("SELECT EXISTS (SELECT 1 FROM record_photos WHERE sha256 = ?1)", vec![]),
         Visibility::District(d) => (
             "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
                             WHERE rp.sha256 = ?1 AND r.district = ?2)",
-            Some(d.as_str()),
+            vec![d.clone()],
         ),
         Visibility::Community(c) => (
             "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
                             WHERE rp.sha256 = ?1 AND r.community = ?2)",
-            Some(c.as_str()),
+            vec![c.clone()],
         ),
         Visibility::Grid(g) => (
             "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
                             WHERE rp.sha256 = ?1 AND r.grid = ?2)",
-            Some(g.as_str()),
+            vec![g.clone()],
         ),
+        Visibility::Officer { district, .. } => {
+            let mut keys = vec![district.clone()];
+            keys.extend(visibility.assignments());
+            (
+                "SELECT EXISTS (SELECT 1 FROM record_photos rp JOIN records r ON r.id = rp.record_id
+                                WHERE rp.sha256 = ?1 AND (r.district = ?2 OR r.assignee IN (?3, ?4)))",
+                keys,
+            )
+        }
     }
 }
 
@@ -36,12 +45,10 @@ impl PhotoStore for SqliteStorage {
         let sha256 = sha256.to_owned();
         let visibility = visibility.clone();
         self.read(move |conn| {
-            let (sql, key) = photo_visible_query(&visibility);
-            let mut stmt = conn.prepare_cached(sql)?;
-            let found: bool = match key {
-                None => stmt.query_row([&sha256], |r| r.get(0))?,
-                Some(k) => stmt.query_row(params![sha256, k], |r| r.get(0))?,
-            };
+            let (sql, keys) = photo_visible_query(&visibility);
+            let mut args = vec![sha256];
+            args.extend(keys);
+            let found: bool = conn.prepare_cached(sql)?.query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
             Ok(found)
         })
         .await
@@ -109,17 +116,17 @@ mod tests {
                 Visibility::Grid("g".into()),
                 Visibility::Community("c".into()),
                 Visibility::District("d".into()),
+                Visibility::Officer { district: "d".into(), user_id: "u".into() },
             ] {
-                let (sql, key) = photo_visible_query(&v);
+                let (sql, keys) = photo_visible_query(&v);
                 let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("prepare");
                 let detail = |r: &rusqlite::Row<'_>| r.get::<_, String>(3);
-                let plan: Vec<String> = match key {
-                    None => stmt.query_map(["x"], detail),
-                    Some(k) => stmt.query_map(["x", k], detail),
-                }
-                .expect("plan")
-                .collect::<rusqlite::Result<_>>()
-                .expect("rows");
+                let args: Vec<String> = std::iter::once("x".to_owned()).chain(keys).collect();
+                let plan: Vec<String> = stmt
+                    .query_map(rusqlite::params_from_iter(args.iter()), detail)
+                    .expect("plan")
+                    .collect::<rusqlite::Result<_>>()
+                    .expect("rows");
                 let table_scans = plan.iter().filter(|step| step.starts_with("SCAN") && *step != "SCAN CONSTANT ROW").count();
                 let plan = plan.join(" | ");
                 assert!(

@@ -9,22 +9,22 @@ use super::{SqliteStorage, WriterGuard, closed, corrupt, from_sql_int, task_fail
 use crate::domain::access::Visibility;
 use crate::storage::{LoggedOp, NewVersion, PullPage, RecordCounts, RecordStore, RecordTx, Result};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::StoredRecord;
-use gridwork_core::model::Record;
-use gridwork_core::protocol::{OpResult, Outcome, Rejection};
-use rusqlite::{Connection, params};
+use gridwork_core::model::{Record, RecordKind};
+use gridwork_core::protocol::{OpResult, Outcome, Rejection, Removed};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// The pull query for a visibility: its SQL and the key it filters on (`?3`).
+/// The pull query for a visibility's area: its SQL and the key it filters on (`?3`).
 pub(crate) fn pull_query(visibility: &Visibility) -> (&'static str, Option<&str>) {
+    const ALL: &str = "SELECT seq, doc FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+    const DISTRICT: &str = "SELECT seq, doc FROM records WHERE district = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2";
     match visibility {
-        Visibility::All => ("SELECT seq, doc FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2", None),
-        Visibility::District(d) => {
-            ("SELECT seq, doc FROM records WHERE district = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2", Some(d.as_str()))
-        }
+        Visibility::All => (ALL, None),
+        Visibility::District(d) | Visibility::Officer { district: d, .. } => (DISTRICT, Some(d.as_str())),
         Visibility::Community(c) => {
             ("SELECT seq, doc FROM records WHERE community = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2", Some(c.as_str()))
         }
@@ -34,26 +34,92 @@ pub(crate) fn pull_query(visibility: &Visibility) -> (&'static str, Option<&str>
     }
 }
 
-fn pull_page(conn: &Connection, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage> {
-    let (sql, key) = pull_query(visibility);
-    let since_sql = to_sql_int(since, "since")?;
-    // One more than asked, to know whether more remain.
-    let take = i64::from(limit) + 1;
-    let mut stmt = conn.prepare_cached(sql)?;
-    let map = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
-    let rows: Vec<(i64, String)> = match key {
-        None => stmt.query_map(params![since_sql, take], map)?.collect::<rusqlite::Result<_>>()?,
-        Some(k) => stmt.query_map(params![since_sql, take, k], map)?.collect::<rusqlite::Result<_>>()?,
+/// Records assigned to a key, beyond the area.
+pub(crate) const ASSIGNED_QUERY: &str = "SELECT seq, doc FROM records WHERE assignee = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2";
+/// Records that left a key.
+const DEPARTED_QUERY: &str = "SELECT seq, record_id FROM record_departures WHERE key = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2";
+
+/// Does a record's row fall inside the visibility (its area, or one of its assignments)?
+fn still_visible(conn: &Connection, visibility: &Visibility, id: &str) -> Result<bool> {
+    let row: Option<(String, String, String, Option<String>)> = conn
+        .prepare_cached("SELECT grid, community, district, assignee FROM records WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((grid, community, district, assignee)) = row else { return Ok(false) };
+    let area = match visibility {
+        Visibility::All => true,
+        Visibility::District(d) | Visibility::Officer { district: d, .. } => *d == district,
+        Visibility::Community(c) => *c == community,
+        Visibility::Grid(g) => *g == grid,
     };
-    let has_more = rows.len() > limit as usize;
-    let mut records = Vec::with_capacity(rows.len().min(limit as usize));
-    for (seq, doc) in rows.into_iter().take(limit as usize) {
-        let mut rec: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
-        rec.seq = Some(from_sql_int(seq, "records.seq")?);
-        records.push(rec);
+    Ok(area || assignee.is_some_and(|a| visibility.assignments().contains(&a)))
+}
+
+/// One page: the area's rows, the rows assigned to the caller, and the records that left
+/// the caller's assignments, merged in sequence order. Each list is read one row past the
+/// page, so the page is exactly the first `limit` entries of their union.
+fn pull_page(conn: &Connection, visibility: &Visibility, since: u64, limit: u32) -> Result<PullPage> {
+    let since_sql = to_sql_int(since, "since")?;
+    let take = i64::from(limit) + 1;
+    let doc_row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    let (sql, key) = pull_query(visibility);
+    let mut stmt = conn.prepare_cached(sql)?;
+    match key {
+        None => rows.extend(stmt.query_map(params![since_sql, take], doc_row)?.collect::<rusqlite::Result<Vec<_>>>()?),
+        Some(k) => rows.extend(stmt.query_map(params![since_sql, take, k], doc_row)?.collect::<rusqlite::Result<Vec<_>>>()?),
     }
-    let next = records.last().and_then(|r| r.seq).unwrap_or(since);
-    Ok(PullPage { records, next, has_more })
+    let mut more = rows.len() as i64 == take;
+    let mut departed: Vec<(i64, String)> = Vec::new();
+    for key in visibility.assignments() {
+        let assigned: Vec<(i64, String)> = conn
+            .prepare_cached(ASSIGNED_QUERY)?
+            .query_map(params![since_sql, take, key], doc_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        let left: Vec<(i64, String)> = conn
+            .prepare_cached(DEPARTED_QUERY)?
+            .query_map(params![since_sql, take, key], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        more |= assigned.len() as i64 == take || left.len() as i64 == take;
+        rows.extend(assigned);
+        departed.extend(left);
+    }
+    // A record seen through two lists (its area and an assignment) is one entry.
+    rows.sort_by_key(|(seq, _)| *seq);
+    rows.dedup_by_key(|(seq, _)| *seq);
+    enum Entry {
+        Record(i64, String),
+        Gone(i64, String),
+    }
+    let mut entries: Vec<Entry> = rows.into_iter().map(|(seq, doc)| Entry::Record(seq, doc)).collect();
+    for (seq, id) in departed {
+        // Gone from one assignment, but maybe still seen through the area or another.
+        if !still_visible(conn, visibility, &id)? {
+            entries.push(Entry::Gone(seq, id));
+        }
+    }
+    let seq_of = |e: &Entry| match e {
+        Entry::Record(s, _) | Entry::Gone(s, _) => *s,
+    };
+    entries.sort_by_key(seq_of);
+    let has_more = more || entries.len() > limit as usize;
+    entries.truncate(limit as usize);
+    let next = entries.last().map(seq_of).map(|s| from_sql_int(s, "records.seq")).transpose()?.unwrap_or(since);
+    let (mut records, mut removed) = (Vec::new(), Vec::new());
+    for e in entries {
+        match e {
+            Entry::Record(seq, doc) => {
+                let mut rec: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
+                rec.seq = Some(from_sql_int(seq, "records.seq")?);
+                records.push(rec);
+            }
+            Entry::Gone(seq, id) => removed.push(Removed {
+                id: Uuid::parse_str(&id).map_err(|_| corrupt("record_departures.record_id"))?,
+                seq: from_sql_int(seq, "record_departures.seq")?,
+            }),
+        }
+    }
+    Ok(PullPage { records, removed, next, has_more })
 }
 
 fn ids_json(ids: &[Uuid]) -> String {
@@ -111,22 +177,32 @@ fn load(conn: &Connection, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredRecord>> 
     Ok(out)
 }
 
-/// Store one version of a record under `seq`, with its photo index.
+/// Store one version of a record under `seq`, with its photo index; a change of assignee
+/// leaves a departure for the one before.
 pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> Result<()> {
     let rec = &version.state.record;
     let key = rec.id.to_string();
+    let before: Option<Option<String>> =
+        conn.prepare_cached("SELECT assignee FROM records WHERE id = ?1")?.query_row([&key], |r| r.get(0)).optional()?;
+    if let Some(Some(old)) = before
+        && version.assignee.as_ref() != Some(&old)
+    {
+        conn.prepare_cached("INSERT OR IGNORE INTO record_departures (key, seq, record_id) VALUES (?1, ?2, ?3)")?
+            .execute(params![old, seq, key])?;
+    }
     let mut doc = rec.clone();
     doc.seq = None;
     let doc = serde_json::to_string(&doc).map_err(|e| crate::storage::StorageError::Corrupt(e.to_string()))?;
     let clocks =
         serde_json::to_string(&version.state.clocks).map_err(|e| crate::storage::StorageError::Corrupt(e.to_string()))?;
     conn.prepare_cached(
-        "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+        "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks,
+                              assignee, due_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, seq = excluded.seq, grid = excluded.grid,
             community = excluded.community, street = excluded.street, district = excluded.district,
             status = excluded.status, author = excluded.author, updated_at = excluded.updated_at,
-            doc = excluded.doc, clocks = excluded.clocks",
+            doc = excluded.doc, clocks = excluded.clocks, assignee = excluded.assignee, due_at = excluded.due_at",
     )?
     .execute(params![
         key,
@@ -141,6 +217,8 @@ pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> 
         ts(rec.updated_at),
         doc,
         clocks,
+        version.assignee,
+        version.due_at.map(ts),
     ])?;
     conn.prepare_cached("DELETE FROM record_photos WHERE record_id = ?1")?.execute([&key])?;
     let mut hashes: Vec<&str> = rec.body.photos().iter().map(|p| p.sha256.as_str()).collect();
@@ -252,6 +330,20 @@ impl RecordTx for SqliteTx {
         self.run(move |conn| log_ops(conn, entries)).await
     }
 
+    async fn next_number(&mut self, key: &str) -> Result<u64> {
+        let key = key.to_owned();
+        self.run(move |conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO counters (key, value) VALUES (?1, 1)
+                     ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value",
+                )?
+                .query_row([&key], |r| r.get(0))?;
+            from_sql_int(n, "counters.value")
+        })
+        .await
+    }
+
     async fn commit(mut self: Box<Self>) -> Result<()> {
         self.run(|conn| Ok(conn.execute_batch("COMMIT")?)).await
     }
@@ -284,6 +376,54 @@ impl RecordStore for SqliteStorage {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
             Ok(RecordCounts { records: from_sql_int(records, "count")?, logged_ops: from_sql_int(logged, "count")? })
+        })
+        .await
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Record>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let row: Option<(i64, String)> = conn
+                .prepare_cached("SELECT seq, doc FROM records WHERE id = ?1")?
+                .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            row.map(|(seq, doc)| {
+                let mut rec: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
+                rec.seq = Some(from_sql_int(seq, "records.seq")?);
+                Ok(rec)
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn of_kind(&self, kind: RecordKind, visibility: &Visibility) -> Result<Vec<Record>> {
+        let visibility = visibility.clone();
+        self.read(move |conn| {
+            let rows: Vec<(i64, String, String)> = conn
+                .prepare_cached("SELECT seq, doc, id FROM records WHERE kind = ?1 ORDER BY seq")?
+                .query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (seq, doc, id) in rows {
+                if visibility == Visibility::All || still_visible(conn, &visibility, &id)? {
+                    let mut rec: Record = serde_json::from_str(&doc).map_err(|_| corrupt("records.doc"))?;
+                    rec.seq = Some(from_sql_int(seq, "records.seq")?);
+                    out.push(rec);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn due_before(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {
+        self.read(move |conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached("SELECT id FROM records WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at LIMIT ?2")?
+                .query_map(params![ts(at), i64::from(limit)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids.iter().map(|id| Uuid::parse_str(id).map_err(|_| corrupt("records.id"))).collect()
         })
         .await
     }

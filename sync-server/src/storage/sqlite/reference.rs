@@ -2,10 +2,12 @@
 //! other processes' changes apart.
 
 use super::{SqliteStorage, corrupt, from_sql_int};
-use crate::storage::{ReferenceStore, Result};
+use crate::storage::{ReferenceStore, Result, StorageError};
 use async_trait::async_trait;
+use gridwork_core::cases::TimeLimit;
 use gridwork_core::reference::{Category, CategoryKind, OrgLevel, OrgUnit};
-use rusqlite::{Connection, params};
+use gridwork_core::worktime::WorkCalendar;
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn bump_reference_rev(conn: &Connection) -> Result<()> {
     conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'reference_rev'")?.execute([])?;
@@ -96,6 +98,38 @@ impl ReferenceStore for SqliteStorage {
             rows.into_iter()
                 .map(|(code, name, parent, kind)| Ok(Category { code, name, parent, kind: category_kind_from_str(&kind)? }))
                 .collect()
+        })
+        .await
+    }
+
+    async fn put_worktime(&self, calendar: WorkCalendar, time_limits: Vec<TimeLimit>) -> Result<()> {
+        let calendar = serde_json::to_string(&calendar).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let limits = serde_json::to_string(&time_limits).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO reference_docs (key, doc) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc",
+                )?;
+                stmt.execute(params!["calendar", calendar])?;
+                stmt.execute(params!["time_limits", limits])?;
+            }
+            bump_reference_rev(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn worktime(&self) -> Result<Option<(WorkCalendar, Vec<TimeLimit>)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT doc FROM reference_docs WHERE key = ?1")?;
+            let calendar: Option<String> = stmt.query_row(["calendar"], |r| r.get(0)).optional()?;
+            let limits: Option<String> = stmt.query_row(["time_limits"], |r| r.get(0)).optional()?;
+            let (Some(calendar), Some(limits)) = (calendar, limits) else { return Ok(None) };
+            let calendar = serde_json::from_str(&calendar).map_err(|_| corrupt("reference_docs.calendar"))?;
+            let limits = serde_json::from_str(&limits).map_err(|_| corrupt("reference_docs.time_limits"))?;
+            Ok(Some((calendar, limits)))
         })
         .await
     }
