@@ -89,7 +89,7 @@ pub struct TimeLimit {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepAction {
-    /// 派遣: send a registered case to a unit or an officer; its clock starts.
+    /// 派遣: send a registered (or suspended) case to a unit or an officer; its clock starts.
     Dispatch { to: Assignee },
     /// 回退: the unit sends a wrong dispatch back, to be dispatched again.
     SendBack,
@@ -113,7 +113,7 @@ pub enum StepAction {
     Reply { text: String },
     /// An internal note, nothing else.
     Note,
-    /// 作废: not a case after all.
+    /// 作废: not a case after all (registered, or suspended for good).
     Void,
     /// The server's own mark when the deadline passes.
     MarkOverdue,
@@ -443,7 +443,8 @@ pub fn apply_step(case: &Case, stage: Status, step: &CaseStep, ctx: &StepContext
             if !admin {
                 return Err(wrong_role("只有管理员可以派遣"));
             }
-            transition(&[Status::Registered])?;
+            // From the register (挂账) too: when it can be solved after all, it is dispatched again.
+            transition(&[Status::Registered, Status::Suspended])?;
             match to {
                 Assignee::Unit { code }
                     if ctx.refs.org(code).is_some_and(|o| o.level == crate::reference::OrgLevel::District) => {}
@@ -580,7 +581,7 @@ pub fn apply_step(case: &Case, stage: Status, step: &CaseStep, ctx: &StepContext
             if !admin {
                 return Err(wrong_role("只有管理员可以作废案件"));
             }
-            transition(&[Status::Registered])?;
+            transition(&[Status::Registered, Status::Suspended])?;
             Status::Voided
         }
         A::MarkOverdue => {
@@ -679,6 +680,7 @@ mod tests {
             ADMIN => (Role::Admin, fixtures::CITY),
             OFFICER => (Role::Officer, fixtures::DISTRICT),
             OTHER_OFFICER => (Role::Officer, fixtures::OTHER_DISTRICT),
+            SYSTEM_USER => (Role::Admin, fixtures::CITY),
             _ => (Role::GridWorker, fixtures::GRID),
         };
         Actor { user_id: user, device_id: "dev", role, scope: Some(home), home }
@@ -861,5 +863,112 @@ mod tests {
         let report = fixtures::create_op(fixtures::records().remove(0), Hlc::new(1, 0, "dev"));
         let r = apply_op(None, &report, &report.hlc, &actor(WORKER), &refs(), cst(7, 9, 0)).expect("report");
         assert_eq!(step(&r, ADMIN, StepAction::Handle, cst(7, 9, 0)).unwrap_err().reason, RejectReason::KindMismatch);
+    }
+
+    /// Every step, by every kind of actor, in every stage: allowed exactly where the rules
+    /// of the loop say, and otherwise refused with the reason the rules name. The table
+    /// below is the specification, written apart from `apply_step`.
+    #[test]
+    fn every_step_by_every_actor_in_every_stage() {
+        use RejectReason::{InvalidTransition as Stage, NotAssignee, WrongRole};
+        let at = cst(7, 9, 0);
+        let registered = open(ADMIN, at).expect("open");
+        let dispatched = step(&registered, ADMIN, to_officer(), at).expect("dispatch");
+        let handled = step(&dispatched, OFFICER, StepAction::Handle, at).expect("handle");
+        let suspended = step(&dispatched, ADMIN, StepAction::Suspend, at).expect("suspend");
+        let closed = step(&handled, WORKER, StepAction::Verify { passed: true }, at).expect("close");
+        let voided = step(&registered, ADMIN, StepAction::Void, at).expect("void");
+        let stages = [&registered, &dispatched, &handled, &suspended, &closed, &voided];
+        let actions = [
+            to_officer(),
+            StepAction::SendBack,
+            StepAction::Handle,
+            StepAction::Verify { passed: true },
+            StepAction::Verify { passed: false },
+            StepAction::RequestExtension { working_minutes: 60 },
+            StepAction::DecideExtension { approved: true },
+            StepAction::Pause,
+            StepAction::Resume,
+            StepAction::Suspend,
+            StepAction::Supervise,
+            StepAction::Reply { text: "已处理".into() },
+            StepAction::Note,
+            StepAction::Void,
+            StepAction::MarkOverdue,
+        ];
+        use Status as S;
+        let mut checked = 0;
+        for cur in stages {
+            let stage = cur.record.status;
+            // The officer is the assignee from 派遣 on (挂账 keeps the assignee).
+            let assigned = stage != S::Registered && stage != S::Voided;
+            for action in &actions {
+                for who in [ADMIN, OFFICER, OTHER_OFFICER, WORKER, SYSTEM_USER] {
+                    let admin = matches!(who, ADMIN | SYSTEM_USER);
+                    let assignee = who == OFFICER && assigned;
+                    let verifier = admin || who == WORKER;
+                    let (may, refusal) = match action {
+                        StepAction::Dispatch { .. } => (admin, WrongRole),
+                        StepAction::SendBack | StepAction::Handle => (admin || assignee, NotAssignee),
+                        StepAction::Verify { .. } => (verifier, WrongRole),
+                        StepAction::RequestExtension { .. } => (assignee, NotAssignee),
+                        StepAction::Note => (admin || assignee || verifier, WrongRole),
+                        StepAction::MarkOverdue => (who == SYSTEM_USER, WrongRole),
+                        _ => (admin, WrongRole),
+                    };
+                    let stages_of: &[S] = match action {
+                        StepAction::Dispatch { .. } | StepAction::Void => &[S::Registered, S::Suspended],
+                        StepAction::SendBack | StepAction::Handle | StepAction::RequestExtension { .. } | StepAction::Pause => {
+                            &[S::Dispatched]
+                        }
+                        StepAction::Verify { .. } => &[S::Handled],
+                        StepAction::Suspend => &[S::Registered, S::Dispatched, S::Handled],
+                        StepAction::Reply { .. } | StepAction::Note => &S::ALL,
+                        // No request pending, not paused, not overdue, not due yet: never here.
+                        StepAction::DecideExtension { .. }
+                        | StepAction::Resume
+                        | StepAction::Supervise
+                        | StepAction::MarkOverdue => &[],
+                    };
+                    let done = matches!(stage, S::Closed | S::Voided);
+                    let want = if done && !matches!(action, StepAction::Reply { .. } | StepAction::Note) {
+                        Err(Stage)
+                    } else if !may {
+                        Err(refusal)
+                    } else if !stages_of.contains(&stage) {
+                        Err(Stage)
+                    } else {
+                        Ok(())
+                    };
+                    let st = CaseStep { from: stage, action: action.clone(), note: Some("现场情况".into()), photos: vec![] };
+                    let got = step_as(cur, who, st, at).map(|_| ()).map_err(|e| e.reason);
+                    assert_eq!(got, want, "{} by {who} in {stage:?}", action.code());
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 15 * 5);
+
+        // The preconditions the table leaves out: a pending request, a pause, an overdue mark.
+        let asked = step(&dispatched, OFFICER, StepAction::RequestExtension { working_minutes: 60 }, at).expect("ask");
+        assert!(step(&asked, ADMIN, StepAction::DecideExtension { approved: true }, at).is_ok());
+        for who in [OFFICER, WORKER] {
+            let e = step(&asked, who, StepAction::DecideExtension { approved: true }, at).unwrap_err();
+            assert_eq!(e.reason, WrongRole);
+        }
+        let paused = step(&dispatched, ADMIN, StepAction::Pause, at).expect("pause");
+        assert_eq!(step(&paused, ADMIN, StepAction::Pause, at).unwrap_err().reason, Stage, "paused already");
+        assert_eq!(step(&paused, OFFICER, StepAction::Handle, at).unwrap_err().reason, Stage, "resume first");
+        assert_eq!(step(&paused, OFFICER, StepAction::Resume, at).unwrap_err().reason, WrongRole);
+        assert!(step(&paused, ADMIN, StepAction::Resume, at).is_ok());
+        let late = cst(9, 9, 0);
+        let overdue = step(&dispatched, SYSTEM_USER, StepAction::MarkOverdue, late).expect("overdue");
+        assert_eq!(step(&overdue, SYSTEM_USER, StepAction::MarkOverdue, late).unwrap_err().reason, Stage, "once");
+        assert_eq!(step(&overdue, OFFICER, StepAction::Supervise, late).unwrap_err().reason, WrongRole);
+        assert!(step(&overdue, ADMIN, StepAction::Supervise, late).is_ok());
+        // Out of the register: dispatched again, the clock starting anew.
+        let again = step(&suspended, ADMIN, to_officer(), late).expect("dispatch from the register");
+        assert_eq!(again.record.status, S::Dispatched);
+        assert!(case_of(&again.record).due_at.is_some_and(|d| d > late));
     }
 }

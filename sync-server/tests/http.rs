@@ -134,6 +134,7 @@ async fn every_endpoint_requires_a_live_session_for_this_device() {
         (Method::POST, paths::UPLOADS.into(), Some(json!({"sha256": "a".repeat(64), "size": 10}))),
         (Method::GET, format!("{}{}", paths::PHOTO_PREFIX, "a".repeat(64)), None),
         (Method::GET, format!("{}{}/thumb", paths::PHOTO_PREFIX, "a".repeat(64)), None),
+        (Method::GET, format!("{}?from=2026-11-01&to=2026-12-01", paths::FIGURES), None),
     ];
     let garbage = Login { token: "0123456789abcdef".repeat(4), device: admin.device };
     let wrong_device = Login { token: admin.token.clone(), device: Uuid::now_v7() };
@@ -451,6 +452,54 @@ async fn pull_query_validation() {
     }
     // Too large a limit is clamped, not refused.
     assert!(!pull(&h, &w, "limit=1000000").await.has_more);
+}
+
+#[tokio::test]
+async fn figures_validate_their_period_and_are_for_admins_and_officers() {
+    let h = harness().await;
+    let admin = login(&h, "admin").await;
+    let figures = |q: &str| format!("{}?{q}", paths::FIGURES);
+    for q in [
+        "",
+        "from=2026-11-01",
+        "to=2026-12-01",
+        "from=2026-13-01&to=2026-12-01",
+        "from=yesterday&to=2026-12-01",
+        "from=2026-11-01&to=2026-12-01&by=street",
+        "from=2026-11-01&to=2026-12-01&bogus=1",
+    ] {
+        req(Method::GET, &figures(q)).auth(&admin).send(&h.app).await.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    }
+    for q in [
+        "from=2026-12-01&to=2026-12-01",
+        "from=2026-12-02&to=2026-12-01",
+        "from=-262143-01-01&to=2026-12-01",
+        "from=2026-11-01&to=+262142-12-31",
+    ] {
+        let body = req(Method::GET, &figures(q)).auth(&admin).send(&h.app).await;
+        let e = body.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+        let field = if q.starts_with("from=-") { "from" } else { "to" };
+        assert!(e.error.message.contains(field), "{q}: {}", e.error.message);
+    }
+    let worker = login(&h, "grid.kw01").await;
+    req(Method::GET, &figures("from=2026-11-01&to=2026-12-01"))
+        .auth(&worker)
+        .send(&h.app)
+        .await
+        .error(StatusCode::FORBIDDEN, "forbidden");
+
+    // An empty city: one total row of zeros; every grouping answers.
+    let r = req(Method::GET, &figures("from=2026-11-01&to=2026-12-01")).auth(&admin).send(&h.app).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v: Value = r.json();
+    assert_eq!(v["by"], "total");
+    assert_eq!(v["rows"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["rows"][0]["registered"], 0);
+    let officer = login(&h, "officer.kw").await;
+    for by in ["total", "district", "brigade", "unit", "category"] {
+        let r = req(Method::GET, &figures(&format!("from=2026-11-01&to=2026-12-01&by={by}"))).auth(&officer).send(&h.app).await;
+        assert_eq!(r.status, StatusCode::OK, "{by}");
+    }
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc, Weekday};
 use gridwork_core::cases::{Assignee, Case, CaseSource, StepAction};
 use gridwork_core::model::{PhotoStage, Record, RecordBody, Status};
 use gridwork_core::photos::sample::sample_jpeg;
-use gridwork_core::protocol::{RejectReason, paths};
+use gridwork_core::protocol::{RecordPatch, RejectReason, paths};
 use gridwork_core::worktime::{WorkCalendar, china};
 use gridwork_core::{CaseDraft, Device, Error};
 use gridwork_e2e::*;
@@ -237,4 +237,56 @@ async fn a_case_dispatched_elsewhere_leaves_the_first_officers_phone() {
     kw.sync().await.unwrap();
     assert_eq!(shown(&kw, c.id).status, Status::Dispatched);
     assert!(kw.case_step(c.id, StepAction::Handle, None, vec![]).is_ok(), "an officer of the unit may handle it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_goes_overdue_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let officer = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+    let colleague = logged_in(dir.path(), "colleague", &server.url, "officer.kuiwen2").await;
+    // Two notices with a deadline in three days; the second shop rectifies in time.
+    let late = officer.create(notice(&officer, KW_GRID)).unwrap();
+    let done = officer.create(notice(&officer, KW_GRID)).unwrap();
+    officer.update(done.id, RecordPatch { status: Some(Status::Rectified), ..Default::default() }).unwrap();
+    officer.sync().await.unwrap();
+    colleague.sync().await.unwrap();
+    assert_eq!(shown(&colleague, late.id).status, Status::Issued);
+
+    // Still 已告知 on the deadline day itself: nothing happens.
+    let deadline_day = match &late.body {
+        RecordBody::Notice(n) => n.deadline,
+        _ => unreachable!(),
+    };
+    let noon = deadline_day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap()).and_local_timezone(china()).unwrap();
+    server.set_clock_offset((noon.with_timezone(&Utc) - Utc::now()).num_seconds());
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    officer.sync().await.unwrap();
+    assert_eq!(shown(&officer, late.id).status, Status::Issued, "the deadline day is not over");
+
+    // The day after: the server marks it 逾期未整改 as the system actor; both phones see it.
+    server.set_clock_offset((noon.with_timezone(&Utc) + Duration::days(1) - Utc::now()).num_seconds());
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while shown(&officer, late.id).status != Status::Overdue && std::time::Instant::now() < give_up {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        officer.sync().await.unwrap();
+    }
+    assert_eq!(shown(&officer, late.id).status, Status::Overdue, "marked overdue by the server");
+    colleague.sync().await.unwrap();
+    assert_eq!(shown(&colleague, late.id).status, Status::Overdue);
+    assert_eq!(shown(&colleague, done.id).status, Status::Rectified, "a rectified notice is left alone");
+    let history = officer.get(late.id).unwrap().unwrap().history;
+    let by_system = history.iter().any(|h| {
+        matches!(h, gridwork_core::store::history::HistoryEntry::Server(c)
+            if c.actor == gridwork_core::cases::SYSTEM_USER && c.fields.iter().any(|f| f == "status"))
+    });
+    assert!(by_system, "the status change is the system's: {history:?}");
+
+    // Rectified after all: the officer may still record it, and the server leaves it be.
+    officer.update(late.id, RecordPatch { status: Some(Status::Rectified), ..Default::default() }).unwrap();
+    let rep = officer.sync().await.unwrap();
+    assert_eq!(rep.rejected, 0);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    colleague.sync().await.unwrap();
+    assert_eq!(shown(&colleague, late.id).status, Status::Rectified);
 }

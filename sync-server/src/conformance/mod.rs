@@ -6,9 +6,10 @@
 //!
 //! One module per aggregate: [`accounts`], [`reference`], [`records`] (pushes go through
 //! the real sync service, so the op log's rules are checked against each backend too),
-//! [`photos`].
+//! [`photos`], [`cases`] (assignments, departures, deadlines, numbers).
 
 pub mod accounts;
+pub mod cases;
 pub mod photos;
 pub mod records;
 pub mod reference;
@@ -106,7 +107,11 @@ macro_rules! storage_conformance {
             records::a_pull_cursor_stays_below_uncommitted_writes,
             records::a_dropped_unit_of_work_changes_nothing,
             photos::photo_index_follows_the_current_record,
-            photos::uploaded_photos_are_recorded_once
+            photos::uploaded_photos_are_recorded_once,
+            cases::an_assigned_record_reaches_its_assignee_and_leaves_with_a_departure,
+            cases::due_before_lists_what_is_watched_in_due_order,
+            cases::numbers_count_per_key_and_roll_back_with_their_unit_of_work,
+            cases::worktime_roundtrip_and_revision
         );
         #[tokio::test]
         async fn data_survives_reopen() {

@@ -7,10 +7,11 @@ use crate::domain::clock::ServerClock;
 use crate::domain::figures::{CaseFacts, Figures, GroupBy, figures};
 use crate::service::reference::ReferenceService;
 use crate::storage::RecordStore;
-use chrono::{DateTime, Utc};
+use chrono::{Datelike, NaiveDate};
 use gridwork_core::cases::Assignee;
 use gridwork_core::model::{Record, RecordBody, RecordKind, Role, Status};
 use gridwork_core::reference::RefIndex;
+use gridwork_core::worktime::start_of_day;
 use std::sync::Arc;
 
 pub struct FiguresService {
@@ -48,20 +49,26 @@ impl FiguresService {
         FiguresService { records, reference, clock }
     }
 
-    /// The figures of `[from, to)` grouped `by`, for `caller`.
+    /// The figures of the local dates `[from, to)` grouped `by`, for `caller`.
     pub async fn figures(
         &self,
         caller: &Caller,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
         by: GroupBy,
     ) -> Result<Vec<Figures>, DomainError> {
         if !matches!(caller.role, Role::Admin | Role::Officer) {
             return Err(DomainError::Forbidden);
         }
+        for (field, d) in [("from", from), ("to", to)] {
+            if !(2000..=2099).contains(&d.year()) {
+                return Err(DomainError::invalid_input(field, format!("{field}: 应在 2000–2099 年之间")));
+            }
+        }
         if to <= from {
             return Err(DomainError::invalid_input("to", "to: 应晚于 from"));
         }
+        let (from, to) = (start_of_day(from), start_of_day(to));
         let refs = self.reference.current().await?;
         let cases = self.records.of_kind(RecordKind::Case, &caller.visibility(&refs.index)).await?;
         let facts: Vec<CaseFacts> = cases.iter().filter_map(|r| facts(r, &refs.index)).collect();

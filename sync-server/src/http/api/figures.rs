@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::NaiveDate;
 use gridwork_core::protocol::paths;
-use gridwork_core::worktime::start_of_day;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -47,6 +46,6 @@ async fn figures(
     BearerSession(session): BearerSession,
     Query(q): Query<FiguresQuery>,
 ) -> Result<Json<FiguresResponse>, AppError> {
-    let rows = service.figures(&session.caller, start_of_day(q.from), start_of_day(q.to), q.by).await?;
+    let rows = service.figures(&session.caller, q.from, q.to, q.by).await?;
     Ok(Json(FiguresResponse { from: q.from, to: q.to, by: q.by, rows }))
 }
