@@ -5,13 +5,14 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use gridwork_core::cases::{Assignee, Case, CaseSource, CaseStep, StepAction};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{RecordBody, Role, Status};
 use gridwork_core::protocol::DEVICE_HEADER;
 use gridwork_core::protocol::{
-    MAX_BODY_BYTES, MAX_PUSH_OPS, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch, RejectReason,
-    RevokeResponse, paths,
+    MAX_BODY_BYTES, MAX_PUSH_OPS, NewRecord, Op, OpAction, Outcome, PullResponse, PushRequest, PushResponse, RecordPatch,
+    RejectReason, RevokeResponse, paths,
 };
 use gridwork_core::reference::ReferenceData;
 use gridwork_server::service::accounts::NewUser;
@@ -500,6 +501,107 @@ async fn figures_validate_their_period_and_are_for_admins_and_officers() {
         let r = req(Method::GET, &figures(&format!("from=2026-11-01&to=2026-12-01&by={by}"))).auth(&officer).send(&h.app).await;
         assert_eq!(r.status, StatusCode::OK, "{by}");
     }
+}
+
+/// A case opened by `who` from a hotline call, in the fixture grid.
+fn open_case() -> Op {
+    let report = fixtures::records().remove(0);
+    let body = RecordBody::Case(Case::opened(CaseSource::Hotline, "06036".into(), "楼道堆放杂物".into(), vec![]));
+    Op {
+        op_id: Uuid::now_v7(),
+        record_id: Uuid::now_v7(),
+        hlc: Hlc::new(1_700_000_000_000, 0, "dev1"),
+        action: OpAction::Create(NewRecord {
+            org: report.org,
+            created_at: report.created_at,
+            location: report.location,
+            status: Status::Registered,
+            body,
+        }),
+    }
+}
+
+fn step_op(record_id: Uuid, from: Status, action: StepAction) -> Op {
+    Op {
+        op_id: Uuid::now_v7(),
+        record_id,
+        hlc: Hlc::new(1_700_000_000_001, 0, "dev1"),
+        action: OpAction::Step(CaseStep { from, action, note: None, photos: vec![] }),
+    }
+}
+
+#[tokio::test]
+async fn case_steps_with_bad_input_are_refused_with_their_reasons() {
+    let h = harness().await;
+    let admin = login(&h, "admin").await;
+    let worker = login(&h, "grid.kw01").await;
+    let reason = |r: &PushResponse| r.results[0].rejection.as_ref().map(|x| x.reason);
+
+    // Only admins open cases.
+    assert_eq!(reason(&push(&h, &worker, vec![open_case()]).await), Some(RejectReason::WrongRole));
+    let c = open_case();
+    let id = c.record_id;
+    let opened = push(&h, &admin, vec![c]).await;
+    assert_eq!(opened.results[0].outcome, Outcome::Accepted, "{opened:?}");
+    let report = create(0);
+    let report_id = report.record_id;
+    push(&h, &admin, vec![report]).await;
+
+    // Shapes: an unknown stage or action, a negative or fractional number: 422 with the path.
+    for bad in [
+        json!({"from": "bogus", "action": "handle"}),
+        json!({"from": "registered", "action": "fly"}),
+        json!({"from": "dispatched", "action": {"request_extension": {"working_minutes": -5}}}),
+        json!({"from": "dispatched", "action": {"request_extension": {"working_minutes": 1.5}}}),
+        json!({"from": "registered", "action": {"dispatch": {"to": {"team": {"code": "x"}}}}}),
+        json!({"from": "registered", "action": "handle", "extra": 1}),
+    ] {
+        let op = json!({"op_id": Uuid::now_v7(), "record_id": id, "hlc": "0018bcfe56800-000000-dev1", "action": {"step": bad}});
+        let e = req(Method::POST, paths::PUSH)
+            .auth(&admin)
+            .json(&json!({"ops": [op]}))
+            .send(&h.app)
+            .await
+            .error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+        assert!(e.error.message.contains("ops[0].action"), "{bad}: {}", e.error.message);
+    }
+
+    // Well-formed but refused: each with its reason, in the results, the rest of the batch applied.
+    let cases: Vec<(&Login, Op, RejectReason)> = vec![
+        (&admin, step_op(Uuid::now_v7(), Status::Registered, StepAction::Handle), RejectReason::NotFound),
+        (&admin, step_op(report_id, Status::Submitted, StepAction::Handle), RejectReason::KindMismatch),
+        (&worker, step_op(id, Status::Registered, StepAction::Void), RejectReason::WrongRole),
+        (&admin, step_op(id, Status::Dispatched, StepAction::Void), RejectReason::StaleStep),
+        (&worker, step_op(id, Status::Registered, StepAction::Handle), RejectReason::NotAssignee),
+        (&admin, step_op(id, Status::Registered, StepAction::Handle), RejectReason::InvalidTransition),
+        (&admin, step_op(id, Status::Registered, StepAction::Supervise), RejectReason::InvalidTransition),
+        (
+            &admin,
+            step_op(id, Status::Registered, StepAction::Dispatch { to: Assignee::Unit { code: fixtures::GRID.into() } }),
+            RejectReason::Invalid,
+        ),
+        (&admin, step_op(id, Status::Registered, StepAction::Reply { text: " ".into() }), RejectReason::Invalid),
+        (&admin, step_op(id, Status::Registered, StepAction::MarkOverdue), RejectReason::WrongRole),
+    ];
+    for (who, op, want) in cases {
+        let label = format!("{:?}", op.action);
+        assert_eq!(reason(&push(&h, who, vec![op]).await), Some(want), "{label}");
+    }
+    // A case changes only by its steps.
+    let update = Op {
+        op_id: Uuid::now_v7(),
+        record_id: id,
+        hlc: Hlc::new(1_700_000_000_002, 0, "dev1"),
+        action: OpAction::Update(RecordPatch::default()),
+    };
+    assert_eq!(reason(&push(&h, &admin, vec![update]).await), Some(RejectReason::InvalidTransition));
+    // Nothing of that changed the case.
+    let page = pull(&h, &admin, "since=0").await;
+    let case = page.records.iter().find(|r| r.id == id).expect("the case");
+    assert_eq!(case.status, Status::Registered);
+    let RecordBody::Case(c) = &case.body else { panic!("not a case") };
+    assert_eq!(c.timeline.len(), 1, "only the opening");
+    assert!(c.number.as_deref().is_some_and(|n| n.starts_with("370705-")), "{:?}", c.number);
 }
 
 #[tokio::test]
