@@ -120,23 +120,29 @@ pub enum StepAction {
 }
 
 impl StepAction {
-    pub fn code(&self) -> &'static str {
+    /// What the timeline records this step as.
+    pub fn event(&self) -> CaseEventKind {
+        use CaseEventKind as E;
         match self {
-            StepAction::Dispatch { .. } => "dispatch",
-            StepAction::SendBack => "send_back",
-            StepAction::Handle => "handle",
-            StepAction::Verify { .. } => "verify",
-            StepAction::RequestExtension { .. } => "request_extension",
-            StepAction::DecideExtension { .. } => "decide_extension",
-            StepAction::Pause => "pause",
-            StepAction::Resume => "resume",
-            StepAction::Suspend => "suspend",
-            StepAction::Supervise => "supervise",
-            StepAction::Reply { .. } => "reply",
-            StepAction::Note => "note",
-            StepAction::Void => "void",
-            StepAction::MarkOverdue => "mark_overdue",
+            StepAction::Dispatch { .. } => E::Dispatch,
+            StepAction::SendBack => E::SendBack,
+            StepAction::Handle => E::Handle,
+            StepAction::Verify { .. } => E::Verify,
+            StepAction::RequestExtension { .. } => E::RequestExtension,
+            StepAction::DecideExtension { .. } => E::DecideExtension,
+            StepAction::Pause => E::Pause,
+            StepAction::Resume => E::Resume,
+            StepAction::Suspend => E::Suspend,
+            StepAction::Supervise => E::Supervise,
+            StepAction::Reply { .. } => E::Reply,
+            StepAction::Note => E::Note,
+            StepAction::Void => E::Void,
+            StepAction::MarkOverdue => E::MarkOverdue,
         }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.event().as_str()
     }
 
     pub fn label_zh(&self) -> &'static str {
@@ -193,6 +199,99 @@ impl StepAction {
     }
 }
 
+/// What a timeline entry records: 立案, or the kind of step taken.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseEventKind {
+    Register,
+    Dispatch,
+    SendBack,
+    Handle,
+    Verify,
+    RequestExtension,
+    DecideExtension,
+    Pause,
+    Resume,
+    Suspend,
+    Supervise,
+    Reply,
+    Note,
+    Void,
+    MarkOverdue,
+}
+
+impl CaseEventKind {
+    pub const ALL: [CaseEventKind; 15] = {
+        use CaseEventKind as E;
+        [
+            E::Register,
+            E::Dispatch,
+            E::SendBack,
+            E::Handle,
+            E::Verify,
+            E::RequestExtension,
+            E::DecideExtension,
+            E::Pause,
+            E::Resume,
+            E::Suspend,
+            E::Supervise,
+            E::Reply,
+            E::Note,
+            E::Void,
+            E::MarkOverdue,
+        ]
+    };
+
+    pub fn as_str(self) -> &'static str {
+        use CaseEventKind as E;
+        match self {
+            E::Register => "register",
+            E::Dispatch => "dispatch",
+            E::SendBack => "send_back",
+            E::Handle => "handle",
+            E::Verify => "verify",
+            E::RequestExtension => "request_extension",
+            E::DecideExtension => "decide_extension",
+            E::Pause => "pause",
+            E::Resume => "resume",
+            E::Suspend => "suspend",
+            E::Supervise => "supervise",
+            E::Reply => "reply",
+            E::Note => "note",
+            E::Void => "void",
+            E::MarkOverdue => "mark_overdue",
+        }
+    }
+
+    /// The timeline's word for it (a 核查's outcome is in the entry's stage after).
+    pub fn label_zh(self) -> &'static str {
+        use CaseEventKind as E;
+        match self {
+            E::Register => "立案",
+            E::Dispatch => "派遣",
+            E::SendBack => "回退",
+            E::Handle => "处置完成",
+            E::Verify => "核查",
+            E::RequestExtension => "申请延期",
+            E::DecideExtension => "审批延期",
+            E::Pause => "缓办",
+            E::Resume => "恢复办理",
+            E::Suspend => "挂账",
+            E::Supervise => "督办",
+            E::Reply => "答复",
+            E::Note => "备注",
+            E::Void => "作废",
+            E::MarkOverdue => "超期",
+        }
+    }
+}
+
+impl std::fmt::Display for CaseEventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One step of a case, as a device sends it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -211,8 +310,8 @@ pub struct CaseStep {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CaseEvent {
-    /// `register` for the opening, else the step's code.
-    pub action: String,
+    /// 立案, or the kind of step.
+    pub action: CaseEventKind,
     pub at: DateTime<Utc>,
     /// Account id (or [`SYSTEM_USER`]).
     pub by: String,
@@ -597,7 +696,7 @@ pub fn apply_step(case: &Case, stage: Status, step: &CaseStep, ctx: &StepContext
     };
     next.photos.extend(step.photos.iter().cloned());
     next.timeline.push(CaseEvent {
-        action: step.action.code().to_owned(),
+        action: step.action.event(),
         at: now,
         by: ctx.user_id.to_owned(),
         device: ctx.device_id.to_owned(),
@@ -618,7 +717,7 @@ pub fn apply_step(case: &Case, stage: Status, step: &CaseStep, ctx: &StepContext
 /// The first timeline entry of a case, written when it is opened (立案).
 pub fn opening_event(user_id: &str, device_id: &str, now: DateTime<Utc>) -> CaseEvent {
     CaseEvent {
-        action: "register".into(),
+        action: CaseEventKind::Register,
         at: now,
         by: user_id.to_owned(),
         device: device_id.to_owned(),

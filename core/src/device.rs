@@ -7,7 +7,7 @@ use crate::context::{DeviceConfig, DeviceContext};
 use crate::edit::{self, CaseDraft, Draft};
 use crate::error::{Error, Result};
 use crate::events::{Observers, Subscription, SyncObserver, SyncReport};
-use crate::model::{OrgRef, PhotoRef, PhotoStage, Record, RecordBody};
+use crate::model::{OrgRef, PhotoRef, PhotoStage, Record, RecordBody, Role};
 use crate::photos::{Network, PhotoPolicy, download, upload};
 use crate::protocol::RecordPatch;
 use crate::reference::{OrgUnit, ReferenceData, UserInfo};
@@ -172,6 +172,15 @@ impl Device {
 
     pub fn reference(&self) -> Result<Option<ReferenceData>> {
         self.ctx.store.read(meta::reference)
+    }
+
+    /// The accounts of the city (names and roles only), of `role` if given, by username:
+    /// whom an admin can dispatch a case to, offline.
+    pub fn users(&self, role: Option<Role>) -> Result<Vec<UserInfo>> {
+        let data = self.reference()?.ok_or(Error::NoReferenceData)?;
+        let mut users: Vec<UserInfo> = data.users.into_iter().filter(|u| role.is_none_or(|r| u.role == r)).collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
     }
 
     /// The org units directly under `parent` (the city when None), from the local copy.

@@ -280,7 +280,7 @@ fn show(device: &Device, rec: &Record) -> Result<(), Error> {
         let at = e.at.with_timezone(&gridwork_core::worktime::china()).format("%m-%d %H:%M");
         let note = e.note.as_deref().map(|n| format!("：{n}")).unwrap_or_default();
         let photos = if e.photos.is_empty() { String::new() } else { format!(" ({} 张照片)", e.photos.len()) };
-        println!("  {at} {who} {} → {}{note}{photos}", e.action, e.to.label_zh());
+        println!("  {at} {who} {} ({}) → {}{note}{photos}", e.action.label_zh(), e.action, e.to.label_zh());
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::error::GridworkError;
 use crate::listener::{ListenerAdapter, SyncListener, TaskHandle};
 use crate::status::RecordStatus;
 use crate::types::*;
-use gridwork_core::model::{Location, PhotoStage, RecordBody as CoreBody};
+use gridwork_core::model::{Location, PhotoStage, RecordBody as CoreBody, Role};
 use gridwork_core::photos::{Network, PhotoPolicy};
 use gridwork_core::protocol::RecordPatch;
 use gridwork_core::reference::{Category, OrgUnit};
@@ -104,8 +104,58 @@ impl GridworkClient {
     /// Move a record to `status`, e.g. `RecordStatus.Notice(NoticeStatus.RECTIFIED)`. A
     /// status of another kind than the record's is `Invalid` with reason `KIND_MISMATCH`; a
     /// move the state machine or the user's role does not allow, `INVALID_TRANSITION`.
+    /// A case status is `Invalid` with `INVALID_TRANSITION`: a case moves only by its steps.
     pub fn set_status(&self, id: String, status: RecordStatus) -> Result<RecordView> {
-        self.update(&id, status.into())
+        self.update(&id, status.try_into()?)
+    }
+
+    // --- cases (案件), offline like every edit ------------------------------------------
+
+    /// 立案 (admins): open a case from a report, a notice, a complaint of a service log or a
+    /// hotline call. It starts `RecordStatus.Case(REGISTERED)`; the server numbers it.
+    pub fn open_case(&self, draft: CaseDraft) -> Result<RecordView> {
+        let draft = draft.into_core(|grid| Ok(self.inner.org_for_grid(grid)?))?;
+        Ok(self.inner.open_case(draft)?.into())
+    }
+
+    /// Take a step of case `id` from the stage this device shows (派遣, 处置完成, 核查, …),
+    /// with an internal `note` and photos from `take_photo`. Checked here with the server's
+    /// rules (`Invalid` with `WRONG_ROLE`, `NOT_ASSIGNEE`, `INVALID_TRANSITION`, …) and
+    /// queued; if another device's step reaches the server first, this one comes back
+    /// rejected as `STALE_STEP`.
+    #[uniffi::method(default(note = None, photos = []))]
+    pub fn case_step(&self, id: String, action: CaseAction, note: Option<String>, photos: Vec<PhotoInfo>) -> Result<RecordView> {
+        let id = parse_id(&id, "id")?;
+        let photos = photos.into_iter().map(TryInto::try_into).collect::<Result<Vec<_>>>()?;
+        Ok(self.inner.case_step(id, action.try_into()?, note, photos)?.into())
+    }
+
+    /// Take in a photo for a case step (not attached to any record yet: pass it to
+    /// `case_step`). Taken in like `attach_photo` and queued for upload.
+    #[uniffi::method(default(stage))]
+    pub fn take_photo(&self, file_path: String, stage: Option<PhotoStage>) -> Result<PhotoInfo> {
+        Ok(self.inner.take_photo(std::path::Path::new(&file_path), stage)?.into())
+    }
+
+    /// The case opened from record `record_id` (e.g. the reporter's 随手拍), if this device
+    /// has it: its status and `reply` are what the reporter is told.
+    pub fn case_of(&self, record_id: String) -> Result<Option<RecordView>> {
+        Ok(self.inner.case_of(parse_id(&record_id, "record_id")?)?.map(Into::into))
+    }
+
+    /// Working minutes left to case `id`'s deadline now (negative: overdue), offline from
+    /// the working calendar; while 缓办 (paused) what was left when it paused; None when no
+    /// clock runs (not dispatched, closed, …).
+    /// A record that is not a case is an `Argument` error.
+    pub fn case_remaining(&self, id: String) -> Result<Option<i64>> {
+        Ok(self.inner.case_remaining(parse_id(&id, "id")?)?)
+    }
+
+    /// The accounts of the city (names and roles, no personal data), of `role` if given,
+    /// by username: e.g. the officers a case can be dispatched to. From the local copy.
+    #[uniffi::method(default(role = None))]
+    pub fn users(&self, role: Option<Role>) -> Result<Vec<User>> {
+        Ok(self.inner.users(role)?.into_iter().map(Into::into).collect())
     }
 
     // --- queries ------------------------------------------------------------------------

@@ -16,5 +16,5 @@ mod types;
 pub use client::GridworkClient;
 pub use error::GridworkError;
 pub use listener::{ListenerError, SyncListener, TaskHandle};
-pub use status::{NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
+pub use status::{CaseStatus, NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
 pub use types::*;

@@ -4,9 +4,10 @@
 //! second copy to convert from and to. A core change that these mirrors miss (a new variant,
 //! a renamed field) fails to compile here.
 //!
-//! Screen types that add labels or change shapes (`RecordView`, `User`, `PhotoInfo`, ...)
-//! are hand-shaped in `types.rs`.
+//! Screen types that add labels or change shapes (`RecordView`, `User`, `PhotoInfo`, the
+//! case's `CaseAction` and `CaseEvent`, ...) are hand-shaped in `types.rs`.
 
+use gridwork_core::cases::{Assignee, CaseEventKind};
 use gridwork_core::events::SyncPhase;
 use gridwork_core::model::{Activity, Location, Party, PhotoStage, RecordKind, Role};
 use gridwork_core::photos::{Network, PhotoPolicy};
@@ -17,12 +18,33 @@ use gridwork_core::store::records::SyncState;
 // ---------------------------------------------------------------------------------------
 // Enums.
 
-/// The kinds of record: 随手拍 report, 不文明行为告知单 notice, 服务日志 service log.
+/// The kinds of record: 随手拍 report, 不文明行为告知单 notice, 服务日志 service log, 案件 case.
 #[uniffi::remote(Enum)]
 pub enum RecordKind {
     Report,
     Notice,
     ServiceLog,
+    Case,
+}
+
+/// What a case's timeline entry records: 立案 (`REGISTER`) or the kind of step.
+#[uniffi::remote(Enum)]
+pub enum CaseEventKind {
+    Register,
+    Dispatch,
+    SendBack,
+    Handle,
+    Verify,
+    RequestExtension,
+    DecideExtension,
+    Pause,
+    Resume,
+    Suspend,
+    Supervise,
+    Reply,
+    Note,
+    Void,
+    MarkOverdue,
 }
 
 /// 服务日志 activity types: the 六个一 and the open day.
@@ -69,6 +91,12 @@ pub enum RejectReason {
     KindMismatch,
     InvalidTransition,
     OpIdConflict,
+    /// The user's role may not take this case step (e.g. a grid worker dispatching).
+    WrongRole,
+    /// Only the case's assignee (the officer, or an officer of the unit) may take this step.
+    NotAssignee,
+    /// The case moved on since this device saw it: another step was accepted first.
+    StaleStep,
 }
 
 #[uniffi::remote(Enum)]
@@ -93,6 +121,14 @@ pub enum SyncPhase {
     Reference,
     UploadingPhotos,
     Done,
+}
+
+/// Who a case is dispatched to: a brigade (its district's org code) or one officer (a
+/// user id).
+#[uniffi::remote(Enum)]
+pub enum Assignee {
+    Unit { code: String },
+    Officer { user_id: String },
 }
 
 /// Which networks photos may use; record metadata always goes.

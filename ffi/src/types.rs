@@ -1,5 +1,6 @@
 //! The hand-shaped records and enums that cross the boundary (screens, drafts, edits,
-//! filters, sync and photo summaries), and their conversions from and to the core. The
+//! filters, cases and their steps, sync and photo summaries), and their conversions from and
+//! to the core. The
 //! core's own enums and plain records cross as they are: see `remote.rs`; record status is
 //! in `status.rs`.
 //!
@@ -16,6 +17,7 @@
 use crate::error::GridworkError;
 use crate::status::{NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
 use chrono::{DateTime, NaiveDate, Utc};
+use gridwork_core::cases::{self as c, Assignee, CaseEventKind};
 use gridwork_core::events as sy;
 use gridwork_core::model::{self as m, Activity, Location, Party, PhotoStage, RecordKind, Role};
 use gridwork_core::protocol as p;
@@ -322,14 +324,181 @@ impl TryFrom<ServiceLogEdit> for p::RecordPatch {
 /// A status change alone, with the (empty) body patch of the status's own kind: a status of
 /// another kind than the record's is refused by the core as `Invalid` with reason
 /// `KindMismatch`, before the state machine is asked.
-impl From<RecordStatus> for p::RecordPatch {
-    fn from(s: RecordStatus) -> Self {
+///
+/// A case status is refused here as `Invalid` with `InvalidTransition`: no status edit moves
+/// a case (only its steps do, `case_step`), and the protocol has no case body patch to name
+/// the kind with, so a case's `Closed` sent as a status edit would read as a report's.
+impl TryFrom<RecordStatus> for p::RecordPatch {
+    type Error = GridworkError;
+    fn try_from(s: RecordStatus) -> Result<Self> {
         let body = match s {
             RecordStatus::Report { .. } => p::BodyPatch::Report(p::ReportPatch::default()),
             RecordStatus::Notice { .. } => p::BodyPatch::Notice(p::NoticePatch::default()),
             RecordStatus::ServiceLog { .. } => p::BodyPatch::ServiceLog(p::ServiceLogPatch::default()),
+            RecordStatus::Case { .. } => {
+                return Err(GridworkError::Invalid {
+                    reason: RejectReason::InvalidTransition,
+                    field: Some("status".into()),
+                    msg: "案件的状态只随办理步骤变更 (status)".into(),
+                });
+            }
         };
-        p::RecordPatch { location: None, status: Some(s.into()), body: Some(body) }
+        Ok(p::RecordPatch { location: None, status: Some(s.into()), body: Some(body) })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cases (案件): opening one, its steps, the photos a step carries.
+
+/// Where a case comes from.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum CaseSource {
+    /// A 随手拍 report (it becomes 已立案 with the case).
+    Report { id: String },
+    /// A notice escalated to a case.
+    Notice { id: String },
+    /// A complaint of a service log: `complaint` indexes its `complaints`.
+    ServiceLog { id: String, complaint: i32 },
+    /// A 12345 hotline or other call: the draft gives the grid and the place.
+    Hotline,
+}
+
+impl TryFrom<CaseSource> for c::CaseSource {
+    type Error = GridworkError;
+    fn try_from(s: CaseSource) -> Result<Self> {
+        Ok(match s {
+            CaseSource::Report { id } => c::CaseSource::Report { id: parse_id(&id, "source.id")? },
+            CaseSource::Notice { id } => c::CaseSource::Notice { id: parse_id(&id, "source.id")? },
+            CaseSource::ServiceLog { id, complaint } => c::CaseSource::ServiceLog {
+                id: parse_id(&id, "source.id")?,
+                complaint: non_negative(complaint.into(), "意见序号", "source.complaint")?,
+            },
+            CaseSource::Hotline => c::CaseSource::Hotline,
+        })
+    }
+}
+
+impl From<c::CaseSource> for CaseSource {
+    fn from(s: c::CaseSource) -> Self {
+        match s {
+            c::CaseSource::Report { id } => CaseSource::Report { id: id.to_string() },
+            c::CaseSource::Notice { id } => CaseSource::Notice { id: id.to_string() },
+            c::CaseSource::ServiceLog { id, complaint } => {
+                CaseSource::ServiceLog { id: id.to_string(), complaint: small(complaint) }
+            }
+            c::CaseSource::Hotline => CaseSource::Hotline,
+        }
+    }
+}
+
+/// 立案 (admins): a new case. The server gives it its number when it accepts it.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct CaseDraft {
+    pub source: CaseSource,
+    /// GB/T 47678.5 小类 code; the time limits follow it.
+    pub category: String,
+    pub description: String,
+    /// Grid code and place of the case; both None: the source record's (a hotline case
+    /// needs both). One without the other is an `Argument` error.
+    #[uniffi(default)]
+    pub grid: Option<String>,
+    #[uniffi(default)]
+    pub location: Option<Location>,
+}
+
+impl CaseDraft {
+    /// The core's draft; `org` looks a grid code up.
+    pub(crate) fn into_core(self, org: impl FnOnce(&str) -> Result<m::OrgRef>) -> Result<gridwork_core::CaseDraft> {
+        let source = self.source.try_into()?;
+        let place = match (self.grid, self.location) {
+            (Some(grid), Some(location)) => Some((org(grid.trim())?, location)),
+            (None, None) => None,
+            _ => return Err(GridworkError::argument("网格和位置应同时给出或同时省略", "grid, location")),
+        };
+        Ok(gridwork_core::CaseDraft { source, place, category: self.category, description: self.description })
+    }
+}
+
+/// What a case step does (`case_step`). Who may take which step, and from which stage, is
+/// the core's rule: a step it refuses is `Invalid` with `WRONG_ROLE`, `NOT_ASSIGNEE`,
+/// `INVALID_TRANSITION` or `INVALID`.
+#[derive(Clone, Debug, PartialEq, uniffi::Enum)]
+pub enum CaseAction {
+    /// 派遣 (admins): send a case to a brigade or an officer; its clock starts.
+    Dispatch { to: Assignee },
+    /// 回退 (the assignee): a wrong dispatch goes back, to be dispatched again.
+    SendBack,
+    /// 处置完成 (the assignee): the work is done; "after" photos go with it.
+    Handle,
+    /// 核查 (a grid worker of the case's grid, or an admin): passed → 结案; failed → 返工.
+    Verify { passed: bool },
+    /// 申请延期 (the assignee): more working minutes; negative is an `Argument` error.
+    RequestExtension { working_minutes: i64 },
+    /// 审批延期 (admins).
+    DecideExtension { approved: bool },
+    /// 缓办 (admins): the clock pauses.
+    Pause,
+    /// The clock runs again; the deadline moves by the working time paused.
+    Resume,
+    /// 挂账 (admins).
+    Suspend,
+    /// 督办 (admins), on an overdue case.
+    Supervise,
+    /// 答复 (admins): the public reply to the reporter.
+    Reply { text: String },
+    /// An internal note (the step's `note`), nothing else.
+    Note,
+    /// 作废 (admins): not a case after all.
+    Void,
+    /// The server's own mark when the deadline passes (refused from a device).
+    MarkOverdue,
+}
+
+impl TryFrom<CaseAction> for c::StepAction {
+    type Error = GridworkError;
+    fn try_from(a: CaseAction) -> Result<Self> {
+        use c::StepAction as S;
+        Ok(match a {
+            CaseAction::Dispatch { to } => S::Dispatch { to },
+            CaseAction::SendBack => S::SendBack,
+            CaseAction::Handle => S::Handle,
+            CaseAction::Verify { passed } => S::Verify { passed },
+            CaseAction::RequestExtension { working_minutes } => {
+                S::RequestExtension { working_minutes: non_negative(working_minutes, "延期时长", "working_minutes")? }
+            }
+            CaseAction::DecideExtension { approved } => S::DecideExtension { approved },
+            CaseAction::Pause => S::Pause,
+            CaseAction::Resume => S::Resume,
+            CaseAction::Suspend => S::Suspend,
+            CaseAction::Supervise => S::Supervise,
+            CaseAction::Reply { text } => S::Reply { text },
+            CaseAction::Note => S::Note,
+            CaseAction::Void => S::Void,
+            CaseAction::MarkOverdue => S::MarkOverdue,
+        })
+    }
+}
+
+/// The other way, so that a step the core adds fails to compile here until it is mirrored.
+impl From<c::StepAction> for CaseAction {
+    fn from(a: c::StepAction) -> Self {
+        use c::StepAction as S;
+        match a {
+            S::Dispatch { to } => CaseAction::Dispatch { to },
+            S::SendBack => CaseAction::SendBack,
+            S::Handle => CaseAction::Handle,
+            S::Verify { passed } => CaseAction::Verify { passed },
+            S::RequestExtension { working_minutes } => CaseAction::RequestExtension { working_minutes: working_minutes.into() },
+            S::DecideExtension { approved } => CaseAction::DecideExtension { approved },
+            S::Pause => CaseAction::Pause,
+            S::Resume => CaseAction::Resume,
+            S::Suspend => CaseAction::Suspend,
+            S::Supervise => CaseAction::Supervise,
+            S::Reply { text } => CaseAction::Reply { text },
+            S::Note => CaseAction::Note,
+            S::Void => CaseAction::Void,
+            S::MarkOverdue => CaseAction::MarkOverdue,
+        }
     }
 }
 
@@ -367,6 +536,95 @@ pub enum RecordBody {
         linked_reports: Vec<String>,
         photos: Vec<PhotoInfo>,
     },
+    /// 案件. The public reply is `reply`; internal notes are the timeline entries' `note`.
+    Case {
+        /// `<district>-<year>-<6 digits>`, given by the server at 立案; None until it has it.
+        number: Option<String>,
+        source: CaseSource,
+        category: String,
+        description: String,
+        /// Who it is dispatched to; None before 派遣 (and after 回退).
+        assignee: Option<Assignee>,
+        /// The handling deadline: 派遣 plus the category's limit in working time, plus
+        /// approved 延期 and the time paused. `case_remaining` counts what is left.
+        due_at: Option<SystemTime>,
+        /// 缓办 since then; None while the clock runs.
+        paused_since: Option<SystemTime>,
+        overdue: bool,
+        /// 督办.
+        supervised: bool,
+        /// 返工 so far (failed 核查).
+        reworks: i32,
+        /// Approved 延期 so far.
+        extensions: i32,
+        /// A 延期 request waiting for an admin.
+        extension_request: Option<ExtensionRequest>,
+        /// The public reply to the reporter (答复, 件件有回音).
+        reply: Option<String>,
+        dispatched_at: Option<SystemTime>,
+        handled_at: Option<SystemTime>,
+        closed_at: Option<SystemTime>,
+        /// 立案 and every step since, oldest first.
+        timeline: Vec<CaseEvent>,
+        /// The photos of all its steps (each step's are in its timeline entry).
+        photos: Vec<PhotoInfo>,
+    },
+}
+
+/// A unit's request for more time, waiting for an admin.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct ExtensionRequest {
+    pub working_minutes: i64,
+    /// Account id of who asked.
+    pub actor: String,
+    pub at: SystemTime,
+}
+
+/// One entry of a case's timeline: 立案 or a step.
+#[derive(Clone, Debug, PartialEq, uniffi::Record)]
+pub struct CaseEvent {
+    /// 立案 (`REGISTER`) or the kind of step.
+    pub action: CaseEventKind,
+    /// 立案, 派遣, 处置完成, 核查, ...
+    pub action_label: String,
+    pub at: SystemTime,
+    /// Account id of who took the step (`system` for the server's own).
+    pub actor: String,
+    /// Device id the step came from (empty for the server's own).
+    pub device: String,
+    /// The stage before and after the step (`RecordStatus.Case`).
+    pub from_status: RecordStatus,
+    pub to_status: RecordStatus,
+    /// 处置中, 已结案, ...
+    pub to_status_label: String,
+    /// The step's internal note.
+    pub note: Option<String>,
+    /// SHA-256 names of the photos taken with this step (their details are in the case's
+    /// `photos`).
+    pub photos: Vec<String>,
+    /// 派遣: who it went to.
+    pub assignee: Option<Assignee>,
+    /// The new deadline, when the step moved it.
+    pub due_at: Option<SystemTime>,
+}
+
+impl From<c::CaseEvent> for CaseEvent {
+    fn from(e: c::CaseEvent) -> Self {
+        CaseEvent {
+            action: e.action,
+            action_label: e.action.label_zh().into(),
+            at: time(e.at),
+            actor: e.by,
+            device: e.device,
+            from_status: RecordStatus::of(RecordKind::Case, e.from),
+            to_status: RecordStatus::of(RecordKind::Case, e.to),
+            to_status_label: e.to.label_zh().into(),
+            note: e.note,
+            photos: e.photos,
+            assignee: e.assignee,
+            due_at: e.due_at.map(time),
+        }
+    }
 }
 
 impl From<m::RecordBody> for RecordBody {
@@ -397,6 +655,30 @@ impl From<m::RecordBody> for RecordBody {
                 linked_reports: s.linked_reports.iter().map(Uuid::to_string).collect(),
                 photos: s.photos.into_iter().map(Into::into).collect(),
             },
+            m::RecordBody::Case(c) => RecordBody::Case {
+                number: c.number,
+                source: c.source.into(),
+                category: c.category,
+                description: c.description,
+                assignee: c.assignee,
+                due_at: c.due_at.map(time),
+                paused_since: c.paused_since.map(time),
+                overdue: c.overdue,
+                supervised: c.supervised,
+                reworks: small(c.reworks),
+                extensions: small(c.extensions),
+                extension_request: c.extension_request.map(|r| ExtensionRequest {
+                    working_minutes: r.working_minutes.into(),
+                    actor: r.by,
+                    at: time(r.at),
+                }),
+                reply: c.reply,
+                dispatched_at: c.dispatched_at.map(time),
+                handled_at: c.handled_at.map(time),
+                closed_at: c.closed_at.map(time),
+                timeline: c.timeline.into_iter().map(Into::into).collect(),
+                photos: c.photos.into_iter().map(Into::into).collect(),
+            },
         }
     }
 }
@@ -405,7 +687,7 @@ impl From<m::RecordBody> for RecordBody {
 pub struct RecordView {
     pub id: String,
     pub kind: RecordKind,
-    /// 随手拍, 不文明行为告知单, 服务日志.
+    /// 随手拍, 不文明行为告知单, 服务日志, 案件.
     pub kind_label: String,
     /// Account id of the author.
     pub author: String,
@@ -420,7 +702,7 @@ pub struct RecordView {
     pub location: Location,
     /// The variant is the record's kind, holding that kind's status.
     pub status: RecordStatus,
-    /// 已上报, 已整改, ...
+    /// 已上报, 已整改, 处置中, ...
     pub status_label: String,
     /// Server sequence of this version; None until the server accepted the record.
     pub seq: Option<i64>,
@@ -445,7 +727,7 @@ impl RecordView {
             updated_at: time(r.updated_at),
             updated_by: r.updated_by,
             location: r.location,
-            status: r.status.into(),
+            status: RecordStatus::of(kind, r.status),
             status_label: r.status.label_zh().into(),
             seq: r.seq.map(count),
             sync_state,
@@ -529,8 +811,8 @@ impl From<history::RecordDetail> for RecordDetail {
 pub struct RecordFilter {
     #[uniffi(default)]
     pub kind: Option<RecordKind>,
-    /// Only records in this status. With `kind` set, it must be a status of that kind
-    /// (else `Argument`).
+    /// Only records in this status, and so of its kind. With `kind` set, it must be a
+    /// status of that kind (else `Argument`).
     #[uniffi(default)]
     pub status: Option<RecordStatus>,
     /// Only records the logged-in user wrote (needs a login).
@@ -557,7 +839,8 @@ impl RecordFilter {
             return Err(GridworkError::argument("状态与记录类型不符", "status"));
         }
         Ok(rec::RecordQuery {
-            kind: self.kind,
+            // The status names its kind: a case's 已结案 is not a report's.
+            kind: self.kind.or(self.status.map(RecordStatus::kind)),
             status: self.status.map(Into::into),
             author: me,
             created_from: self.created_from.map(|t| parse_time(t, "created_from")).transpose()?,
@@ -688,7 +971,7 @@ pub struct PhotoInfo {
     pub taken_at: Option<SystemTime>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    /// A notice's evidence before or after rectification.
+    /// A notice's evidence, or a case step's photo, before or after rectification.
     pub stage: Option<PhotoStage>,
     /// 整改前, 整改后.
     pub stage_label: Option<String>,
@@ -708,6 +991,24 @@ impl From<m::PhotoRef> for PhotoInfo {
             stage: p.stage,
             stage_label: p.stage.map(|s| s.label_zh().to_owned()),
         }
+    }
+}
+
+/// A photo from `take_photo`, handed back with a case step: checked, never wrapped.
+impl TryFrom<PhotoInfo> for m::PhotoRef {
+    type Error = GridworkError;
+    fn try_from(p: PhotoInfo) -> Result<Self> {
+        Ok(m::PhotoRef {
+            sha256: p.sha256,
+            mime: p.mime,
+            bytes: u64::try_from(p.bytes).map_err(|_| GridworkError::argument("照片大小不能为负数", "photos.bytes"))?,
+            width: non_negative(p.width.into(), "照片宽度", "photos.width")?,
+            height: non_negative(p.height.into(), "照片高度", "photos.height")?,
+            taken_at: p.taken_at.map(|t| parse_time(t, "photos.taken_at")).transpose()?,
+            lat: p.lat,
+            lon: p.lon,
+            stage: p.stage,
+        })
     }
 }
 
@@ -807,10 +1108,144 @@ mod tests {
             (RecordStatus::ServiceLog { status: ServiceLogStatus::Done }, RecordKind::ServiceLog),
         ];
         for (status, kind) in cases {
-            let patch = p::RecordPatch::from(status);
+            let patch = p::RecordPatch::try_from(status).expect("a status edit");
             assert_eq!(patch.status, Some(status.into()));
             assert_eq!(patch.body.map(|b| b.kind()), Some(kind));
             assert_eq!(patch.location, None);
         }
+        // No status edit moves a case; a case's 已结案 never goes out as a report's.
+        let closed = RecordStatus::Case { status: crate::status::CaseStatus::Closed };
+        match p::RecordPatch::try_from(closed) {
+            Err(GridworkError::Invalid { reason, field, .. }) => {
+                assert_eq!((reason, field.as_deref()), (RejectReason::InvalidTransition, Some("status")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_filter_status_names_its_kind() {
+        let closed = RecordStatus::Case { status: crate::status::CaseStatus::Closed };
+        let q = RecordFilter { status: Some(closed), ..Default::default() }.into_query(None).expect("valid");
+        assert_eq!((q.kind, q.status), (Some(RecordKind::Case), Some(m::Status::Closed)));
+        let wrong = RecordFilter { kind: Some(RecordKind::Report), status: Some(closed), ..Default::default() };
+        assert!(matches!(wrong.into_query(None), Err(GridworkError::Argument { .. })));
+    }
+
+    #[test]
+    fn every_case_step_round_trips_and_minutes_are_checked() {
+        let officer = Assignee::Officer { user_id: "u-1".into() };
+        let all = [
+            c::StepAction::Dispatch { to: officer },
+            c::StepAction::Dispatch { to: Assignee::Unit { code: "370705".into() } },
+            c::StepAction::SendBack,
+            c::StepAction::Handle,
+            c::StepAction::Verify { passed: false },
+            c::StepAction::RequestExtension { working_minutes: c::MAX_EXTENSION_MINUTES },
+            c::StepAction::DecideExtension { approved: true },
+            c::StepAction::Pause,
+            c::StepAction::Resume,
+            c::StepAction::Suspend,
+            c::StepAction::Supervise,
+            c::StepAction::Reply { text: "已处理".into() },
+            c::StepAction::Note,
+            c::StepAction::Void,
+            c::StepAction::MarkOverdue,
+        ];
+        for step in all {
+            assert_eq!(c::StepAction::try_from(CaseAction::from(step.clone())).ok(), Some(step));
+        }
+        for bad in [-1, i64::MIN, i64::from(u32::MAX) + 1] {
+            match c::StepAction::try_from(CaseAction::RequestExtension { working_minutes: bad }) {
+                Err(GridworkError::Argument { msg }) => assert!(msg.contains("working_minutes"), "{msg}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_draft_checks_its_ids_numbers_and_place() {
+        let here = Location { lat: 36.7, lon: 119.1, accuracy_m: 5.0, address: None };
+        let org = |grid: &str| Ok(m::OrgRef { community: "c".into(), grid: grid.into() });
+        let draft = |source, grid: Option<&str>, location: Option<Location>| CaseDraft {
+            source,
+            category: "06010".into(),
+            description: "暴露垃圾".into(),
+            grid: grid.map(str::to_owned),
+            location,
+        };
+        let id = Uuid::now_v7();
+        let ok = draft(CaseSource::Report { id: id.to_string() }, None, None).into_core(org).expect("valid");
+        assert_eq!((ok.source, ok.place), (c::CaseSource::Report { id }, None));
+        let hotline = draft(CaseSource::Hotline, Some(" g-1 "), Some(here.clone())).into_core(org).expect("valid");
+        assert_eq!(hotline.place.map(|(o, _)| o.grid), Some("g-1".into()));
+        for bad in [
+            draft(CaseSource::Notice { id: "nope".into() }, None, None),
+            draft(CaseSource::ServiceLog { id: id.to_string(), complaint: -1 }, None, None),
+            draft(CaseSource::Hotline, Some("g-1"), None),
+            draft(CaseSource::Hotline, None, Some(here.clone())),
+        ] {
+            assert!(matches!(bad.into_core(org), Err(GridworkError::Argument { .. })));
+        }
+        let log = draft(CaseSource::ServiceLog { id: id.to_string(), complaint: 2 }, None, None).into_core(org);
+        let source = log.expect("valid").source;
+        assert_eq!(source, c::CaseSource::ServiceLog { id, complaint: 2 });
+        assert_eq!(CaseSource::from(source), CaseSource::ServiceLog { id: id.to_string(), complaint: 2 });
+    }
+
+    #[test]
+    fn a_photo_handed_back_is_checked_not_wrapped() {
+        let photo = m::PhotoRef {
+            sha256: "ab".repeat(32),
+            mime: "image/jpeg".into(),
+            bytes: 12_345,
+            width: 1600,
+            height: 1200,
+            taken_at: DateTime::from_timestamp(1_700_000_000, 0),
+            lat: Some(36.7),
+            lon: Some(119.1),
+            stage: Some(PhotoStage::After),
+        };
+        let info = PhotoInfo::from(photo.clone());
+        assert_eq!(m::PhotoRef::try_from(info.clone()).ok(), Some(photo));
+        for bad in [
+            PhotoInfo { bytes: -1, ..info.clone() },
+            PhotoInfo { width: -1, ..info.clone() },
+            PhotoInfo { height: i32::MIN, ..info.clone() },
+        ] {
+            assert!(matches!(m::PhotoRef::try_from(bad), Err(GridworkError::Argument { .. })));
+        }
+    }
+
+    #[test]
+    fn a_case_body_crosses_with_its_timeline_and_case_statuses() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).expect("in range");
+        let mut case = c::Case::opened(c::CaseSource::Hotline, "06010".into(), "暴露垃圾".into(), vec![]);
+        case.timeline.push(c::opening_event("admin", "dev", at));
+        case.timeline.push(c::CaseEvent {
+            action: c::CaseEventKind::Verify,
+            at,
+            by: "worker".into(),
+            device: "dev-2".into(),
+            from: m::Status::Handled,
+            to: m::Status::Closed,
+            note: Some("已整改".into()),
+            photos: vec!["cd".repeat(32)],
+            assignee: None,
+            due_at: None,
+        });
+        (case.reworks, case.reply) = (u32::MAX, Some("感谢监督".into()));
+        case.extension_request = Some(c::ExtensionRequest { working_minutes: 120, by: "officer".into(), at });
+        let RecordBody::Case { reworks, reply, extension_request, timeline, source, .. } = m::RecordBody::Case(case).into()
+        else {
+            panic!("not a case")
+        };
+        assert_eq!((reworks, reply.as_deref(), source), (i32::MAX, Some("感谢监督"), CaseSource::Hotline));
+        assert_eq!(extension_request.map(|r| (r.working_minutes, r.actor)), Some((120, "officer".into())));
+        let closed = RecordStatus::Case { status: crate::status::CaseStatus::Closed };
+        let last = timeline.last().expect("two entries");
+        assert_eq!((last.actor.as_str(), last.to_status, last.to_status_label.as_str()), ("worker", closed, "已结案"));
+        assert_eq!(timeline[0].action, CaseEventKind::Register);
+        assert_eq!(timeline[0].from_status, RecordStatus::Case { status: crate::status::CaseStatus::Registered });
     }
 }

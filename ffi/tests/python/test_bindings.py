@@ -22,10 +22,11 @@ EXPORTED = {
         "update_report", "update_notice", "update_service_log", "set_status",
         "list_records", "get_record", "pending_count", "record_count",
         "rejected_changes", "discard_rejected",
-        "org_children", "categories", "next_notice_number",
+        "org_children", "categories", "next_notice_number", "users",
         "sync_now", "cancel_sync", "subscribe",
         "attach_photo", "detach_photo", "photo_file", "fetch_photo", "photo_queue",
         "free_photo_space", "set_photo_policy", "photo_policy", "set_network", "upload_photos",
+        "open_case", "case_step", "take_photo", "case_of", "case_remaining",
     ],
     "TaskHandle": ["cancel", "is_cancelled"],
 }
@@ -589,6 +590,212 @@ async def test_photo_errors_are_typed(login, tmp_path):
     assert worker.photo_file("../../etc/passwd", False) is None
     stage = worker.attach_photo(report.id, str(jpeg), gw.PhotoStage.BEFORE)
     assert stage.stage == gw.PhotoStage.BEFORE and stage.stage_label == "整改前"
+
+
+# --- cases (案件) ---------------------------------------------------------------------------
+
+
+def case_status(status):
+    return gw.RecordStatus.CASE(status)
+
+
+async def test_a_case_through_the_loop_on_three_phones_offline(login, tmp_path):
+    """立案 → 派遣 → 处置 (offline, with an after photo) → 核查 failed → 处置 → 核查 passed →
+    答复: the reporting grid worker, the admin and the officer, each step synced after."""
+    reporter = await login("grid.kw01")  # files the report, and checks on site (核查)
+    admin = await login("admin")
+    officer = await login("officer.kuiwen")
+    # Whom to dispatch to: the officers in the admin's local copy of the accounts.
+    officers = admin.users(gw.Role.OFFICER)
+    assert officers and all(u.role == gw.Role.OFFICER for u in officers)
+    assert [u.username for u in officers] == sorted(u.username for u in officers)
+    officer_id = next(u.id for u in officers if u.username == "officer.kuiwen")
+    assert officer_id == officer.current_user().id
+    assert len(admin.users()) > len(officers)
+
+    # 上报.
+    report = reporter.create_report(report_draft(description="路边暴露垃圾，未及时清运"))
+    assert (await reporter.sync_now()).accepted == 1
+    assert reporter.case_of(report.id) is None, "no case yet"
+
+    # 立案 and 派遣 on the admin's phone, offline; synced after.
+    await admin.sync_now()
+    source = gw.CaseSource.REPORT(id=report.id)
+    opened = admin.open_case(gw.CaseDraft(source=source, category="06010", description="路边暴露垃圾"))
+    assert (opened.kind, opened.kind_label) == (gw.RecordKind.CASE, "案件")
+    assert (opened.status, opened.status_label) == (case_status(gw.CaseStatus.REGISTERED), "已立案")
+    assert opened.body.is_case() and opened.body.number is None, "numbered by the server"
+    assert opened.body.source == source and opened.body.category == "06010"
+    assert (opened.grid, opened.location) == (report.grid, report.location), "the report's place"
+    assert [e.action for e in opened.body.timeline] == [gw.CaseEventKind.REGISTER]
+    assert opened.body.timeline[0].action_label == "立案"
+    assert admin.case_remaining(opened.id) is None, "no clock before 派遣"
+    to_officer = gw.Assignee.OFFICER(user_id=officer_id)
+    dispatched = admin.case_step(opened.id, gw.CaseAction.DISPATCH(to=to_officer), "请尽快清运", [])
+    assert dispatched.status == case_status(gw.CaseStatus.DISPATCHED) and dispatched.status_label == "处置中"
+    assert dispatched.body.assignee == to_officer
+    assert admin.pending_count() == 2
+    summary = await admin.sync_now()
+    assert (summary.accepted, summary.rejected) == (2, 0), admin.rejected_changes()
+    case = admin.get_record(opened.id).record
+    assert case.sync_state == gw.SyncState.SYNCED
+    assert re.fullmatch(r"370705-\d{4}-\d{6}", case.body.number), case.body.number
+    assert case.body.due_at is not None and case.body.dispatched_at is not None
+    remaining = admin.case_remaining(case.id)
+    assert type(remaining) is int and 0 < remaining <= 240, remaining  # 06010: four working hours
+    assert admin.get_record(report.id).record.status == gw.RecordStatus.REPORT(gw.ReportStatus.ACCEPTED)
+
+    # 处置 on the officer's phone, offline (no sync until done), with an "after" photo.
+    await officer.sync_now()
+    assert officer.get_record(case.id).record.status == case_status(gw.CaseStatus.DISPATCHED)
+    officer.set_network(gw.Network.UNMETERED)
+    after = officer.take_photo(str(noisy_jpeg(tmp_path / "after.jpg")), gw.PhotoStage.AFTER)
+    assert (after.stage, after.stage_label, len(after.sha256)) == (gw.PhotoStage.AFTER, "整改后", 64)
+    assert officer.photo_queue().count == 1, "queued for upload, attached to nothing yet"
+    handled = officer.case_step(case.id, gw.CaseAction.HANDLE(), "已清运", [after])
+    assert handled.status == case_status(gw.CaseStatus.HANDLED) and handled.status_label == "待核查"
+    assert handled.sync_state == gw.SyncState.PENDING and officer.pending_count() == 1
+    assert handled.body.photos == [after] and handled.body.timeline[-1].photos == [after.sha256]
+    summary = await officer.sync_now()
+    assert (summary.accepted, summary.rejected, summary.photos_uploaded) == (1, 0, 1)
+
+    # 核查 fails (返工) on the reporter's phone: back to the officer, counted.
+    await reporter.sync_now()
+    assert reporter.get_record(case.id).record.status == case_status(gw.CaseStatus.HANDLED)
+    failed = reporter.case_step(case.id, gw.CaseAction.VERIFY(passed=False), "现场仍有垃圾")
+    assert failed.status == case_status(gw.CaseStatus.DISPATCHED) and failed.body.reworks == 1
+    assert (await reporter.sync_now()).accepted == 1
+    await officer.sync_now()
+    back = officer.get_record(case.id).record
+    assert (back.status, back.body.reworks) == (case_status(gw.CaseStatus.DISPATCHED), 1)
+    officer.case_step(case.id, gw.CaseAction.HANDLE(), "已彻底清理")
+    assert (await officer.sync_now()).accepted == 1
+
+    # Two phones act on the same stage offline: the reporter passes the check, the admin
+    # suspends. The first to sync wins; the other is refused as STALE_STEP and told why.
+    await reporter.sync_now()
+    await admin.sync_now()
+    passed = reporter.case_step(case.id, gw.CaseAction.VERIFY(passed=True), "已整改")
+    assert passed.status == case_status(gw.CaseStatus.CLOSED) and passed.status_label == "已结案"
+    admin.case_step(case.id, gw.CaseAction.SUSPEND())
+    assert (await reporter.sync_now()).accepted == 1
+    assert (await admin.sync_now()).rejected == 1
+    [stale] = admin.rejected_changes()
+    assert (stale.reason, stale.reason_label, stale.kind) == (gw.RejectReason.STALE_STEP, "案件已被他人先行办理", gw.RecordKind.CASE)
+    assert admin.get_record(case.id).record.status == case_status(gw.CaseStatus.CLOSED)
+    admin.discard_rejected(stale.op_id)
+
+    # 答复 (件件有回音), and the reporter's phone shows it with the case closed.
+    reply = "您反映的暴露垃圾已清运完毕，感谢监督！"
+    admin.case_step(case.id, gw.CaseAction.REPLY(text=reply))
+    assert (await admin.sync_now()).accepted == 1
+    await reporter.sync_now()
+    seen = reporter.case_of(report.id)
+    assert seen.id == case.id
+    assert (seen.status, seen.status_label) == (case_status(gw.CaseStatus.CLOSED), "已结案")
+    assert seen.body.reply == reply and seen.body.closed_at is not None
+    assert reporter.case_remaining(case.id) is None, "closed: no clock"
+    assert reporter.get_record(report.id).record.status == gw.RecordStatus.REPORT(gw.ReportStatus.CLOSED)
+    timeline = seen.body.timeline
+    K = gw.CaseEventKind
+    assert [e.action for e in timeline] == [K.REGISTER, K.DISPATCH, K.HANDLE, K.VERIFY, K.HANDLE, K.VERIFY, K.REPLY]
+    assert timeline[1].assignee == to_officer and timeline[1].due_at is not None and timeline[1].note == "请尽快清运"
+    assert (timeline[2].actor, timeline[2].device) == (officer_id, officer.device_id())
+    assert timeline[2].photos == [after.sha256] and timeline[2].note == "已清运"
+    assert timeline[3].to_status == case_status(gw.CaseStatus.DISPATCHED) and timeline[3].to_status_label == "处置中"
+    assert timeline[5].from_status == case_status(gw.CaseStatus.HANDLED)
+    assert timeline[5].to_status == case_status(gw.CaseStatus.CLOSED)
+    assert all(isinstance(e.at, dt.datetime) for e in timeline)
+    await officer.sync_now()
+    assert officer.get_record(case.id).record.body.timeline == timeline, "the same timeline on every phone"
+    path = await reporter.fetch_photo(after.sha256, True)
+    assert Path(path).is_file(), "the reporter sees the after photo"
+    closed = reporter.list_records(gw.RecordFilter(status=case_status(gw.CaseStatus.CLOSED), limit=1000))
+    assert case.id in {r.id for r in closed} and all(r.kind == gw.RecordKind.CASE for r in closed)
+
+
+async def test_case_calls_with_bad_input_give_typed_errors(login, tmp_path):
+    admin = await login("admin")
+    report = admin.create_report(report_draft())
+    draft = lambda source, **kw: gw.CaseDraft(source=source, category="06010", description="暴露垃圾", **kw)  # noqa: E731
+    case = admin.open_case(draft(gw.CaseSource.REPORT(id=report.id)))
+    pending = admin.pending_count()
+
+    # open_case: a bad id, a negative index, half a place; an unknown source; a grid worker.
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        admin.open_case(draft(gw.CaseSource.REPORT(id="not-a-uuid")))
+    assert "source.id" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        admin.open_case(draft(gw.CaseSource.SERVICE_LOG(id=str(uuid.uuid4()), complaint=-1)))
+    assert "source.complaint" in e.value.msg
+    with pytest.raises(gw.GridworkError.Argument):
+        admin.open_case(draft(gw.CaseSource.HOTLINE(), grid=KW_GRID))
+    with pytest.raises(gw.GridworkError.Argument):
+        admin.open_case(draft(gw.CaseSource.HOTLINE()))  # a call has no record to take the place from
+    with pytest.raises(gw.GridworkError.NotFound):
+        admin.open_case(draft(gw.CaseSource.REPORT(id=str(uuid.uuid4()))))
+    hotline = admin.open_case(draft(gw.CaseSource.HOTLINE(), grid=KW_GRID, location=location()))
+    assert hotline.grid == KW_GRID and hotline.body.source == gw.CaseSource.HOTLINE()
+    worker = await login("grid.kw01")
+    mine = worker.create_report(report_draft())
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.open_case(draft(gw.CaseSource.REPORT(id=mine.id)))
+    assert e.value.reason == gw.RejectReason.WRONG_ROLE and e.value.msg
+
+    # case_step: bad and unknown ids, negative minutes, a bad photo; steps the rules refuse here.
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        admin.case_step("zzz", gw.CaseAction.HANDLE())
+    assert "UUID" in e.value.msg
+    with pytest.raises(gw.GridworkError.NotFound):
+        admin.case_step(str(uuid.uuid4()), gw.CaseAction.HANDLE())
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        admin.case_step(case.id, gw.CaseAction.REQUEST_EXTENSION(working_minutes=-5))
+    assert "working_minutes" in e.value.msg
+    photo = admin.take_photo(str(noisy_jpeg(tmp_path / "p.jpg", (320, 240))))
+    assert photo.stage is None and (photo.width, photo.height) == (320, 240)
+    with pytest.raises(gw.GridworkError.Argument) as e:
+        bad = gw.PhotoInfo(**{**vars(photo), "bytes": -1})
+        admin.case_step(case.id, gw.CaseAction.NOTE(), "x", [bad])
+    assert "photos.bytes" in e.value.msg
+    refused = [
+        (admin, case.id, gw.CaseAction.HANDLE(), gw.RejectReason.INVALID_TRANSITION),  # not dispatched
+        (admin, case.id, gw.CaseAction.REQUEST_EXTENSION(working_minutes=60), gw.RejectReason.NOT_ASSIGNEE),
+        (admin, case.id, gw.CaseAction.MARK_OVERDUE(), gw.RejectReason.WRONG_ROLE),  # the server's own
+        (admin, case.id, gw.CaseAction.NOTE(), gw.RejectReason.INVALID),  # a note needs its note
+        (admin, case.id, gw.CaseAction.DISPATCH(to=gw.Assignee.UNIT(code=KW_GRID)), gw.RejectReason.INVALID),
+        (admin, report.id, gw.CaseAction.HANDLE(), gw.RejectReason.KIND_MISMATCH),  # not a case
+        (worker, mine.id, gw.CaseAction.VERIFY(passed=True), gw.RejectReason.KIND_MISMATCH),
+    ]
+    for client, record_id, action, reason in refused:
+        with pytest.raises(gw.GridworkError.Invalid) as e:
+            client.case_step(record_id, action)
+        assert e.value.reason == reason, (action, e.value)
+    with pytest.raises(gw.GridworkError.Invalid) as e:  # a case moves only by its steps
+        admin.set_status(case.id, case_status(gw.CaseStatus.CLOSED))
+    assert (e.value.reason, e.value.field) == (gw.RejectReason.INVALID_TRANSITION, "status")
+
+    # take_photo: not a photo we take in.
+    heic = tmp_path / "IMG_0003.HEIC"
+    heic.write_bytes(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic")
+    with pytest.raises(gw.GridworkError.Photo) as e:
+        admin.take_photo(str(heic), gw.PhotoStage.AFTER)
+    assert e.value.code == "photo_unsupported"
+
+    # case_of and case_remaining.
+    with pytest.raises(gw.GridworkError.Argument):
+        admin.case_of("not-a-uuid")
+    assert admin.case_of(str(uuid.uuid4())) is None
+    assert admin.case_of(case.id) is None, "a case is opened from records, not from itself"
+    assert admin.case_of(report.id).id == case.id
+    with pytest.raises(gw.GridworkError.Argument):
+        admin.case_remaining("not-a-uuid")
+    with pytest.raises(gw.GridworkError.NotFound):
+        admin.case_remaining(str(uuid.uuid4()))
+    with pytest.raises(gw.GridworkError.Argument):
+        admin.case_remaining(report.id)  # not a case
+    assert admin.case_remaining(case.id) is None
+
+    assert admin.pending_count() == pending + 1, "only the hotline case was queued"
 
 
 # --- enums, numbers, odd input ------------------------------------------------------------

@@ -132,8 +132,31 @@ extension RecordView {
         case let .report(_, _, photos): return photos
         case let .notice(_, _, _, _, _, _, photos): return photos
         case let .serviceLog(_, _, _, _, _, _, _, _, photos): return photos
+        case let .`case`(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, photos): return photos
         }
     }
+
+    /// The fields of a case the tests read, or nil for another kind.
+    var caseBody: CaseBody? {
+        guard case let .`case`(number, source, category, _, assignee, dueAt, _, _, _, reworks, _, _, reply, _, _, closedAt,
+                               timeline, photos) = body
+        else { return nil }
+        return CaseBody(number: number, source: source, category: category, assignee: assignee, dueAt: dueAt,
+                        reworks: reworks, reply: reply, closedAt: closedAt, timeline: timeline, photos: photos)
+    }
+}
+
+struct CaseBody {
+    let number: String?
+    let source: CaseSource
+    let category: String
+    let assignee: Assignee?
+    let dueAt: Date?
+    let reworks: Int32
+    let reply: String?
+    let closedAt: Date?
+    let timeline: [CaseEvent]
+    let photos: [PhotoInfo]
 }
 
 extension HistoryEntry {

@@ -7,8 +7,9 @@ use super::{COMMUNITY2, GRID3};
 use crate::domain::access::Visibility;
 use crate::storage::{NewVersion, Stores};
 use chrono::{DateTime, TimeZone, Utc};
-use gridwork_core::cases::TimeLimit;
+use gridwork_core::cases::{Case, CaseSource, TimeLimit};
 use gridwork_core::fixtures;
+use gridwork_core::model::{Record, RecordBody, Status};
 use gridwork_core::protocol::Removed;
 use gridwork_core::worktime::WorkCalendar;
 use std::collections::HashSet;
@@ -22,9 +23,17 @@ async fn put(s: &Stores, versions: Vec<NewVersion>) -> Vec<u64> {
     seqs
 }
 
-/// A version of the report `n` in [`GRID3`], dispatched to `assignee`, watched until `due`.
+/// The case `n` in [`GRID3`] (from a hotline call, just opened).
+fn case_in(n: u128) -> Record {
+    let mut r = report_in(GRID3, COMMUNITY2, n);
+    r.body = RecordBody::Case(Case::opened(CaseSource::Hotline, "06036".into(), "楼道堆放杂物".into(), vec![]));
+    r.status = Status::Registered;
+    r
+}
+
+/// A version of the case `n`, dispatched to `assignee`, watched until `due`.
 fn version(n: u128, wall: u64, assignee: Option<&str>, due: Option<DateTime<Utc>>) -> NewVersion {
-    let mut v = first_version(report_in(GRID3, COMMUNITY2, n), wall);
+    let mut v = first_version(case_in(n), wall);
     v.assignee = assignee.map(Into::into);
     v.due_at = due;
     v
@@ -106,7 +115,7 @@ pub async fn an_assigned_record_reaches_its_assignee_and_leaves_with_a_departure
 pub async fn due_before_lists_what_is_watched_in_due_order(s: Stores) {
     put(&s, vec![version(1, 100, None, Some(at(10, 0))), version(2, 100, None, Some(at(9, 0))), version(3, 100, None, None)])
         .await;
-    let (r1, r2) = (report_in(GRID3, COMMUNITY2, 1).id, report_in(GRID3, COMMUNITY2, 2).id);
+    let (r1, r2) = (case_in(1).id, case_in(2).id);
     assert!(s.records.due_before(at(8, 59), 10).await.expect("due").is_empty());
     assert_eq!(s.records.due_before(at(9, 30), 10).await.expect("due"), [r2]);
     assert_eq!(s.records.due_before(at(10, 0), 10).await.expect("due"), [r2, r1], "due at the time counts");

@@ -9,7 +9,7 @@ use crate::service::reference::ReferenceService;
 use crate::storage::RecordStore;
 use chrono::{Datelike, NaiveDate};
 use gridwork_core::cases::Assignee;
-use gridwork_core::model::{Record, RecordBody, RecordKind, Role, Status};
+use gridwork_core::model::{Record, RecordBody, Role, Status};
 use gridwork_core::reference::RefIndex;
 use gridwork_core::worktime::start_of_day;
 use std::sync::Arc;
@@ -70,7 +70,7 @@ impl FiguresService {
         }
         let (from, to) = (start_of_day(from), start_of_day(to));
         let refs = self.reference.current().await?;
-        let cases = self.records.of_kind(RecordKind::Case, &caller.visibility(&refs.index)).await?;
+        let cases = self.records.cases(&caller.visibility(&refs.index)).await?;
         let facts: Vec<CaseFacts> = cases.iter().filter_map(|r| facts(r, &refs.index)).collect();
         Ok(figures(&facts, from, to, self.clock.now(), by))
     }

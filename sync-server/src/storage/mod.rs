@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::cases::TimeLimit;
 use gridwork_core::merge::StoredRecord;
-use gridwork_core::model::{Record, RecordKind, Role};
+use gridwork_core::model::{Record, Role};
 use gridwork_core::protocol::{OpResult, Removed};
 use gridwork_core::reference::{Category, GridPlace, OrgUnit, UserInfo};
 use gridwork_core::worktime::WorkCalendar;
@@ -192,8 +192,8 @@ pub trait RecordStore: Send + Sync {
     async fn counts(&self) -> Result<RecordCounts>;
     /// The current state of one record.
     async fn get(&self, id: Uuid) -> Result<Option<Record>>;
-    /// Every record of `kind` the visibility covers (with `seq`).
-    async fn of_kind(&self, kind: RecordKind, visibility: &Visibility) -> Result<Vec<Record>>;
+    /// Every case the visibility covers (with `seq`), in sequence order.
+    async fn cases(&self, visibility: &Visibility) -> Result<Vec<Record>>;
     /// Records whose watched deadline is at or before `at` (at most `limit`, earliest first).
     async fn due_before(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
     /// The highest field clock stored (HLC strings sort like clocks): the server's clock

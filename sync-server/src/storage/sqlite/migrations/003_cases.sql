@@ -8,7 +8,8 @@ ALTER TABLE records ADD COLUMN assignee TEXT;
 ALTER TABLE records ADD COLUMN due_at TEXT;
 CREATE INDEX records_assignee_seq ON records (assignee, seq) WHERE assignee IS NOT NULL;
 CREATE INDEX records_due ON records (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX records_kind_seq ON records (kind, seq);
+-- The figures read every case; a partial index keeps the other kinds' writes free of it.
+CREATE INDEX records_cases ON records (seq) WHERE kind = 'case';
 
 CREATE TABLE record_departures (
     key       TEXT NOT NULL,

@@ -25,7 +25,7 @@ class StatusTest : ServerTest() {
         // What a screen does with it: an exhaustive `when`, no string codes.
         val badge = when (val s = officer.getRecord(notice.id)!!.record.status) {
             is RecordStatus.Notice -> if (s.status == NoticeStatus.RECTIFIED) "closed" else "open"
-            is RecordStatus.Report, is RecordStatus.ServiceLog -> "other"
+            is RecordStatus.Report, is RecordStatus.ServiceLog, is RecordStatus.Case -> "other"
         }
         assertEquals("closed", badge)
         assertEquals("已整改", officer.updateNotice(notice.id, NoticeEdit(status = NoticeStatus.RECTIFIED)).statusLabel)
@@ -107,6 +107,8 @@ class StatusTest : ServerTest() {
             RecordView::class.java, RecordBody::class.java, RecordStatus::class.java, RecordDetail::class.java,
             HistoryEntry::class.java, RecordFilter::class.java, RejectedChange::class.java,
             SyncSummary::class.java, SyncProgressInfo::class.java, PhotoInfo::class.java, PhotoQueue::class.java,
+            CaseDraft::class.java, CaseSource::class.java, CaseAction::class.java, CaseEvent::class.java,
+            ExtensionRequest::class.java, Assignee::class.java, CaseStatus::class.java,
             GridworkException::class.java,
         ).flatMap { it.withNested() }
         val mangled = api.flatMap { c -> c.declaredMethods.filter { '-' in it.name }.map { "${c.name}.${it.name}" } }

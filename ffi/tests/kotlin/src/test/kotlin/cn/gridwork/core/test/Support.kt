@@ -165,6 +165,7 @@ class Recorder(private val onEvent: ((SyncProgressInfo) -> Unit)? = null) : Sync
 val RecordView.notice get() = body as RecordBody.Notice
 val RecordView.report get() = body as RecordBody.Report
 val RecordView.serviceLog get() = body as RecordBody.ServiceLog
+val RecordView.case get() = body as RecordBody.Case
 
 /** Runs [block], which must throw a `GridworkException` of type [T]; returns it. */
 inline fun <reified T : GridworkException> assertGridwork(block: () -> Unit): T {
