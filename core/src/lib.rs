@@ -18,6 +18,7 @@ pub mod merge;
 pub mod model;
 pub mod protocol;
 pub mod reference;
+pub mod rights;
 #[cfg(feature = "sqlite")]
 pub mod sql;
 pub mod time;

@@ -8,6 +8,7 @@ use crate::hlc::{Hlc, HlcClock, MAX_FUTURE_MS};
 use crate::model::{Record, RecordBody, RecordKind, Role, mergeable_fields};
 use crate::protocol::{BodyPatch, Op, OpAction, RejectReason, Rejection};
 use crate::reference::RefIndex;
+use crate::rights;
 use crate::validate::validate_record;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -90,6 +91,9 @@ pub fn apply_op(
                 return Err(Rejection::new(RejectReason::AlreadyExists, None, "该记录已存在"));
             }
             let kind = new.body.kind();
+            if !rights::may_create(kind, actor.role) {
+                return Err(Rejection::new(RejectReason::WrongRole, None, rights::create_refusal(kind)));
+            }
             if new.status != kind.initial_status() {
                 return Err(Rejection::new(RejectReason::InvalidTransition, Some("status"), "新记录的状态应为初始状态"));
             }
@@ -97,9 +101,6 @@ pub fn apply_op(
             // number, the timeline and the clock are the rules'.
             let body = match &new.body {
                 RecordBody::Case(c) => {
-                    if actor.role != Role::Admin {
-                        return Err(Rejection::new(RejectReason::WrongRole, None, "只有管理员可以立案"));
-                    }
                     let mut case = Case::opened(c.source.clone(), c.category.clone(), c.description.clone(), c.photos.clone());
                     case.timeline.push(cases::opening_event(actor.user_id, actor.device_id, now));
                     RecordBody::Case(case)
@@ -164,6 +165,15 @@ pub fn apply_op(
                 return Err(Rejection::new(RejectReason::KindMismatch, Some("body"), "修改内容与记录类型不符"));
             }
             check_scope(&cur.record, actor, refs)?;
+            let body_names = match &patch.body {
+                Some(b) => patch_fields(b)?.into_iter().map(|(name, _)| name).collect(),
+                None => Vec::new(),
+            };
+            for field in patch.location.iter().map(|_| "location").chain(body_names.iter().map(String::as_str)) {
+                if !rights::may_change(&cur.record, field, actor.user_id, actor.role) {
+                    return Err(Rejection::new(RejectReason::WrongRole, Some(field), rights::change_refusal(kind, field)));
+                }
+            }
             let mut next = cur.clone();
             let wins = |clocks: &BTreeMap<String, Hlc>, field: &str| clocks.get(field).is_none_or(|c| hlc > c);
             let mut changed = false;
@@ -332,6 +342,67 @@ mod tests {
         assert_eq!(ab.record.body, ba.record.body);
         let RecordBody::Notice(n) = &ab.record.body else { panic!() };
         assert_eq!((n.facts.as_str(), n.legal_basis.as_str()), ("A", "B"));
+    }
+
+    #[test]
+    fn who_may_file_and_change_what() {
+        let refs = fixtures::refs();
+        let now = Utc::now();
+        let worker = |user_id: &'static str| Actor {
+            user_id,
+            device_id: "d1",
+            role: Role::GridWorker,
+            scope: Some(fixtures::GRID),
+            home: fixtures::GRID,
+        };
+        // A grid worker issues no notices, and changes none.
+        let op = fixtures::create_op(fixtures::records().remove(1), Hlc::new(100, 0, "d1"));
+        let e = apply_op(None, &op, &op.hlc, &worker("u1"), &refs, now).unwrap_err();
+        assert_eq!(e.reason, RejectReason::WrongRole);
+        let (_, notice) = create_notice();
+        let facts = |t: u64| {
+            update(
+                RecordPatch {
+                    body: Some(BodyPatch::Notice(NoticePatch { facts: Some("改写".into()), ..Default::default() })),
+                    ..Default::default()
+                },
+                Hlc::new(t, 0, "x"),
+            )
+        };
+        let e = apply_op(Some(&notice), &facts(200), &Hlc::new(200, 0, "x"), &worker("u1"), &refs, now).unwrap_err();
+        assert_eq!((e.reason, e.field.as_deref()), (RejectReason::WrongRole, Some("facts")));
+        // A colleague of the brigade completes it; nobody but an admin renumbers it.
+        let colleague = Actor { user_id: "u2", ..actor(Role::Officer, Some(fixtures::DISTRICT)) };
+        assert!(apply_op(Some(&notice), &facts(200), &Hlc::new(200, 0, "x"), &colleague, &refs, now).is_ok());
+        let renumber = update(
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { number: Some("GZ-OTHER-0001".into()), ..Default::default() })),
+                ..Default::default()
+            },
+            Hlc::new(300, 0, "x"),
+        );
+        let e = apply_op(Some(&notice), &renumber, &renumber.hlc, &colleague, &refs, now).unwrap_err();
+        assert_eq!((e.reason, e.field.as_deref()), (RejectReason::WrongRole, Some("number")));
+        assert!(apply_op(Some(&notice), &renumber, &renumber.hlc, &actor(Role::Admin, None), &refs, now).is_ok());
+        // A report is its author's (and the admins') to change, not another grid worker's.
+        let op = fixtures::create_op(fixtures::records().remove(0), Hlc::new(100, 0, "d1"));
+        let report = apply_op(None, &op, &op.hlc, &worker("u1"), &refs, now).unwrap();
+        let describe = update(
+            RecordPatch {
+                body: Some(BodyPatch::Report(crate::protocol::ReportPatch {
+                    description: Some("改写".into()),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            },
+            Hlc::new(200, 0, "x"),
+        );
+        assert!(apply_op(Some(&report), &describe, &describe.hlc, &worker("u1"), &refs, now).is_ok());
+        let e = apply_op(Some(&report), &describe, &describe.hlc, &worker("u3"), &refs, now).unwrap_err();
+        assert_eq!((e.reason, e.field.as_deref()), (RejectReason::WrongRole, Some("description")));
+        let moved = update(RecordPatch { location: Some(fixtures::location()), ..Default::default() }, Hlc::new(200, 0, "x"));
+        let e = apply_op(Some(&report), &moved, &moved.hlc, &worker("u3"), &refs, now).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("location"));
     }
 
     #[test]

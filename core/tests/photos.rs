@@ -86,6 +86,20 @@ fn the_same_photo_is_stored_once() {
 }
 
 #[test]
+fn a_photo_cut_short_is_re_encoded_whole_never_kept_as_it_was() {
+    let (_d, store) = store();
+    // Small and well compressed (its original would be kept), but the camera stopped
+    // writing three quarters in: it still decodes, leniently.
+    let mut input = sample_jpeg(800, 600, 50, 2, Some(&SampleExif::default()));
+    input.truncate(input.len() * 3 / 4);
+    assert!(!gridwork_core::media::is_whole(gridwork_core::media::Format::Jpeg, &input));
+    let got = ingest::process(&input, &store, &IngestOptions::default()).unwrap();
+    assert!(!got.kept_original, "a cut-short original is not sent as it is");
+    let kept = stored(&store, &got.sha256);
+    assert!(gridwork_core::media::is_whole(gridwork_core::media::Format::Jpeg, &kept), "what goes to the server is whole");
+}
+
+#[test]
 fn unsupported_oversized_and_broken_inputs_get_clear_errors() {
     let (dir, store) = store();
     let code = |r: Result<_, Error>| match r {

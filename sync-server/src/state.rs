@@ -42,7 +42,7 @@ impl AppState {
         // far-future op re-stamped from a fresh clock could otherwise lose to an older edit).
         let highest = stores.records.max_clock().await?.and_then(|s| s.parse::<Hlc>().ok());
         let clock = Arc::new(ServerClock::new(wall, highest.as_ref()));
-        let sync = Arc::new(SyncService::new(stores.records.clone(), reference.clone(), clock.clone()));
+        let sync = Arc::new(SyncService::new(stores.records.clone(), stores.photos.clone(), reference.clone(), clock.clone()));
         Ok(AppState {
             accounts: Arc::new(AccountsService::new(stores.accounts.clone(), reference.clone(), clock.clone(), passwords)),
             deadlines: Arc::new(DeadlineService::new(stores.records.clone(), sync.clone(), reference.clone(), clock.clone())),

@@ -123,6 +123,110 @@ async fn login_ok_and_bad_credentials_look_the_same() {
 }
 
 #[tokio::test]
+async fn wrong_passwords_in_a_row_back_off_whether_or_not_the_account_exists() {
+    let h = harness().await;
+    let attempt = |username: &'static str, password: &'static str| {
+        let app = h.app.clone();
+        async move {
+            req(Method::POST, paths::LOGIN)
+                .json(&json!({"username": username, "password": password, "device_id": Uuid::now_v7()}))
+                .send(&app)
+                .await
+        }
+    };
+    for username in ["grid.kw01", "ghost"] {
+        for _ in 0..5 {
+            attempt(username, "nope").await.error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
+        // The sixth attempt waits, even with the right password, and the wait is said.
+        let r = attempt(username, PASSWORD).await;
+        assert_eq!(r.header("retry-after"), "30", "{username}");
+        r.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    }
+    // Another account is not affected.
+    login(&h, "grid.wc01").await;
+    // After the wait the right password works, and the count starts again.
+    h.state.clock().wall().shift(chrono::Duration::seconds(31));
+    login(&h, "grid.kw01").await;
+    for _ in 0..5 {
+        attempt("grid.kw01", "nope").await.error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    attempt("grid.kw01", PASSWORD).await.error(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    // A wrong one after the wait doubles it (the shift replaces the one before).
+    h.state.clock().wall().shift(chrono::Duration::seconds(62));
+    attempt("grid.kw01", "nope").await.error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let r = attempt("grid.kw01", PASSWORD).await;
+    assert_eq!(r.header("retry-after"), "60");
+    // Thirty wrong ones in a row never let a guess through: all refused before checking.
+    for _ in 0..30 {
+        assert_ne!(attempt("grid.kw01", PASSWORD).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_new_sign_in_on_a_device_ends_its_earlier_token() {
+    let h = harness().await;
+    let device = Uuid::now_v7();
+    let sign_in = |username: &'static str| {
+        let app = h.app.clone();
+        async move {
+            let r = req(Method::POST, paths::LOGIN)
+                .json(&json!({"username": username, "password": PASSWORD, "device_id": device}))
+                .send(&app)
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+            Login { token: r.json::<gridwork_core::protocol::LoginResponse>().token, device }
+        }
+    };
+    let first = sign_in("grid.kw01").await;
+    let elsewhere = login(&h, "grid.kw01").await;
+    let second = sign_in("grid.kw01").await;
+    req(Method::GET, paths::REFERENCE).auth(&first).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(req(Method::GET, paths::REFERENCE).auth(&second).send(&h.app).await.status, StatusCode::OK);
+    assert_eq!(
+        req(Method::GET, paths::REFERENCE).auth(&elsewhere).send(&h.app).await.status,
+        StatusCode::OK,
+        "other devices keep theirs"
+    );
+    // Another account on the same phone: the phone is theirs now.
+    let third = sign_in("community.kw").await;
+    req(Method::GET, paths::REFERENCE).auth(&second).send(&h.app).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(req(Method::GET, paths::REFERENCE).auth(&third).send(&h.app).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_grid_worker_issues_no_notices_and_changes_none() {
+    let h = harness().await;
+    let worker = login(&h, "grid.kw01").await;
+    let officer = login(&h, "officer.kw").await;
+    let notice = fixtures::records().remove(1);
+    assert!(matches!(notice.body, RecordBody::Notice(_)));
+    let issue = fixtures::create_op(notice.clone(), Hlc::new(1_700_000_000_000, 0, "dev1"));
+    let r = push(&h, &worker, vec![issue.clone()]).await;
+    assert_eq!(r.results[0].rejection.as_ref().map(|x| x.reason), Some(RejectReason::WrongRole));
+    let issue = Op { op_id: Uuid::now_v7(), ..issue };
+    assert_eq!(push(&h, &officer, vec![issue]).await.results[0].outcome, Outcome::Accepted);
+    let rewrite = Op {
+        op_id: Uuid::now_v7(),
+        record_id: notice.id,
+        hlc: Hlc::new(1_700_000_000_001, 0, "dev1"),
+        action: OpAction::Update(RecordPatch {
+            body: Some(gridwork_core::protocol::BodyPatch::Notice(gridwork_core::protocol::NoticePatch {
+                facts: Some("改写的事实".into()),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }),
+    };
+    let r = push(&h, &worker, vec![rewrite]).await;
+    let rejection = r.results[0].rejection.as_ref().expect("refused");
+    assert_eq!((rejection.reason, rejection.field.as_deref()), (RejectReason::WrongRole, Some("facts")));
+    let page = pull(&h, &officer, "since=0").await;
+    let RecordBody::Notice(n) = &page.records.iter().find(|r| r.id == notice.id).expect("notice").body else { panic!() };
+    assert_ne!(n.facts, "改写的事实");
+}
+
+#[tokio::test]
 async fn every_endpoint_requires_a_live_session_for_this_device() {
     let h = harness().await;
     let admin = login(&h, "admin").await;

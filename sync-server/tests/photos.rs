@@ -323,6 +323,40 @@ async fn a_text_file_with_the_right_hash_is_refused_as_a_photo() {
     assert!(staging_files(&h).is_empty());
 }
 
+/// A PNG with some texture.
+fn png(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 7 + seed) as u8, (y * 13) as u8, ((x ^ y) + seed) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).expect("encode");
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn a_photo_cut_short_is_refused_as_a_photo_and_can_be_sent_again() {
+    let h = harness().await;
+    let worker = login(&h, "grid.kw01").await;
+    let whole = png(200, 150, 3);
+    let jpg = jpeg(320, 240, 4);
+    // The signature and IHDR only; the last 12 bytes (IEND) or 200 bytes missing; a JPEG
+    // cut in half: a camera file written short. Each is the photo's fault: 415, not 500.
+    for short in [&whole[..33], &whole[..whole.len() - 12], &whole[..whole.len() - 200], &jpg[..jpg.len() / 2]] {
+        let sha = sha_hex(short);
+        start(&h, &worker, &sha, short.len() as u64).await.status();
+        patch(&h, &worker, &sha, 0, short).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_photo_type");
+        assert!(staging_files(&h).is_empty(), "the upload is discarded");
+        assert_eq!(in_blob_store(&h, &sha).await, (false, false));
+        // A retry starts afresh (and fails the same way), never a 500.
+        assert_eq!(start(&h, &worker, &sha, short.len() as u64).await.status().offset, 0);
+        patch(&h, &worker, &sha, 0, short).await.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_photo_type");
+    }
+    // The whole file goes through.
+    let sha = sha_hex(&whole);
+    start(&h, &worker, &sha, whole.len() as u64).await.status();
+    assert!(patch(&h, &worker, &sha, 0, &whole).await.status().complete);
+}
+
 #[tokio::test]
 async fn a_photo_the_server_holds_is_never_sent_again() {
     let h = harness().await;
@@ -331,8 +365,9 @@ async fn a_photo_the_server_holds_is_never_sent_again() {
     let sha = sha_hex(&bytes);
     start(&h, &worker, &sha, bytes.len() as u64).await.status();
     assert!(patch(&h, &worker, &sha, 0, &bytes).await.status().complete);
-    // Whoever asks next, the answer is "complete" before any byte is sent.
-    for who in [&worker, &login(&h, "officer.wc").await] {
+    // Its sender, and anyone who may see it, hears "complete" before any byte is sent.
+    push_report(&h, &worker, vec![photo_ref(&bytes, 640, 480, "image/jpeg")]).await;
+    for who in [&worker, &login(&h, "community.kw").await, &login(&h, "admin").await] {
         let s = start(&h, who, &sha, bytes.len() as u64).await.status();
         assert_eq!((s.offset, s.complete, s.size), (bytes.len() as u64, true, bytes.len() as u64));
         assert!(staging_files(&h).is_empty());
@@ -340,8 +375,72 @@ async fn a_photo_the_server_holds_is_never_sent_again() {
     // A late append for it is answered the same way.
     let s = patch(&h, &worker, &sha, 0, &bytes[..10]).await.status();
     assert!(s.complete);
+    // Someone who may not see it is told nothing: the server seems not to have it, and
+    // they send it like any photo (their bytes prove they have it).
+    let stranger = login(&h, "officer.wc").await;
+    let s = start(&h, &stranger, &sha, bytes.len() as u64).await.status();
+    assert_eq!((s.offset, s.complete), (0, false), "no sign that the photo exists");
+    assert!(patch(&h, &stranger, &sha, 0, &bytes).await.status().complete);
+    assert!(staging_files(&h).is_empty());
     let row = h.state.stores().photos.photo_uploaded(&sha).await.expect("row").expect("recorded");
     assert_eq!(row.uploaded_by, h.state.stores().accounts.user_by_username("grid.kw01").await.expect("user").expect("exists").id);
+}
+
+/// A report in `grid` listing `photos`, pushed by `who`.
+async fn push_report_in(h: &Harness, who: &Login, grid: &str, community: &str, photos: Vec<PhotoRef>) {
+    let mut rec = fixtures::records().remove(0);
+    rec.id = Uuid::now_v7();
+    rec.org = gridwork_core::model::OrgRef { community: community.into(), grid: grid.into() };
+    if let RecordBody::Report(r) = &mut rec.body {
+        r.photos = photos;
+    }
+    let op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"));
+    let body = serde_json::to_vec(&PushRequest { ops: vec![op] }).expect("json");
+    let r =
+        send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let pushed: PushResponse = r.json();
+    assert_eq!(pushed.results[0].outcome, Outcome::Accepted, "{pushed:?}");
+}
+
+#[tokio::test]
+async fn knowing_a_photos_hash_is_not_enough_to_see_it() {
+    let h = harness().await;
+    let owner = login(&h, "grid.wc01").await;
+    let thief = login(&h, "grid.kw01").await;
+    // A photo on a record of another district, uploaded by its grid worker.
+    let bytes = jpeg(400, 300, 11);
+    let sha = sha_hex(&bytes);
+    push_report_in(&h, &owner, fixtures::OTHER_GRID, fixtures::OTHER_COMMUNITY, vec![photo_ref(&bytes, 400, 300, "image/jpeg")])
+        .await;
+    start(&h, &owner, &sha, bytes.len() as u64).await.status();
+    assert!(patch(&h, &owner, &sha, 0, &bytes).await.status().complete);
+    assert_eq!(get(&h, &owner, &sha, false).await.status, StatusCode::OK);
+
+    // The thief lists its hash in their own grid, with made-up details and with the true
+    // ones: accepted like any photo not yet sent, and never served.
+    let unknown = sha_hex(b"a photo that does not exist");
+    for listed in [
+        PhotoRef { sha256: sha.clone(), ..photo_ref(b"x", 4000, 3000, "image/png") },
+        photo_ref(&bytes, 400, 300, "image/jpeg"),
+        PhotoRef { sha256: unknown.clone(), ..photo_ref(b"x", 4000, 3000, "image/png") },
+    ] {
+        push_report_in(&h, &thief, fixtures::GRID, fixtures::COMMUNITY, vec![listed]).await;
+    }
+    // The same answer as for a photo that does not exist: pending, no bytes.
+    let real = get(&h, &thief, &sha, false).await;
+    let fake = get(&h, &thief, &unknown, false).await;
+    assert_eq!((real.status, real.body.clone()), (fake.status, fake.body.clone()), "indistinguishable from an unknown photo");
+    real.error(StatusCode::NOT_FOUND, "photo_pending");
+    get(&h, &thief, &sha, true).await.error(StatusCode::NOT_FOUND, "photo_pending");
+    // Asking to upload it tells nothing either.
+    let s = start(&h, &thief, &sha, bytes.len() as u64).await.status();
+    assert_eq!((s.offset, s.complete), (0, false));
+    // Nor does the community's account see it through the thief's record.
+    get(&h, &login(&h, "community.kw").await, &sha, false).await.error(StatusCode::NOT_FOUND, "photo_pending");
+    // Someone who has the very bytes proves it by sending them; then the photo is theirs to list.
+    assert!(patch(&h, &thief, &sha, 0, &bytes).await.status().complete);
+    assert_eq!(get(&h, &thief, &sha, false).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ fn every_error() -> Vec<AppError> {
         PayloadTooLarge,
         Unauthorized,
         InvalidCredentials,
+        TooManyAttempts(30),
         Forbidden,
         NotFound,
         MethodNotAllowed,
@@ -44,6 +45,7 @@ fn every_error() -> Vec<AppError> {
             | PayloadTooLarge
             | Unauthorized
             | InvalidCredentials
+            | TooManyAttempts(_)
             | Forbidden
             | NotFound
             | MethodNotAllowed

@@ -27,31 +27,40 @@ fn seq_of(device: &gridwork_core::Device, id: Uuid) -> Option<u64> {
     device.get(id).unwrap().and_then(|d| d.record.record.seq)
 }
 
-/// 1. A grid worker files one record of each kind with the server down, syncs later; an
-/// admin device pulls all three, field for field.
+/// 1. A grid worker files a report and a service log, an officer a notice, with the
+/// server down; they sync later; an admin device pulls all three, field for field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_records_of_each_kind_reach_the_admin() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(&dir.path().join("server"));
     let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let officer = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
 
     server.stop(); // no network from here on
     let made = vec![
         worker.create(report(&worker, KW_GRID, "胜利东街早市占道经营")).unwrap(),
-        worker.create(notice(&worker, KW_GRID)).unwrap(),
+        officer.create(notice(&officer, KW_GRID)).unwrap(),
         worker.create(service_log(&worker, KW_GRID)).unwrap(),
     ];
-    assert_eq!(worker.pending_count().unwrap(), 3);
+    // A grid worker's phone refuses a notice at once, offline, with the reason.
+    match worker.create(notice(&worker, KW_GRID)) {
+        Err(Error::Invalid(r)) => assert_eq!(r.reason, gridwork_core::protocol::RejectReason::WrongRole),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(worker.pending_count().unwrap(), 2);
     assert!(matches!(worker.sync().await, Err(Error::Network(_))));
-    assert_eq!(worker.pending_count().unwrap(), 3, "a failed sync keeps everything pending");
+    assert_eq!(worker.pending_count().unwrap(), 2, "a failed sync keeps everything pending");
     for r in &made {
-        assert_eq!(worker.get(r.id).unwrap().unwrap().record.sync_state, SyncState::Pending);
+        let device = if r.kind() == RecordKind::Notice { &officer } else { &worker };
+        assert_eq!(device.get(r.id).unwrap().unwrap().record.sync_state, SyncState::Pending);
     }
 
     server.restart();
     let rep = worker.sync().await.unwrap();
-    assert_eq!((rep.pushed, rep.accepted, rep.rejected), (3, 3, 0));
+    assert_eq!((rep.pushed, rep.accepted, rep.rejected), (2, 2, 0));
     assert_eq!(worker.pending_count().unwrap(), 0);
+    let rep = officer.sync().await.unwrap();
+    assert_eq!((rep.pushed, rep.accepted, rep.rejected), (1, 1, 0));
 
     let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
     admin.sync().await.unwrap();
@@ -64,7 +73,8 @@ async fn offline_records_of_each_kind_reach_the_admin() {
             (t.kind(), &t.body, &t.org, &t.location, t.status),
             (mine.kind(), &mine.body, &mine.org, &mine.location, mine.status)
         );
-        assert_eq!(t.author, worker.current_user().unwrap().id);
+        let by = if t.kind() == RecordKind::Notice { &officer } else { &worker };
+        assert_eq!(t.author, by.current_user().unwrap().id);
     }
     let kinds: HashSet<RecordKind> = made.iter().map(|r| r.kind()).collect();
     assert_eq!(kinds.len(), 3);

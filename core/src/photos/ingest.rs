@@ -173,7 +173,10 @@ pub fn process(original: &[u8], store: &PhotoFiles, opts: &IngestOptions) -> Res
     // Candidates: the re-encoded JPEG, and the original without metadata when it needs
     // neither downscaling nor rotation. Keep the smaller; never grow the photo.
     let upright_and_small = resized.is_none() && facts.orientation == 1;
-    let stripped = if upright_and_small { strip::strip(format, original) } else { None };
+    // A file cut short (a camera that stopped writing) decodes leniently but would be
+    // refused by the server as it is: re-encode what decoded instead.
+    let stripped =
+        if upright_and_small { strip::strip(format, original) } else { None }.filter(|s| crate::media::is_whole(format, s));
     let mut encoded = encode_jpeg(shown, opts.jpeg_quality)?;
     let mut quality = opts.jpeg_quality;
     // A photo that must be re-encoded (downscaled or rotated) but came in heavily

@@ -173,6 +173,24 @@ async def test_file_offline_sync_and_admin_sees_all_fields(login):
     assert log_body.complaints == ["夜间烧烤油烟扰民"]
 
 
+async def test_a_grid_worker_issues_no_notices_and_changes_none(login):
+    """Notices are the officers': a grid worker's phone refuses to issue or rewrite one at
+    once, offline, with the reason, and queues nothing."""
+    officer = await login("officer.kuiwen")
+    worker = await login("grid.kw01")
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.create_notice(notice_draft())
+    assert e.value.reason == gw.RejectReason.WRONG_ROLE
+    notice = officer.create_notice(notice_draft())
+    await officer.sync_now()
+    await worker.sync_now()
+    assert worker.get_record(notice.id) is not None, "seen in the worker's grid"
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        worker.update_notice(notice.id, gw.NoticeEdit(facts="改写的事实"))
+    assert e.value.reason == gw.RejectReason.WRONG_ROLE and e.value.field == "facts"
+    assert worker.pending_count() == 0
+
+
 async def test_edit_notice_admin_sees_it_with_history(login):
     officer = await login("officer.kuiwen")
     notice = officer.create_notice(notice_draft(number="GZ-TEST-0001"))

@@ -43,8 +43,8 @@ checkEqual(try await worker.uploadPhotos().photosUploaded, 1)
 checkEqual(try worker.photoQueue(), PhotoQueue(count: 0, bytes: 0))
 
 // On an unmetered network the sync uploads.
-let notice = try worker.createNotice(draft: noticeDraft())
-let after = try worker.attachPhoto(recordId: notice.id, filePath: write(blueJpeg, "b.jpg"), stage: .after)
+let second = try worker.createReport(draft: reportDraft(description: "整改后复查"))
+let after = try worker.attachPhoto(recordId: second.id, filePath: write(blueJpeg, "b.jpg"), stage: .after)
 worker.setNetwork(network: .unmetered)
 checkEqual(try await worker.syncNow().photosUploaded, 1)
 

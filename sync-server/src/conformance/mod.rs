@@ -76,7 +76,7 @@ pub fn user(id: &str, username: &str, role: Role, scope: &str) -> User {
 pub async fn sync_service(stores: &Stores) -> SyncService {
     let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await.expect("reference"));
     let clock = Arc::new(crate::domain::clock::ServerClock::new(Arc::new(crate::domain::clock::WallClock::system()), None));
-    SyncService::new(stores.records.clone(), reference, clock)
+    SyncService::new(stores.records.clone(), stores.photos.clone(), reference, clock)
 }
 
 /// An all-seeing caller (an admin of the fixture city) with this account id.
@@ -97,6 +97,7 @@ macro_rules! storage_conformance {
         $crate::storage_conformance!(@cases $open;
             accounts::users_roundtrip_and_unique_username,
             accounts::sessions_create_find_revoke,
+            accounts::login_failures_count_in_a_row_per_username,
             reference::reference_roundtrip_and_revision,
             records::push_applies_in_order_with_increasing_seqs,
             records::repeated_op_id_returns_the_first_result,
@@ -108,6 +109,7 @@ macro_rules! storage_conformance {
             records::a_dropped_unit_of_work_changes_nothing,
             photos::photo_index_follows_the_current_record,
             photos::uploaded_photos_are_recorded_once,
+            photos::a_listed_photo_counts_only_once_its_lister_sent_it_or_could_see_it,
             cases::an_assigned_record_reaches_its_assignee_and_leaves_with_a_departure,
             cases::due_before_lists_what_is_watched_in_due_order,
             cases::numbers_count_per_key_and_roll_back_with_their_unit_of_work,

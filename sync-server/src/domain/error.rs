@@ -15,6 +15,10 @@ pub enum DomainError {
     /// Wrong username or password (the same answer for both).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Too many wrong passwords in a row for this username: try again after this many
+    /// seconds (the same answer whether the account exists or not).
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
     /// No live session for this token and device.
     #[error("unauthenticated")]
     Unauthenticated,

@@ -25,6 +25,9 @@ pub enum AppError {
     Unauthorized,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// Sign-in attempts back off after wrong passwords in a row.
+    #[error("too many attempts")]
+    TooManyAttempts(u64),
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -94,6 +97,7 @@ impl AppError {
             AppError::PhotoPending => StatusCode::NOT_FOUND,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Status(s) => *s,
@@ -110,6 +114,7 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
+            AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -150,6 +155,7 @@ impl AppError {
             }
             AppError::Unauthorized => "未登录、登录已失效或设备不符，请重新登录".into(),
             AppError::InvalidCredentials => "用户名或密码错误".into(),
+            AppError::TooManyAttempts(secs) => format!("密码错误次数过多，请{secs}秒后再试"),
             AppError::Forbidden => "没有权限执行此操作".into(),
             AppError::NotFound => "请求的资源不存在".into(),
             AppError::MethodNotAllowed => "不支持该请求方法".into(),
@@ -191,7 +197,11 @@ impl IntoResponse for AppError {
         if let AppError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        error_response(self.status(), &self.body())
+        let mut resp = error_response(self.status(), &self.body());
+        if let AppError::TooManyAttempts(secs) = self {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -201,6 +211,7 @@ impl From<DomainError> for AppError {
             DomainError::NotFound => AppError::NotFound,
             DomainError::PhotoPending => AppError::PhotoPending,
             DomainError::InvalidCredentials => AppError::InvalidCredentials,
+            DomainError::TooManyAttempts { retry_after_secs } => AppError::TooManyAttempts(retry_after_secs),
             DomainError::Unauthenticated => AppError::Unauthorized,
             DomainError::Forbidden => AppError::Forbidden,
             DomainError::Conflict(Conflict::UsernameTaken) => AppError::UsernameTaken,

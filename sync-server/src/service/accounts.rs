@@ -18,6 +18,19 @@ use uuid::Uuid;
 
 const MAX_DEVICE_NAME_CHARS: usize = 100;
 
+/// Wrong passwords in a row for a username before sign-in backs off.
+pub const FREE_LOGIN_FAILURES: u32 = 5;
+/// The longest wait between attempts.
+pub const MAX_LOGIN_BACKOFF: chrono::Duration = chrono::Duration::minutes(15);
+
+/// How long after the last of `failures` wrong passwords in a row the next attempt waits:
+/// nothing for the first few, then 30 s doubling with each further one, up to 15 minutes.
+pub fn login_backoff(failures: u32) -> Option<chrono::Duration> {
+    let over = failures.checked_sub(FREE_LOGIN_FAILURES)?;
+    let wait = chrono::Duration::seconds(30).checked_mul(1i32 << over.min(10)).unwrap_or(MAX_LOGIN_BACKOFF);
+    Some(wait.min(MAX_LOGIN_BACKOFF))
+}
+
 /// Password hashing settings, and a hash of a throwaway password made with them so that a
 /// login for an unknown username costs the same time as a wrong password.
 pub struct Passwords {
@@ -132,7 +145,9 @@ impl AccountsService {
         }
     }
 
-    /// Sign in on a device: a new token bound to it (shown once).
+    /// Sign in on a device: a new token bound to it (shown once); the device's earlier
+    /// tokens end. After [`FREE_LOGIN_FAILURES`] wrong passwords in a row for a username,
+    /// each next attempt must wait ([`login_backoff`]).
     pub async fn login(&self, req: LoginRequest) -> Result<LoginResponse, DomainError> {
         if req.device_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME_CHARS || n.chars().any(char::is_control))
         {
@@ -141,7 +156,30 @@ impl AccountsService {
                 format!("device_name: 最多{MAX_DEVICE_NAME_CHARS}个字，不能含控制字符"),
             ));
         }
-        let user = self.check_password(&req.username, &req.password).await?;
+        let now = self.clock.now();
+        if let Some((failures, last)) = self.store.login_failures(&req.username).await?
+            && let Some(wait) = login_backoff(failures)
+        {
+            let free_at = last + wait;
+            if now < free_at {
+                // Refused before the password is even checked: no guess counts while locked.
+                let ms = u64::try_from((free_at - now).num_milliseconds()).unwrap_or(0);
+                let secs = ms.div_ceil(1000).max(1);
+                return Err(DomainError::TooManyAttempts { retry_after_secs: secs });
+            }
+        }
+        let user = match self.check_password(&req.username, &req.password).await {
+            Ok(user) => user,
+            Err(DomainError::InvalidCredentials) => {
+                let failures = self.store.record_login_failure(&req.username, now).await?;
+                if failures >= FREE_LOGIN_FAILURES {
+                    tracing::warn!(failures, "sign-in attempts backing off");
+                }
+                return Err(DomainError::InvalidCredentials);
+            }
+            Err(e) => return Err(e),
+        };
+        self.store.clear_login_failures(&req.username).await?;
         let token = new_token();
         self.store
             .create_session(SessionRow {

@@ -14,11 +14,11 @@ use crate::domain::DomainError;
 use crate::domain::access::Caller;
 use crate::domain::error::{Conflict, InvalidKind, TooLarge};
 use crate::service::reference::ReferenceService;
-use crate::storage::{PhotoRow, PhotoStore};
+use crate::storage::{PhotoRow, PhotoSight, PhotoStore};
 use bytes::Bytes;
 use chrono::Utc;
 use futures::{Stream, StreamExt};
-use gridwork_core::media::{Format, is_sha256_hex};
+use gridwork_core::media::{Format, JpegEnd, is_sha256_hex};
 use gridwork_core::protocol::{RejectReason, Rejection, UploadStart, UploadStatus};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -168,16 +168,25 @@ impl PhotosService {
         &self.files
     }
 
-    /// The photo's row if the server holds it: recorded and present in the blob store.
-    async fn held(&self, sha256: &str) -> Result<Option<PhotoRow>, DomainError> {
+    /// The photo's row if the server holds it (recorded and present in the blob store) and
+    /// `caller` may know that: they sent it, or a record they can see lists it. To anyone
+    /// else a held photo looks like one the server lacks, and they upload it like any other
+    /// (their bytes prove they have it); the answer never tells whether it exists.
+    async fn held_for(&self, caller: &Caller, sha256: &str) -> Result<Option<PhotoRow>, DomainError> {
         let Some(row) = self.store.photo_uploaded(sha256).await? else { return Ok(None) };
+        if row.uploaded_by != caller.user_id {
+            let refs = self.reference.current().await?;
+            if self.store.photo_sight(sha256, &caller.visibility(&refs.index)).await? != PhotoSight::Vouched {
+                return Ok(None);
+            }
+        }
         let present = self.files.blobs().exists(&photo_key(sha256)).await.map_err(DomainError::internal)?;
         Ok(present.then_some(row))
     }
 
     /// `POST /v1/photos/uploads`: how much of the photo the server has; starts (or
     /// restarts, if the declared size changed) the staging file.
-    pub async fn start(&self, user_id: &str, req: UploadStart) -> Result<UploadStatus, DomainError> {
+    pub async fn start(&self, caller: &Caller, req: UploadStart) -> Result<UploadStatus, DomainError> {
         if !is_sha256_hex(&req.sha256) {
             return Err(DomainError::invalid_input("sha256", "sha256: 应为64位小写十六进制"));
         }
@@ -188,14 +197,14 @@ impl PhotosService {
             return Err(DomainError::TooLarge(TooLarge::Photo { max: self.files.max_bytes() }));
         }
         let _guard = self.files.lock(&req.sha256).await;
-        if let Some(row) = self.held(&req.sha256).await? {
+        if let Some(row) = self.held_for(caller, &req.sha256).await? {
             return Ok(done(&row));
         }
         let (part, size_file, size) = (self.files.part_path(&req.sha256), self.files.size_path(&req.sha256), req.size);
         let offset = blocking(move || prepare_staging(&part, &size_file, size)).await?;
         if offset == req.size {
             // Every byte arrived earlier but finishing failed (e.g. the blob store was down).
-            return self.finish(user_id, &req.sha256, req.size).await;
+            return self.finish(&caller.user_id, &req.sha256, req.size).await;
         }
         Ok(status(&req.sha256, req.size, offset))
     }
@@ -207,7 +216,7 @@ impl PhotosService {
     /// mid-body (the client went away) still flushes what arrived before the lock is freed.
     pub async fn append<S, E>(
         self: &Arc<Self>,
-        user_id: &str,
+        caller: &Caller,
         sha256: &str,
         offset: u64,
         content_length: Option<u64>,
@@ -221,9 +230,9 @@ impl PhotosService {
             return Err(DomainError::NotFound);
         }
         let guard = self.files.lock(sha256).await;
-        let (this, user_id, sha256) = (self.clone(), user_id.to_owned(), sha256.to_owned());
+        let (this, caller, sha256) = (self.clone(), caller.clone(), sha256.to_owned());
         tokio::spawn(async move {
-            let result = this.append_locked(&user_id, &sha256, offset, content_length, body).await;
+            let result = this.append_locked(&caller, &sha256, offset, content_length, body).await;
             drop(guard);
             result
         })
@@ -233,7 +242,7 @@ impl PhotosService {
 
     async fn append_locked<S, E>(
         &self,
-        user_id: &str,
+        caller: &Caller,
         sha256: &str,
         offset: u64,
         content_length: Option<u64>,
@@ -242,7 +251,7 @@ impl PhotosService {
     where
         S: Stream<Item = Result<Bytes, E>> + Send,
     {
-        if let Some(row) = self.held(sha256).await? {
+        if let Some(row) = self.held_for(caller, sha256).await? {
             return Ok(done(&row));
         }
         let part = self.files.part_path(sha256);
@@ -293,7 +302,7 @@ impl PhotosService {
         outcome?;
 
         let now = offset + written;
-        if now == declared { self.finish(user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
+        if now == declared { self.finish(&caller.user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
     }
 
     /// Every byte has arrived: check, thumbnail, store, record. A failed check removes the
@@ -307,21 +316,27 @@ impl PhotosService {
             let (part, thumb, want) = (part.clone(), thumb.clone(), sha256.to_owned());
             let _decoding = DECODES.acquire().await.map_err(DomainError::internal)?;
             blocking(move || {
-                let (got, head) = hash_file(&part)?;
+                let (got, ends) = hash_file(&part)?;
                 if got != want {
                     return Ok(Checked::HashMismatch);
                 }
-                let Some(format) = Format::sniff(&head) else { return Ok(Checked::NotAnImage) };
-                match make_thumbnail(&part, &thumb) {
-                    Ok(_) => Ok(Checked::Ok(format)),
-                    Err(image::ImageError::IoError(e)) => Err(e),
-                    Err(_) => Ok(Checked::NotAnImage),
+                let Some(format) = Format::sniff(&ends.head) else { return Ok(Checked::NotAnImage) };
+                // Decoders are lenient with a file cut short; its own framing is not.
+                let whole = match format {
+                    Format::Jpeg => ends.jpeg_end.found(),
+                    other => other.ends_whole(&ends.head, &ends.tail, ends.len),
+                };
+                if !whole {
+                    return Ok(Checked::NotAnImage);
                 }
+                let Some((rgb, dims)) = decode_thumbnail(&part)? else { return Ok(Checked::NotAnImage) };
+                write_thumbnail(&rgb, &thumb)?;
+                Ok(Checked::Ok(format, dims))
             })
             .await?
         };
-        let format = match checked {
-            Checked::Ok(f) => f,
+        let (format, (width, height)) = match checked {
+            Checked::Ok(f, dims) => (f, dims),
             bad => {
                 let (part, size_file, thumb) = (part.clone(), size_file.clone(), thumb.clone());
                 blocking(move || {
@@ -353,6 +368,8 @@ impl PhotosService {
             mime: format.mime().to_owned(),
             uploaded_by: user_id.to_owned(),
             uploaded_at: Utc::now(),
+            width: Some(width),
+            height: Some(height),
         };
         self.store.record_photo_uploaded(row).await?;
         blocking(move || {
@@ -366,17 +383,20 @@ impl PhotosService {
         Ok(status(sha256, size, size))
     }
 
-    /// The photo if `caller` may see it: a record in their scope lists it. Unknown and not
-    /// visible look the same (`NotFound`); visible but not uploaded yet is `PhotoPending`.
+    /// The photo if `caller` may see it: a record in their scope lists it by a vouched link.
+    /// Unknown and not visible look the same (`NotFound`); listed but not uploaded yet, or
+    /// listed only by claims (whoever listed it has not sent it), is `PhotoPending`.
     pub async fn visible_photo(&self, caller: &Caller, sha256: &str) -> Result<PhotoRow, DomainError> {
         if !is_sha256_hex(sha256) {
             return Err(DomainError::NotFound);
         }
         let refs = self.reference.current().await?;
-        if !self.store.photo_visible(sha256, &caller.visibility(&refs.index)).await? {
-            return Err(DomainError::NotFound);
+        match self.store.photo_sight(sha256, &caller.visibility(&refs.index)).await? {
+            PhotoSight::Unseen => Err(DomainError::NotFound),
+            // Listed only by those who have not sent it: pending, even if someone else has.
+            PhotoSight::Claimed => Err(DomainError::PhotoPending),
+            PhotoSight::Vouched => self.store.photo_uploaded(sha256).await?.ok_or(DomainError::PhotoPending),
         }
-        self.store.photo_uploaded(sha256).await?.ok_or(DomainError::PhotoPending)
     }
 
     /// The file of a photo checked with [`Self::visible_photo`], with its content type.
@@ -426,51 +446,79 @@ fn read_declared(size_file: &Path) -> io::Result<Option<u64>> {
 }
 
 /// SHA-256 and first bytes of a file, read in chunks.
-fn hash_file(path: &Path) -> io::Result<(String, Vec<u8>)> {
+/// The SHA-256 of a file, its first 16 bytes, its last 16, its length, and whether it ends
+/// like a whole JPEG.
+fn hash_file(path: &Path) -> io::Result<(String, FileEnds)> {
     let mut f = fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
-    let mut head = Vec::new();
+    let mut ends = FileEnds::default();
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
-        if head.len() < 16 {
-            head.extend_from_slice(&buf[..n.min(16 - head.len())]);
+        if ends.head.len() < 16 {
+            ends.head.extend_from_slice(&buf[..n.min(16 - ends.head.len())]);
         }
+        ends.tail.extend_from_slice(&buf[n.saturating_sub(16)..n]);
+        let cut = ends.tail.len().saturating_sub(16);
+        ends.tail.drain(..cut);
+        ends.len += n as u64;
+        ends.jpeg_end.feed(&buf[..n]);
         hasher.update(&buf[..n]);
     }
-    Ok((hex::encode(hasher.finalize()), head))
+    Ok((hex::encode(hasher.finalize()), ends))
 }
 
-/// A JPEG of at most [`THUMB_EDGE`] px on the long edge (smaller photos keep their size),
-/// upright per the photo's EXIF orientation. Returns its dimensions.
-pub fn make_thumbnail(src: &Path, dest: &Path) -> image::ImageResult<(u32, u32)> {
-    use image::codecs::jpeg::JpegEncoder;
+#[derive(Default)]
+struct FileEnds {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    len: u64,
+    jpeg_end: JpegEnd,
+}
+
+/// Decode the photo at `src` (already read whole by the hash check) into its thumbnail: at
+/// most [`THUMB_EDGE`] px on the long edge (smaller photos keep their size), upright per
+/// the photo's EXIF orientation.
+/// `Ok(None)`: the bytes are not a photo we can decode, whatever the reason (a camera file
+/// cut short ends in an "unexpected end of file" from the decoder: that is the photo's
+/// fault, not the server's). `Err`: the file could not be opened.
+fn decode_thumbnail(src: &Path) -> io::Result<Option<(image::RgbImage, (u32, u32))>> {
     use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
-    let mut reader = ImageReader::open(src)?.with_guessed_format()?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DECODE_EDGE);
-    limits.max_image_height = Some(MAX_DECODE_EDGE);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder()?;
-    let orientation = decoder.orientation()?;
-    let mut img = DynamicImage::from_decoder(decoder)?;
-    img.apply_orientation(orientation);
-    if img.width().max(img.height()) > THUMB_EDGE {
-        img = img.thumbnail(THUMB_EDGE, THUMB_EDGE);
-    }
-    let rgb = img.to_rgb8();
+    let file = io::BufReader::new(fs::File::open(src)?);
+    let decoded = (|| -> image::ImageResult<(image::RgbImage, (u32, u32))> {
+        let mut reader = ImageReader::new(file).with_guessed_format()?;
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_DECODE_EDGE);
+        limits.max_image_height = Some(MAX_DECODE_EDGE);
+        limits.max_alloc = Some(MAX_DECODE_ALLOC);
+        reader.limits(limits);
+        let mut decoder = reader.into_decoder()?;
+        let orientation = decoder.orientation()?;
+        let mut img = DynamicImage::from_decoder(decoder)?;
+        let dims = (img.width(), img.height());
+        img.apply_orientation(orientation);
+        if img.width().max(img.height()) > THUMB_EDGE {
+            img = img.thumbnail(THUMB_EDGE, THUMB_EDGE);
+        }
+        Ok((img.to_rgb8(), dims))
+    })();
+    Ok(decoded.ok())
+}
+
+/// Write a thumbnail as JPEG to `dest`.
+fn write_thumbnail(rgb: &image::RgbImage, dest: &Path) -> io::Result<()> {
+    use image::codecs::jpeg::JpegEncoder;
     let mut out = io::BufWriter::new(fs::File::create(dest)?);
-    JpegEncoder::new_with_quality(&mut out, THUMB_QUALITY).encode_image(&rgb)?;
-    out.flush()?;
-    Ok(rgb.dimensions())
+    JpegEncoder::new_with_quality(&mut out, THUMB_QUALITY).encode_image(rgb).map_err(io::Error::other)?;
+    out.flush()
 }
 
 enum Checked {
-    Ok(Format),
+    /// The format and the pixel dimensions of the file as stored (before orientation).
+    Ok(Format, (u32, u32)),
     HashMismatch,
     NotAnImage,
 }

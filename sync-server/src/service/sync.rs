@@ -5,15 +5,16 @@
 
 use crate::domain::DomainError;
 use crate::domain::access::Caller;
+use crate::domain::access::Visibility;
 use crate::domain::clock::ServerClock;
 use crate::domain::error::{InvalidKind, TooLarge};
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
-use crate::storage::{LoggedOp, NewVersion, RecordStore};
+use crate::storage::{LoggedOp, NewVersion, PhotoSight, PhotoStore, RecordStore};
 use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
-use gridwork_core::model::{RecordBody, RecordKind, Role, Status};
+use gridwork_core::model::{Record, RecordBody, RecordKind, Role, Status};
 use gridwork_core::protocol::{
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, Op, OpAction, OpResult, Outcome, PullQuery, PullResponse, PushResponse,
     RecordPatch, RejectReason, Rejection,
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 pub struct SyncService {
     records: Arc<dyn RecordStore>,
+    photos: Arc<dyn PhotoStore>,
     reference: Arc<ReferenceService>,
     clock: Arc<ServerClock>,
 }
@@ -38,8 +40,13 @@ enum Answer {
 }
 
 impl SyncService {
-    pub fn new(records: Arc<dyn RecordStore>, reference: Arc<ReferenceService>, clock: Arc<ServerClock>) -> Self {
-        SyncService { records, reference, clock }
+    pub fn new(
+        records: Arc<dyn RecordStore>,
+        photos: Arc<dyn PhotoStore>,
+        reference: Arc<ReferenceService>,
+        clock: Arc<ServerClock>,
+    ) -> Self {
+        SyncService { records, photos, reference, clock }
     }
 
     /// Apply `ops` for `caller`, in order, in one transaction.
@@ -74,6 +81,7 @@ impl SyncService {
             current.extend(tx.load(&sources).await?);
         }
         let now = self.clock.now();
+        let visibility = caller.visibility(refs);
 
         let mut versions: Vec<NewVersion> = Vec::new();
         // The planned version of each record changed in this batch (its seq comes later).
@@ -112,6 +120,17 @@ impl SyncService {
                         Ok((next, moved))
                     })
                 }
+                Err(rejection) => Err(rejection),
+            };
+            // Photos listed for the first time: checked against the server's copies.
+            let outcome = match outcome {
+                Ok((mut next, moved)) => match self.new_photos(caller, &visibility, cur, &next.state.record).await? {
+                    Ok(vouched) => {
+                        next.vouched = vouched;
+                        Ok((next, moved))
+                    }
+                    Err(rejection) => Err(rejection),
+                },
                 Err(rejection) => Err(rejection),
             };
             // 立案: the case's number, from the district's sequence of the year.
@@ -185,6 +204,44 @@ impl SyncService {
         let stamp = self.clock.stamp(&op.hlc, now);
         let state = apply_op(current, op, &stamp, &caller.actor(), refs, now)?;
         Ok((version(state, refs)?, stamp))
+    }
+
+    /// The photos `next` lists that `cur` did not, against the server's copies. A photo the
+    /// server holds that the caller sent or may see must be listed as it is (type, size,
+    /// dimensions), and its link is vouched. Any other is a claim (see
+    /// [`NewVersion::vouched`]): a photo the caller may not see is treated exactly like one
+    /// the server lacks, so the answer tells nothing about it.
+    async fn new_photos(
+        &self,
+        caller: &Caller,
+        visibility: &Visibility,
+        cur: Option<&StoredRecord>,
+        next: &Record,
+    ) -> Result<Result<Vec<String>, Rejection>, DomainError> {
+        let before = cur.map(|c| c.record.body.photos()).unwrap_or_default();
+        let mut vouched = Vec::new();
+        for p in next.body.photos() {
+            if before.iter().any(|b| b.sha256 == p.sha256) || vouched.contains(&p.sha256) {
+                continue;
+            }
+            let Some(row) = self.photos.photo_uploaded(&p.sha256).await? else { continue };
+            if row.uploaded_by != caller.user_id && self.photos.photo_sight(&p.sha256, visibility).await? != PhotoSight::Vouched {
+                continue;
+            }
+            let same = row.mime == p.mime
+                && row.size == p.bytes
+                && row.width.is_none_or(|w| w == p.width)
+                && row.height.is_none_or(|h| h == p.height);
+            if !same {
+                return Ok(Err(Rejection::new(
+                    RejectReason::Invalid,
+                    Some("photos"),
+                    "照片的类型、大小或尺寸与已上传的文件不符 (photos)",
+                )));
+            }
+            vouched.push(p.sha256.clone());
+        }
+        Ok(Ok(vouched))
     }
 
     /// A source record following its case to `to`: a status change by the rules (the

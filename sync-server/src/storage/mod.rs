@@ -120,12 +120,16 @@ pub struct NewVersion {
     pub place: GridPlace,
     pub assignee: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
+    /// Photos this version lists for the first time that the use case checked: on the
+    /// server and visible to (or sent by) whoever listed them. Any other newly listed photo
+    /// is a claim by the version's `updated_by` (see [`PhotoStore::record_photo_uploaded`]).
+    pub vouched: Vec<String>,
 }
 
 impl NewVersion {
     pub fn new(state: StoredRecord, place: GridPlace) -> NewVersion {
         let (assignee, due_at) = (state.record.assignee_key(), state.record.watched_due());
-        NewVersion { state, place, assignee, due_at }
+        NewVersion { state, place, assignee, due_at, vouched: Vec::new() }
     }
 }
 
@@ -142,9 +146,24 @@ pub struct PhotoRow {
     pub size: u64,
     /// `image/jpeg`, `image/png` or `image/webp`, from the file's bytes.
     pub mime: String,
-    /// Account id of the uploader.
+    /// Account id of the first uploader.
     pub uploaded_by: String,
     pub uploaded_at: DateTime<Utc>,
+    /// Pixel dimensions of the file (None for photos recorded before they were kept).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// How the records a caller may see list one photo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoSight {
+    /// None does.
+    Unseen,
+    /// Only by claims: listed by an account that has not sent the bytes it described. The
+    /// photo is "pending" for the caller, whether or not the server holds its file.
+    Claimed,
+    /// At least one vouched link: the caller may see the photo.
+    Vouched,
 }
 
 #[async_trait]
@@ -155,6 +174,8 @@ pub trait AccountStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn count_users(&self) -> Result<u64>;
 
+    /// Store a new session; every earlier live session of the same device ends with it
+    /// (one account signs in on a device at a time), in one write.
     async fn create_session(&self, session: SessionRow) -> Result<()>;
     /// The unrevoked session with this token hash, with its user.
     async fn find_live_session(&self, token_hash: &str) -> Result<Option<(SessionRow, User)>>;
@@ -163,6 +184,13 @@ pub trait AccountStore: Send + Sync {
     /// Revoke every live session of a user, or only those of one device; returns how many.
     async fn revoke_user_sessions(&self, user_id: &str, device_id: Option<&str>) -> Result<u64>;
     async fn count_live_sessions(&self) -> Result<u64>;
+
+    /// The wrong passwords given for `username` in a row, and when the last was.
+    async fn login_failures(&self, username: &str) -> Result<Option<(u32, DateTime<Utc>)>>;
+    /// One more wrong password for `username` at `at`; the count in a row now.
+    async fn record_login_failure(&self, username: &str, at: DateTime<Utc>) -> Result<u32>;
+    /// A right password: the count starts again.
+    async fn clear_login_failures(&self, username: &str) -> Result<()>;
 }
 
 #[async_trait]
@@ -224,12 +252,13 @@ pub trait RecordTx: Send {
 
 #[async_trait]
 pub trait PhotoStore: Send + Sync {
-    /// Whether at least one record the visibility covers lists this photo.
-    async fn photo_visible(&self, sha256: &str, visibility: &Visibility) -> Result<bool>;
+    /// How the records the visibility covers list this photo.
+    async fn photo_sight(&self, sha256: &str, visibility: &Visibility) -> Result<PhotoSight>;
     /// The photo, if its file has been uploaded.
     async fn photo_uploaded(&self, sha256: &str) -> Result<Option<PhotoRow>>;
-    /// Note that a photo's file is now held (after it is in the blob store). Idempotent:
-    /// a photo already recorded keeps its first row.
+    /// Note that `photo.uploaded_by` has sent the whole file (after it is in the blob
+    /// store): the first upload records the row (later ones keep it), and every claim of
+    /// that account on the photo that listed its true size and type becomes vouched.
     async fn record_photo_uploaded(&self, photo: PhotoRow) -> Result<()>;
 }
 

@@ -44,7 +44,7 @@ async fn start(
     BearerSession(session): BearerSession,
     Json(req): Json<UploadStart>,
 ) -> Result<Response, AppError> {
-    Ok(with_offset_header(photos.start(&session.user.id, req).await?))
+    Ok(with_offset_header(photos.start(&session.caller, req).await?))
 }
 
 fn is_upload_body(headers: &HeaderMap) -> bool {
@@ -76,7 +76,7 @@ async fn append(
     } else {
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     };
-    let status = photos.append(&session.user.id, &sha256, offset, content_length, body.into_data_stream()).await?;
+    let status = photos.append(&session.caller, &sha256, offset, content_length, body.into_data_stream()).await?;
     Ok(with_offset_header(status))
 }
 

@@ -4,7 +4,7 @@
 use super::{SqliteStorage, corrupt, from_sql_int, parse_ts, ts};
 use crate::storage::{AccountStore, Result, SessionRow, StorageError, User};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use gridwork_core::model::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -95,7 +95,10 @@ impl AccountStore for SqliteStorage {
 
     async fn create_session(&self, s: SessionRow) -> Result<()> {
         self.write(move |conn| {
-            conn.prepare_cached(
+            let tx = conn.transaction()?;
+            tx.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL")?
+                .execute(params![s.device_id, ts(s.created_at)])?;
+            tx.prepare_cached(
                 "INSERT INTO sessions (token_hash, user_id, device_id, device_name, created_at, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
@@ -107,6 +110,7 @@ impl AccountStore for SqliteStorage {
                 ts(s.created_at),
                 s.revoked_at.map(ts)
             ])?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -165,5 +169,44 @@ impl AccountStore for SqliteStorage {
 
     async fn count_live_sessions(&self) -> Result<u64> {
         self.read(|conn| count(conn, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")).await
+    }
+
+    async fn login_failures(&self, username: &str) -> Result<Option<(u32, DateTime<Utc>)>> {
+        let username = username.to_owned();
+        self.read(move |conn| {
+            let row: Option<(i64, String)> = conn
+                .prepare_cached("SELECT failures, last_failure_at FROM login_failures WHERE username = ?1")?
+                .query_row([&username], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            row.map(|(n, at)| {
+                Ok((u32::try_from(n).map_err(|_| corrupt("login_failures.failures"))?, parse_ts(&at, "login_failures.at")?))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn record_login_failure(&self, username: &str, at: DateTime<Utc>) -> Result<u32> {
+        let username = username.to_owned();
+        self.write(move |conn| {
+            let n: i64 = conn
+                .prepare_cached(
+                    "INSERT INTO login_failures (username, failures, last_failure_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (username) DO UPDATE SET failures = failures + 1, last_failure_at = excluded.last_failure_at
+                     RETURNING failures",
+                )?
+                .query_row(params![username, ts(at)], |r| r.get(0))?;
+            u32::try_from(n).map_err(|_| corrupt("login_failures.failures"))
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, username: &str) -> Result<()> {
+        let username = username.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM login_failures WHERE username = ?1")?.execute([&username])?;
+            Ok(())
+        })
+        .await
     }
 }

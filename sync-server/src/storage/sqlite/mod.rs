@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_photos.sql"),
     include_str!("migrations/003_cases.sql"),
+    include_str!("migrations/004_trust.sql"),
 ];
 
 pub struct SqliteStorage {
@@ -333,8 +334,14 @@ mod tests {
         // The photo index was filled from the existing records.
         assert_eq!(s.photos_of_record(rec.id).await.expect("photos"), [a.clone(), b]);
         assert!(s.photos_of_record(plain.id).await.expect("photos").is_empty());
-        assert!(s.photo_visible(&a, &Visibility::Grid(fixtures::GRID.into())).await.expect("visible"));
-        assert!(!s.photo_visible(&a, &Visibility::Grid(fixtures::OTHER_GRID.into())).await.expect("visible"));
+        assert!(
+            s.photo_sight(&a, &Visibility::Grid(fixtures::GRID.into())).await.expect("visible")
+                == crate::storage::PhotoSight::Vouched
+        );
+        assert!(
+            s.photo_sight(&a, &Visibility::Grid(fixtures::OTHER_GRID.into())).await.expect("visible")
+                != crate::storage::PhotoSight::Vouched
+        );
         assert_eq!(s.photo_uploaded(&a).await.expect("uploaded"), None);
         // And the store goes on working: the sequence continues.
         let stores = Stores::of(Arc::new(s));

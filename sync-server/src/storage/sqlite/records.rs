@@ -227,13 +227,52 @@ pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> 
         version.assignee,
         version.due_at.map(ts),
     ])?;
-    conn.prepare_cached("DELETE FROM record_photos WHERE record_id = ?1")?.execute([&key])?;
-    let mut hashes: Vec<&str> = rec.body.photos().iter().map(|p| p.sha256.as_str()).collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    let mut put_photo = conn.prepare_cached("INSERT INTO record_photos (sha256, record_id) VALUES (?1, ?2)")?;
-    for sha in hashes {
-        put_photo.execute(params![sha, key])?;
+    put_photo_links(conn, &key, version)
+}
+
+/// The record's photo index after this version: links to photos it keeps stay as they
+/// were (vouched or claimed), a photo it drops loses its link, a new one is vouched if the
+/// use case checked it or its lister already sent its bytes, and a claim otherwise.
+fn put_photo_links(conn: &Connection, key: &str, version: &NewVersion) -> Result<()> {
+    let rec = &version.state.record;
+    let mut photos: Vec<&gridwork_core::model::PhotoRef> = rec.body.photos().iter().collect();
+    photos.sort_unstable_by(|a, b| a.sha256.cmp(&b.sha256));
+    photos.dedup_by(|a, b| a.sha256 == b.sha256);
+    let kept: Vec<String> = conn
+        .prepare_cached("SELECT sha256 FROM record_photos WHERE record_id = ?1")?
+        .query_map([key], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut drop_link = conn.prepare_cached("DELETE FROM record_photos WHERE record_id = ?1 AND sha256 = ?2")?;
+    for sha in &kept {
+        if photos.binary_search_by(|p| p.sha256.as_str().cmp(sha)).is_err() {
+            drop_link.execute(params![key, sha])?;
+        }
+    }
+    let mut link = conn.prepare_cached(
+        "INSERT INTO record_photos (sha256, record_id, claimed_by, mime, bytes, width, height)
+         SELECT ?1, ?2,
+                CASE WHEN ?3 OR EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = ?1 AND p.uploaded_by = ?4
+                                          AND p.mime = ?5 AND p.size = ?6
+                                          AND (p.width IS NULL OR p.width = ?7)
+                                          AND (p.height IS NULL OR p.height = ?8)) THEN NULL ELSE ?4 END,
+                ?5, ?6, ?7, ?8
+         ON CONFLICT (sha256, record_id) DO NOTHING",
+    )?;
+    for p in photos {
+        if kept.contains(&p.sha256) {
+            continue;
+        }
+        let vouched = version.vouched.contains(&p.sha256);
+        link.execute(params![
+            p.sha256,
+            key,
+            vouched,
+            rec.updated_by,
+            p.mime,
+            to_sql_int(p.bytes, "photo.bytes")?,
+            p.width,
+            p.height
+        ])?;
     }
     Ok(())
 }

@@ -68,8 +68,8 @@ class PhotosTest : ServerTest() {
         assertEquals(PhotoQueue(count = 0, bytes = 0), worker.photoQueue())
 
         // On an unmetered network the sync itself uploads.
-        val notice = worker.createNotice(noticeDraft())
-        val after = worker.attachPhoto(notice.id, jpeg("b.jpg", 40, 30, Color.BLUE).toString(), PhotoStage.AFTER)
+        val second = worker.createReport(reportDraft(description = "整改后复查"))
+        val after = worker.attachPhoto(second.id, jpeg("b.jpg", 40, 30, Color.BLUE).toString(), PhotoStage.AFTER)
         assertEquals("整改后", after.stageLabel)
         worker.setNetwork(Network.UNMETERED)
         val progress = Recorder()

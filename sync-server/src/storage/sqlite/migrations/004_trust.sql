@@ -1,0 +1,25 @@
+-- 4: trust. Knowing a photo's hash is not enough to see it. A record's link to a photo is either
+-- vouched (`claimed_by` NULL: the photo was on the server and its lister could see it, or
+-- the lister sent its bytes) or a claim by the account that listed it before the server had
+-- the photo, with the size, type and dimensions it listed. A claim counts for nobody's visibility until
+-- that same account uploads the bytes it described. Links made before this migration stay
+-- vouched. Uploaded photos keep their dimensions, so a listing can be checked against them.
+ALTER TABLE record_photos ADD COLUMN claimed_by TEXT;
+ALTER TABLE record_photos ADD COLUMN mime TEXT;
+ALTER TABLE record_photos ADD COLUMN bytes INTEGER;
+ALTER TABLE record_photos ADD COLUMN width INTEGER;
+ALTER TABLE record_photos ADD COLUMN height INTEGER;
+CREATE INDEX record_photos_claims ON record_photos (sha256, claimed_by) WHERE claimed_by IS NOT NULL;
+
+ALTER TABLE photos ADD COLUMN width INTEGER;
+ALTER TABLE photos ADD COLUMN height INTEGER;
+
+-- Sign-ins: a new one on a device ends that device's earlier sessions (found by device);
+-- wrong passwords in a row, per username (known or not, so the answer never tells which),
+-- back off the next attempts.
+CREATE INDEX sessions_device ON sessions (device_id) WHERE revoked_at IS NULL;
+CREATE TABLE login_failures (
+    username        TEXT PRIMARY KEY,
+    failures        INTEGER NOT NULL,
+    last_failure_at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
