@@ -47,6 +47,20 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every link of the audit trail's hash chain; exit 1 at the first broken one.
+    Verify {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -149,6 +163,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { data, addr, photos } => serve(photos.into_config(data, addr)?, false).await,
         Command::Demo { data, addr, photos } => serve(photos.into_config(data, addr)?, true).await,
+        Command::Audit { command: AuditCommand::Verify { data } } => {
+            let stores = open_store(data).await?;
+            let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
+            let report = gridwork_server::service::AuditService::new(stores.audit.clone(), clock).verify().await;
+            stores.close().await?;
+            let report = report?;
+            match report.first_broken {
+                None => {
+                    println!("审计记录完整 (audit trail intact): {} 条 entries", report.checked);
+                    Ok(())
+                }
+                Some(seq) => {
+                    bail!("审计记录第 {seq} 条起被改动 (audit trail broken at entry {seq}); 之前 {} 条完好", report.checked)
+                }
+            }
+        }
         Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
@@ -159,7 +189,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Only the accounts service: no server runs here.
             let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
             let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
-            let accounts = AccountsService::new(stores.accounts.clone(), reference, clock, Arc::new(Passwords::production()?));
+            let audit = Arc::new(gridwork_server::service::AuditService::new(stores.audit.clone(), clock.clone()));
+            let accounts =
+                AccountsService::new(stores.accounts.clone(), reference, clock, Arc::new(Passwords::production()?), audit);
             let added = accounts.add_user(NewUser { username: username.clone(), display_name, role, scope, password }).await;
             stores.close().await?;
             match added {

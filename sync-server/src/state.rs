@@ -6,7 +6,9 @@ use crate::domain::DomainError;
 use crate::domain::clock::{ServerClock, WallClock};
 use crate::service::accounts::Passwords;
 use crate::service::photos::PhotoFiles;
-use crate::service::{AccountsService, DeadlineService, FiguresService, PhotosService, ReferenceService, SyncService};
+use crate::service::{
+    AccountsService, AuditService, DeadlineService, FiguresService, PhotosService, ReferenceService, SyncService,
+};
 use crate::storage::Stores;
 use axum::extract::FromRef;
 use gridwork_core::hlc::Hlc;
@@ -20,6 +22,7 @@ pub struct AppState {
     reference: Arc<ReferenceService>,
     deadlines: Arc<DeadlineService>,
     figures: Arc<FiguresService>,
+    audit: Arc<AuditService>,
     clock: Arc<ServerClock>,
     stores: Stores,
 }
@@ -42,9 +45,23 @@ impl AppState {
         // far-future op re-stamped from a fresh clock could otherwise lose to an older edit).
         let highest = stores.records.max_clock().await?.and_then(|s| s.parse::<Hlc>().ok());
         let clock = Arc::new(ServerClock::new(wall, highest.as_ref()));
-        let sync = Arc::new(SyncService::new(stores.records.clone(), stores.photos.clone(), reference.clone(), clock.clone()));
+        let audit = Arc::new(AuditService::new(stores.audit.clone(), clock.clone()));
+        let sync = Arc::new(SyncService::new(
+            stores.records.clone(),
+            stores.photos.clone(),
+            reference.clone(),
+            clock.clone(),
+            audit.clone(),
+        ));
         Ok(AppState {
-            accounts: Arc::new(AccountsService::new(stores.accounts.clone(), reference.clone(), clock.clone(), passwords)),
+            accounts: Arc::new(AccountsService::new(
+                stores.accounts.clone(),
+                reference.clone(),
+                clock.clone(),
+                passwords,
+                audit.clone(),
+            )),
+            audit,
             deadlines: Arc::new(DeadlineService::new(stores.records.clone(), sync.clone(), reference.clone(), clock.clone())),
             figures: Arc::new(FiguresService::new(stores.records.clone(), reference.clone(), clock.clone())),
             sync,
@@ -53,6 +70,10 @@ impl AppState {
             clock,
             stores,
         })
+    }
+
+    pub fn audit(&self) -> &Arc<AuditService> {
+        &self.audit
     }
 
     pub fn accounts(&self) -> &Arc<AccountsService> {

@@ -132,6 +132,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     /// Move the server's clock `secs` seconds from the machine's (it reads the change at once).
     pub fn set_clock_offset(&self, secs: i64) {
         std::fs::write(self.data.join(CLOCK_OFFSET_FILE), secs.to_string()).expect("write the clock offset");

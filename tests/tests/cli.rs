@@ -120,3 +120,20 @@ fn the_case_loop_on_the_command_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("管理员") || err.contains("wrong_role") || err.contains("办结"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_verifies_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("server"));
+    let _admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    let wrong = device(dir.path(), "w", &server.url);
+    assert!(wrong.login("grid.kw01", "not-the-password").await.is_err());
+    server.stop();
+    let out = Command::new(server_bin()).args(["audit", "verify", "--data"]).arg(server.data_dir()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("审计记录完整"), "{stdout}");
+    // The demo seed's accounts, the sign-in and the failed one are all in it.
+    let n: u64 = stdout.split_whitespace().find_map(|w| w.parse().ok()).expect("a count");
+    assert!(n >= 3, "{stdout}");
+}

@@ -6,9 +6,10 @@
 //!
 //! One module per aggregate: [`accounts`], [`reference`], [`records`] (pushes go through
 //! the real sync service, so the op log's rules are checked against each backend too),
-//! [`photos`], [`cases`] (assignments, departures, deadlines, numbers).
+//! [`photos`], [`cases`] (assignments, departures, deadlines, numbers), [`audit`].
 
 pub mod accounts;
+pub mod audit;
 pub mod cases;
 pub mod photos;
 pub mod records;
@@ -76,7 +77,8 @@ pub fn user(id: &str, username: &str, role: Role, scope: &str) -> User {
 pub async fn sync_service(stores: &Stores) -> SyncService {
     let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await.expect("reference"));
     let clock = Arc::new(crate::domain::clock::ServerClock::new(Arc::new(crate::domain::clock::WallClock::system()), None));
-    SyncService::new(stores.records.clone(), stores.photos.clone(), reference, clock)
+    let audit = Arc::new(crate::service::AuditService::new(stores.audit.clone(), clock.clone()));
+    SyncService::new(stores.records.clone(), stores.photos.clone(), reference, clock, audit)
 }
 
 /// An all-seeing caller (an admin of the fixture city) with this account id.
@@ -113,7 +115,9 @@ macro_rules! storage_conformance {
             cases::an_assigned_record_reaches_its_assignee_and_leaves_with_a_departure,
             cases::due_before_lists_what_is_watched_in_due_order,
             cases::numbers_count_per_key_and_roll_back_with_their_unit_of_work,
-            cases::worktime_roundtrip_and_revision
+            cases::worktime_roundtrip_and_revision,
+            audit::the_audit_trail_is_a_chain_in_order,
+            audit::case_steps_are_audited_with_their_push
         );
         #[tokio::test]
         async fn data_survives_reopen() {

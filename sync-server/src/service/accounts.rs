@@ -5,6 +5,7 @@
 use crate::domain::DomainError;
 use crate::domain::access::{Caller, scope_levels};
 use crate::domain::clock::ServerClock;
+use crate::service::audit::AuditService;
 use crate::service::reference::ReferenceService;
 use crate::storage::{AccountStore, SessionRow, User};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -115,6 +116,7 @@ pub struct AccountsService {
     reference: Arc<ReferenceService>,
     clock: Arc<ServerClock>,
     passwords: Arc<Passwords>,
+    audit: Arc<AuditService>,
 }
 
 impl AccountsService {
@@ -123,8 +125,9 @@ impl AccountsService {
         reference: Arc<ReferenceService>,
         clock: Arc<ServerClock>,
         passwords: Arc<Passwords>,
+        audit: Arc<AuditService>,
     ) -> Self {
-        AccountsService { store, reference, clock, passwords }
+        AccountsService { store, reference, clock, passwords, audit }
     }
 
     /// Check a username and password; the user on success.
@@ -175,6 +178,10 @@ impl AccountsService {
                 if failures >= FREE_LOGIN_FAILURES {
                     tracing::warn!(failures, "sign-in attempts backing off");
                 }
+                // The account if it exists (never the typed name: it may be anything).
+                let known = self.store.user_by_username(&req.username).await?.map(|u| u.id);
+                let detail = serde_json::json!({ "device": req.device_id.to_string(), "failures": failures });
+                self.audit.record("-", "sign_in_failed", known.as_deref(), detail).await?;
                 return Err(DomainError::InvalidCredentials);
             }
             Err(e) => return Err(e),
@@ -192,6 +199,9 @@ impl AccountsService {
             })
             .await?;
         tracing::info!(user = %user.id, "login");
+        self.audit
+            .record(&user.id, "sign_in", Some(&user.id), serde_json::json!({ "device": req.device_id.to_string() }))
+            .await?;
         Ok(LoginResponse { token, user: user.info(), server_hlc: self.clock.tick() })
     }
 
@@ -223,6 +233,8 @@ impl AccountsService {
         let device = device_id.map(|d| d.to_string());
         let revoked = self.store.revoke_user_sessions(&user.id, device.as_deref()).await?;
         tracing::info!(by = %by.user.id, user = %user.id, revoked, "sessions revoked");
+        let detail = serde_json::json!({ "device": device, "revoked": revoked });
+        self.audit.record(&by.user.id, "revoke", Some(&user.id), detail).await?;
         Ok(revoked)
     }
 
@@ -230,8 +242,14 @@ impl AccountsService {
         Ok(self.store.count_users().await?)
     }
 
-    /// Validate and store a new account (argon2id hash with a random salt).
+    /// Validate and store a new account (argon2id hash with a random salt), added outside
+    /// any session (the command line, the demo seed): the trail names `system`.
     pub async fn add_user(&self, new: NewUser) -> Result<User, DomainError> {
+        self.add_user_by(gridwork_core::cases::SYSTEM_USER, new).await
+    }
+
+    /// The same, by the account `by`.
+    pub async fn add_user_by(&self, by: &str, new: NewUser) -> Result<User, DomainError> {
         let username_ok = (1..=64).contains(&new.username.len())
             && new.username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if !username_ok {
@@ -271,6 +289,8 @@ impl AccountsService {
         };
         self.store.insert_user(user.clone()).await?;
         self.reference.reload().await?;
+        let detail = serde_json::json!({ "role": user.role.as_str(), "scope": user.scope });
+        self.audit.record(by, "user_add", Some(&user.id), detail).await?;
         Ok(user)
     }
 }

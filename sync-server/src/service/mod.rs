@@ -3,6 +3,7 @@
 //! Open311) calls them and renders their answers.
 
 pub mod accounts;
+pub mod audit;
 pub mod cases;
 pub mod deadlines;
 pub mod figures;
@@ -11,6 +12,7 @@ pub mod reference;
 pub mod sync;
 
 pub use accounts::AccountsService;
+pub use audit::AuditService;
 pub use deadlines::DeadlineService;
 pub use figures::FiguresService;
 pub use photos::PhotosService;

@@ -8,9 +8,10 @@ use crate::domain::access::Caller;
 use crate::domain::access::Visibility;
 use crate::domain::clock::ServerClock;
 use crate::domain::error::{InvalidKind, TooLarge};
+use crate::service::audit::AuditService;
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
-use crate::storage::{LoggedOp, NewVersion, PhotoSight, PhotoStore, RecordStore};
+use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
 use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
@@ -30,6 +31,7 @@ pub struct SyncService {
     photos: Arc<dyn PhotoStore>,
     reference: Arc<ReferenceService>,
     clock: Arc<ServerClock>,
+    audit: Arc<AuditService>,
 }
 
 /// An op's answer while the batch is planned: known now, or the sequence number of a
@@ -45,8 +47,9 @@ impl SyncService {
         photos: Arc<dyn PhotoStore>,
         reference: Arc<ReferenceService>,
         clock: Arc<ServerClock>,
+        audit: Arc<AuditService>,
     ) -> Self {
-        SyncService { records, photos, reference, clock }
+        SyncService { records, photos, reference, clock, audit }
     }
 
     /// Apply `ops` for `caller`, in order, in one transaction.
@@ -84,6 +87,7 @@ impl SyncService {
         let visibility = caller.visibility(refs);
 
         let mut versions: Vec<NewVersion> = Vec::new();
+        let mut audits: Vec<NewAudit> = Vec::new();
         // The planned version of each record changed in this batch (its seq comes later).
         let mut planned: HashMap<Uuid, usize> = HashMap::new();
         // Op ids first seen in this batch: their record and their answer.
@@ -155,6 +159,9 @@ impl SyncService {
                     }
                 }
                 Ok((next, moved)) => {
+                    if let Some(entry) = self.case_event(caller, op, cur, &next.state.record) {
+                        audits.push(entry);
+                    }
                     let index = versions.len();
                     current.insert(op.record_id, next.state.clone());
                     planned.insert(op.record_id, index);
@@ -187,8 +194,30 @@ impl SyncService {
             .map(|i| LoggedOp { user_id: caller.user_id.clone(), record_id: ops[i].record_id, result: results[i].clone() })
             .collect();
         tx.log_ops(entries).await?;
+        for entry in audits {
+            tx.audit(entry).await?;
+        }
         tx.commit().await?;
         Ok(results)
+    }
+
+    /// The audit entry of an accepted op that opened a case or took one of its steps.
+    fn case_event(&self, caller: &Caller, op: &Op, cur: Option<&StoredRecord>, next: &Record) -> Option<NewAudit> {
+        let RecordBody::Case(case) = &next.body else { return None };
+        let id = next.id.to_string();
+        let (action, detail) = match &op.action {
+            OpAction::Create(_) => ("case_open", serde_json::json!({ "number": case.number })),
+            OpAction::Step(step) => (
+                "case_step",
+                serde_json::json!({
+                    "step": step.action.code(),
+                    "from": cur.map(|c| c.record.status.as_str()),
+                    "to": next.status.as_str(),
+                }),
+            ),
+            OpAction::Update(_) => return None,
+        };
+        Some(self.audit.entry(&caller.user_id, action, Some(&id), detail))
     }
 
     /// The core merge rules for one op of `caller`, stamped by the server's clock; the new

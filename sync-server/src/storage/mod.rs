@@ -247,6 +247,8 @@ pub trait RecordTx: Send {
     /// The next number of the counter `key` (1, 2, …; numbers taken are never reused, not
     /// even by a unit of work that does not commit… except that one: it takes nothing).
     async fn next_number(&mut self, key: &str) -> Result<u64>;
+    /// Append to the audit trail as part of this unit of work (it commits with it).
+    async fn audit(&mut self, entry: NewAudit) -> Result<u64>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -260,6 +262,57 @@ pub trait PhotoStore: Send + Sync {
     /// store): the first upload records the row (later ones keep it), and every claim of
     /// that account on the photo that listed its true size and type becomes vouched.
     async fn record_photo_uploaded(&self, photo: PhotoRow) -> Result<()>;
+}
+
+/// An entry to append to the audit trail. `detail` is a JSON object of codes and ids,
+/// never personal data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAudit {
+    pub at: DateTime<Utc>,
+    /// Account id, `system`, or `-` when nobody is known (a failed sign-in).
+    pub actor: String,
+    /// What happened: `sign_in`, `sign_in_failed`, `revoke`, `user_add`, `case_open`,
+    /// `case_step`, `reveal`, `export_personal`, …
+    pub action: String,
+    /// The record or account it was about.
+    pub target: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// A stored entry of the audit trail, with its place in the chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    pub seq: u64,
+    /// As stored (the hash covers this text).
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    /// The detail's JSON text as stored.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    pub fn link(&self) -> crate::domain::audit::Link<'_> {
+        crate::domain::audit::Link {
+            seq: self.seq,
+            at: &self.at,
+            actor: &self.actor,
+            action: &self.action,
+            target: self.target.as_deref(),
+            detail: &self.detail,
+        }
+    }
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Append an entry after the last, chained to it; its seq.
+    async fn append_audit(&self, entry: NewAudit) -> Result<u64>;
+    /// Entries after `after` in order, at most `limit`; only those about `target` if given.
+    async fn audit_page(&self, after: u64, limit: u32, target: Option<&str>) -> Result<Vec<AuditEntry>>;
 }
 
 /// What a backend does besides its aggregates.
@@ -276,19 +329,21 @@ pub struct Stores {
     pub reference: Arc<dyn ReferenceStore>,
     pub records: Arc<dyn RecordStore>,
     pub photos: Arc<dyn PhotoStore>,
+    pub audit: Arc<dyn AuditStore>,
     backend: Arc<dyn Backend>,
 }
 
 impl Stores {
     pub fn of<B>(backend: Arc<B>) -> Stores
     where
-        B: AccountStore + ReferenceStore + RecordStore + PhotoStore + Backend + 'static,
+        B: AccountStore + ReferenceStore + RecordStore + PhotoStore + AuditStore + Backend + 'static,
     {
         Stores {
             accounts: backend.clone(),
             reference: backend.clone(),
             records: backend.clone(),
             photos: backend.clone(),
+            audit: backend.clone(),
             backend,
         }
     }

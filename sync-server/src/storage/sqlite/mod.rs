@@ -4,6 +4,7 @@
 //! [`accounts`], [`reference`], [`records`], [`photos`]; the schema is `migrations/*.sql`.
 
 mod accounts;
+mod audit;
 mod photos;
 mod records;
 mod reference;
@@ -352,5 +353,41 @@ mod tests {
         let next = push(&stores, "u1", vec![describe(rec.id, "升级后修改", 200)]).await;
         assert_eq!(next[0].seq, Some(3));
         stores.close().await.expect("close");
+    }
+
+    #[tokio::test]
+    async fn the_audit_trail_refuses_changes_and_a_tampered_entry_is_found() {
+        use crate::domain::clock::{ServerClock, WallClock};
+        use crate::service::AuditService;
+        use crate::storage::AuditStore;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Arc::new(SqliteStorage::open(dir.path()).expect("open"));
+        let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
+        let audit = AuditService::new(s.clone(), clock);
+        for i in 0..4 {
+            audit.record("u1", "sign_in", None, serde_json::json!({ "i": i })).await.expect("record");
+        }
+        assert_eq!(audit.verify().await.expect("verify").first_broken, None);
+        let refused = s
+            .with_writer(|conn| {
+                (
+                    conn.execute("UPDATE audit_log SET actor = 'x' WHERE seq = 2", []).is_err(),
+                    conn.execute("DELETE FROM audit_log WHERE seq = 4", []).is_err(),
+                )
+            })
+            .await;
+        assert_eq!(refused, (true, true), "append-only");
+        // Someone with the file drops the guard and edits an entry: the chain shows where.
+        s.with_writer(|conn| {
+            conn.execute_batch(
+                "DROP TRIGGER audit_log_no_update;
+                 UPDATE audit_log SET detail = '{\"i\":9}' WHERE seq = 3;",
+            )
+            .expect("tamper")
+        })
+        .await;
+        let report = audit.verify().await.expect("verify");
+        assert_eq!((report.checked, report.first_broken), (2, Some(3)));
+        assert_eq!(s.audit_page(0, 10, None).await.expect("page").len(), 4);
     }
 }

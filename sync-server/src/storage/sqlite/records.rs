@@ -390,6 +390,10 @@ impl RecordTx for SqliteTx {
         .await
     }
 
+    async fn audit(&mut self, entry: crate::storage::NewAudit) -> Result<u64> {
+        self.run(move |conn| super::audit::append(conn, &entry)).await
+    }
+
     async fn commit(mut self: Box<Self>) -> Result<()> {
         self.run(|conn| Ok(conn.execute_batch("COMMIT")?)).await
     }

@@ -23,3 +23,21 @@ CREATE TABLE login_failures (
     failures        INTEGER NOT NULL,
     last_failure_at TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+-- The audit trail: append-only, each entry chained to the one before by hash
+-- (`domain::audit`). Nothing here holds personal data.
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_target ON audit_log (target, seq) WHERE target IS NOT NULL;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
