@@ -6,7 +6,7 @@
 //!
 //! One module per aggregate: [`accounts`], [`reference`], [`records`] (pushes go through
 //! the real sync service, so the op log's rules are checked against each backend too),
-//! [`photos`], [`cases`] (assignments, departures, deadlines, numbers), [`audit`].
+//! [`photos`], [`cases`] (assignments, departures, deadlines, numbers), [`audit`], [`search`].
 
 pub mod accounts;
 pub mod audit;
@@ -14,6 +14,7 @@ pub mod cases;
 pub mod photos;
 pub mod records;
 pub mod reference;
+pub mod search;
 
 use crate::domain::access::Caller;
 use crate::service::{ReferenceService, SyncService};
@@ -117,7 +118,8 @@ macro_rules! storage_conformance {
             cases::numbers_count_per_key_and_roll_back_with_their_unit_of_work,
             cases::worktime_roundtrip_and_revision,
             audit::the_audit_trail_is_a_chain_in_order,
-            audit::case_steps_are_audited_with_their_push
+            audit::case_steps_are_audited_with_their_push,
+            search::search_filters_combine_sort_and_page
         );
         #[tokio::test]
         async fn data_survives_reopen() {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod figures;
+pub mod query;
 pub mod reference;
 
 pub use error::DomainError;

@@ -14,6 +14,7 @@
 
 use crate::domain::DomainError;
 use crate::domain::access::Visibility;
+use crate::domain::query::{PageAfter, RecordFilter, RecordPage, SortKey};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::cases::TimeLimit;
@@ -222,6 +223,20 @@ pub trait RecordStore: Send + Sync {
     async fn get(&self, id: Uuid) -> Result<Option<Record>>;
     /// Every case the visibility covers (with `seq`), in sequence order.
     async fn cases(&self, visibility: &Visibility) -> Result<Vec<Record>>;
+    /// A page of the records the visibility covers that match `filter`, in `sort` order,
+    /// after `after` (the previous page's `next`), at most `limit` (1 to [`MAX_PAGE`]).
+    ///
+    /// [`MAX_PAGE`]: crate::domain::query::MAX_PAGE
+    async fn search(
+        &self,
+        visibility: &Visibility,
+        filter: &RecordFilter,
+        sort: SortKey,
+        after: Option<&PageAfter>,
+        limit: u32,
+    ) -> Result<RecordPage>;
+    /// How many records the visibility covers match `filter`.
+    async fn count(&self, visibility: &Visibility, filter: &RecordFilter) -> Result<u64>;
     /// Records whose watched deadline is at or before `at` (at most `limit`, earliest first).
     async fn due_before(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>>;
     /// The highest field clock stored (HLC strings sort like clocks): the server's clock

@@ -8,6 +8,7 @@ mod audit;
 mod photos;
 mod records;
 mod reference;
+mod search;
 
 use super::{Backend, Result, StorageError};
 use async_trait::async_trait;

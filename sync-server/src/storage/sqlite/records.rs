@@ -7,6 +7,7 @@
 
 use super::{SqliteStorage, WriterGuard, closed, corrupt, from_sql_int, task_failed, to_sql_int, ts};
 use crate::domain::access::Visibility;
+use crate::domain::query::{self, PageAfter, RecordFilter, RecordPage, SortKey};
 use crate::storage::{LoggedOp, NewVersion, PullPage, RecordCounts, RecordStore, RecordTx, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -204,12 +205,14 @@ pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> 
         serde_json::to_string(&version.state.clocks).map_err(|e| crate::storage::StorageError::Corrupt(e.to_string()))?;
     conn.prepare_cached(
         "INSERT INTO records (id, kind, seq, grid, community, street, district, status, author, updated_at, doc, clocks,
-                              assignee, due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                              assignee, due_at, created_at, category, overdue, search_text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, seq = excluded.seq, grid = excluded.grid,
             community = excluded.community, street = excluded.street, district = excluded.district,
             status = excluded.status, author = excluded.author, updated_at = excluded.updated_at,
-            doc = excluded.doc, clocks = excluded.clocks, assignee = excluded.assignee, due_at = excluded.due_at",
+            doc = excluded.doc, clocks = excluded.clocks, assignee = excluded.assignee, due_at = excluded.due_at,
+            created_at = excluded.created_at, category = excluded.category, overdue = excluded.overdue,
+            search_text = excluded.search_text",
     )?
     .execute(params![
         key,
@@ -226,6 +229,10 @@ pub(crate) fn put_version(conn: &Connection, seq: i64, version: &NewVersion) -> 
         clocks,
         version.assignee,
         version.due_at.map(ts),
+        ts(rec.created_at),
+        query::category_of(rec),
+        query::is_overdue(rec),
+        query::search_text(rec),
     ])?;
     put_photo_links(conn, &key, version)
 }
@@ -465,6 +472,24 @@ impl RecordStore for SqliteStorage {
             Ok(out)
         })
         .await
+    }
+
+    async fn search(
+        &self,
+        visibility: &Visibility,
+        filter: &RecordFilter,
+        sort: SortKey,
+        after: Option<&PageAfter>,
+        limit: u32,
+    ) -> Result<RecordPage> {
+        let (visibility, filter, after) = (visibility.clone(), filter.clone(), after.cloned());
+        let limit = limit.clamp(1, query::MAX_PAGE);
+        self.read(move |conn| super::search::search(conn, &visibility, &filter, sort, after.as_ref(), limit)).await
+    }
+
+    async fn count(&self, visibility: &Visibility, filter: &RecordFilter) -> Result<u64> {
+        let (visibility, filter) = (visibility.clone(), filter.clone());
+        self.read(move |conn| super::search::count(conn, &visibility, &filter)).await
     }
 
     async fn due_before(&self, at: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>> {

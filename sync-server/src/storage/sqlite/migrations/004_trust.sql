@@ -41,3 +41,26 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+-- The search the console, the exports and Open311 share (`domain::query`): when a record was
+-- made, its category, whether it is overdue, and its searchable text (description, facts,
+-- summary, address, numbers; never personal data), kept with each version; backfilled here.
+ALTER TABLE records ADD COLUMN created_at TEXT;
+ALTER TABLE records ADD COLUMN category TEXT;
+ALTER TABLE records ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE records SET
+    created_at = strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(doc, '$.created_at')),
+    category = json_extract(doc, '$.body.' || kind || '.category'),
+    overdue = CASE
+        WHEN kind = 'case' THEN coalesce(json_extract(doc, '$.body.case.overdue'), 0)
+        WHEN kind = 'notice' AND status = 'overdue' THEN 1
+        ELSE 0 END,
+    search_text = lower(concat_ws(' ',
+        json_extract(doc, '$.body.' || kind || '.description'),
+        json_extract(doc, '$.body.' || kind || '.facts'),
+        json_extract(doc, '$.body.' || kind || '.summary'),
+        json_extract(doc, '$.body.' || kind || '.number'),
+        json_extract(doc, '$.location.address')));
+CREATE INDEX records_created ON records (created_at, id);
+CREATE INDEX records_updated ON records (updated_at, id);
