@@ -7,6 +7,14 @@ need=()
 command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)   # SQLCipher's crypto on Linux
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)   # tests/interop's venv
+command -v chromium >/dev/null || need+=(chromium)                      # the console's browser tests
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+# Printing tests (pdftotext/pdftoppm, zbarimg) and a CJK font for the PDFs and the
+# console's screenshots.
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+command -v zbarimg >/dev/null || need+=(zbar-tools)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

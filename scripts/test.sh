@@ -24,4 +24,7 @@ fi
 # The device command line (its end-to-end test runs the binary).
 cargo build --workspace --bins
 cargo test --workspace
+# Open311, exports and the OpenAPI document through third-party tools (PyPI, in a venv)
+# against a real server.
+tests/interop/run.sh
 scripts/test-bindings.sh

@@ -12,10 +12,11 @@ use crate::photos::{Network, PhotoPolicy, download, upload};
 use crate::protocol::RecordPatch;
 use crate::reference::{OrgUnit, ReferenceData, UserInfo};
 use crate::shown::Replay;
+use crate::stalls::{self, Stall};
 use crate::store::history::{self, RecordDetail};
 use crate::store::outbox::{self, RejectedChange};
 use crate::store::records::{self, LocalRecord, RecordQuery};
-use crate::store::{meta, photos};
+use crate::store::{meta, nearby, photos};
 use crate::transport::HttpClient;
 use crate::{session, sync};
 use std::future::Future;
@@ -114,6 +115,46 @@ impl Device {
         self.ctx.store.read(|c| records::case_of(c, id))
     }
 
+    /// Every case opened from record `id`, oldest first: a service log's cases, one per
+    /// complaint taken up, with their progress.
+    pub fn cases_from(&self, id: Uuid) -> Result<Vec<LocalRecord>> {
+        self.ctx.store.read(|c| records::cases_from(c, id))
+    }
+
+    /// While a report is filed: the open reports and cases of `category` within
+    /// [`nearby::RADIUS_M`] of (lat, lon) filed in the last [`nearby::DAYS`] days, nearest
+    /// first, from this device's data (offline), so the worker can add to one instead.
+    pub fn duplicate_hints(&self, category: &str, lat: f64, lon: f64) -> Result<Vec<nearby::Near>> {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Err(Error::Argument("坐标超出范围 (lat/lon out of range)".into()));
+        }
+        let since = chrono::Utc::now() - chrono::Duration::days(nearby::DAYS);
+        self.ctx.store.read(|c| nearby::open_near(c, category, lat, lon, nearby::RADIUS_M, since, nearby::MAX_HINTS))
+    }
+
+    /// The 小蓝棚 (or 便民市场) a scanned QR code names, from the reference data this device
+    /// keeps (offline); None if the code is not one of the registry's. Operators are
+    /// masked unless the account may see them (officers, admins).
+    pub fn stall_by_qr(&self, payload: &str) -> Result<Option<Stall>> {
+        let code = stalls::code_of_qr(payload).ok_or_else(|| Error::Argument("不是小蓝棚二维码 (not a stall QR code)".into()))?;
+        Ok(self.ctx.require_refs()?.stall(code).cloned())
+    }
+
+    /// The stalls and markets within `radius_m` of (lat, lon), nearest first, with distances.
+    pub fn stalls_near(&self, lat: f64, lon: f64, radius_m: f64) -> Result<Vec<(Stall, f64)>> {
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) || !(0.0..=50_000.0).contains(&radius_m) {
+            return Err(Error::Argument("坐标或半径超出范围 (lat/lon/radius out of range)".into()));
+        }
+        let refs = self.ctx.require_refs()?;
+        Ok(stalls::near(refs.stalls(), lat, lon, radius_m).into_iter().map(|(s, d)| (s.clone(), d)).collect())
+    }
+
+    /// A stall's inspections on this device (notices and service logs linked to it),
+    /// newest first: its page in the app.
+    pub fn stall_inspections(&self, code: &str) -> Result<Vec<LocalRecord>> {
+        self.ctx.store.read(|c| records::stall_inspections(c, code))
+    }
+
     /// Working minutes left to a case's deadline now (negative: overdue); `None` when no
     /// clock runs (not dispatched, closed, …). Offline, from the reference data.
     pub fn case_remaining(&self, id: Uuid) -> Result<Option<i64>> {
@@ -127,6 +168,11 @@ impl Device {
 
     pub fn next_notice_number(&self) -> Result<String> {
         edit::next_notice_number(&self.ctx)
+    }
+
+    /// Notice numbers this device has left (an officer's; a sync tops them up online).
+    pub fn numbers_left(&self) -> Result<u64> {
+        crate::numbers::left(&self.ctx)
     }
 
     pub fn org_for_grid(&self, grid: &str) -> Result<OrgRef> {
@@ -281,5 +327,39 @@ impl Device {
     /// Be told the progress of every sync of this device until the subscription is dropped.
     pub fn subscribe(&self, observer: Arc<dyn SyncObserver>) -> Subscription {
         self.observers.subscribe(observer)
+    }
+
+    // --- printing a notice, offline -----------------------------------------------------
+
+    /// What notice `id` prints: the record as this device shows it, the officer's name from
+    /// the reference data, the QR code's status URL on this device's server.
+    pub fn notice_sheet(&self, id: Uuid) -> Result<crate::print::NoticeSheet> {
+        let rec = self.ctx.store.read(|c| records::get_local(c, id))?.ok_or(Error::NotFound)?;
+        let data = self.reference()?.ok_or(Error::NoReferenceData)?;
+        let refs = crate::reference::RefIndex::new(&data);
+        crate::print::NoticeSheet::new(&rec.record, &refs, self.server_url()).map_err(print_error)
+    }
+
+    /// Notice `id` as a PDF on `paper`, in the font at `font` (face `font_index` of a `.ttc`;
+    /// the phone's system CJK font), embedded as a subset.
+    pub fn notice_pdf(&self, id: Uuid, paper: crate::print::Paper, font: &Path, font_index: u32) -> Result<Vec<u8>> {
+        let sheet = self.notice_sheet(id)?;
+        let data = std::fs::read(font).map_err(|_| Error::Argument("无法读取字体文件".into()))?;
+        let font = crate::print::FontSource { data, index: font_index };
+        crate::print::pdf::render(&sheet, paper, &font).map_err(print_error)
+    }
+
+    /// Notice `id` as ESC/POS bytes for a 58 mm thermal printer (GB18030 text; the QR code
+    /// by the printer's own command, or as a bitmap for printers without one).
+    pub fn notice_escpos(&self, id: Uuid, qr: crate::print::escpos::QrMode) -> Result<Vec<u8>> {
+        crate::print::escpos::render_with(&self.notice_sheet(id)?, qr).map_err(print_error)
+    }
+}
+
+/// Print errors carry no content of the notice; a wrong record or font is the caller's.
+fn print_error(e: crate::print::PrintError) -> Error {
+    match e {
+        crate::print::PrintError::Render(m) => Error::Decode(m),
+        other => Error::Argument(other.to_string()),
     }
 }

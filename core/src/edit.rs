@@ -11,7 +11,7 @@ use crate::photos::ingest::{self, IngestOptions};
 use crate::protocol::{
     BodyPatch, NewRecord, NoticePatch, Op, OpAction, RecordPatch, RejectReason, Rejection, ReportPatch, ServiceLogPatch,
 };
-use crate::store::{meta, outbox, photos, records};
+use crate::store::{numbers, outbox, photos, records};
 use chrono::Utc;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -25,28 +25,44 @@ pub struct Draft {
 }
 
 /// File a new record: validated, stored and queued for the next sync, in one transaction.
+/// A notice with an empty number takes the next one of this device's blocks
+/// (`NoNumbers` if none is left); one with a number must hold a number of those blocks.
 pub fn create(ctx: &DeviceContext, draft: Draft) -> Result<Record> {
     let (actor, refs) = (ctx.local_actor()?, ctx.require_refs()?);
     let now = Utc::now();
     let kind = draft.body.kind();
-    let op = Op {
-        op_id: Uuid::now_v7(),
-        record_id: Uuid::now_v7(),
-        hlc: ctx.clock.tick(),
-        action: OpAction::Create(NewRecord {
-            org: draft.org,
-            created_at: now,
-            location: draft.location,
-            status: kind.initial_status(),
-            body: draft.body,
-        }),
-    };
-    let stored = merge::apply_op(None, &op, &op.hlc, &actor.actor(), &refs, now)?;
-    ctx.store.write(|tx| {
+    // Only for those who issue notices: anyone else is refused by the rights check, not for
+    // want of numbers.
+    let auto_number =
+        matches!(&draft.body, RecordBody::Notice(n) if n.number.is_empty()) && crate::rights::may_create(kind, actor.role);
+    ctx.store.write(move |tx| {
+        let mut body = draft.body;
+        if auto_number && let RecordBody::Notice(n) = &mut body {
+            n.number = numbers::next_free(tx)?.ok_or(Error::NoNumbers)?;
+        }
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            record_id: Uuid::now_v7(),
+            hlc: ctx.clock.tick(),
+            action: OpAction::Create(NewRecord {
+                org: draft.org,
+                created_at: now,
+                location: draft.location,
+                status: kind.initial_status(),
+                body,
+            }),
+        };
+        let stored = merge::apply_op(None, &op, &op.hlc, &actor.actor(), &refs, now)?;
+        // A notice takes its number from this device's blocks, with the record or not at all.
+        if let RecordBody::Notice(n) = &stored.record.body
+            && let Some(refused) = numbers::take(tx, &n.number)?
+        {
+            return Err(Error::Invalid(refused));
+        }
         records::insert_local(tx, &stored.record)?;
-        outbox::enqueue(tx, &op, kind, now)
-    })?;
-    Ok(stored.record)
+        outbox::enqueue(tx, &op, kind, now)?;
+        Ok(stored.record)
+    })
 }
 
 /// 立案 on this device (an admin's): a case from a report, a notice, a complaint of a
@@ -194,18 +210,12 @@ pub fn detach_photo(ctx: &DeviceContext, id: Uuid, sha256: &str) -> Result<Recor
     })
 }
 
-/// A notice number unique to this device, printable offline: `GZ<yyyymmdd>-<device>-<n>`.
+/// The number the next notice takes: the lowest this device holds unused, from the blocks
+/// of its brigade's sequence the server handed it (`潍城城管告字〔2026〕第000101号`). Offline;
+/// `NoNumbers` when none is left (a sync online fetches more). The number is taken when the
+/// notice is created, not here.
 pub fn next_notice_number(ctx: &DeviceContext) -> Result<String> {
-    let n: u64 = ctx.store.write(|tx| {
-        let n = match meta::get(tx, meta::NOTICE_COUNTER)? {
-            Some(s) => s.parse::<u64>().map_err(|_| crate::error::corrupt("meta.notice_counter"))?,
-            None => 0,
-        } + 1;
-        meta::set(tx, meta::NOTICE_COUNTER, &n.to_string())?;
-        Ok(n)
-    })?;
-    let dev = ctx.device_id.simple().to_string().to_uppercase();
-    Ok(format!("GZ{}-{}-{n:04}", Utc::now().format("%Y%m%d"), &dev[dev.len() - 6..]))
+    ctx.store.read(numbers::next_free)?.ok_or(Error::NoNumbers)
 }
 
 /// The org reference of a grid (its community looked up in the reference data).

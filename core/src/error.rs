@@ -32,6 +32,10 @@ pub enum Error {
     Unauthorized,
     #[error("reference data missing: log in online once")]
     NoReferenceData,
+    /// This device has no notice numbers left (it draws them from blocks the server hands
+    /// out; a sync online fetches more).
+    #[error("no notice numbers left on this device: sync online to get more")]
+    NoNumbers,
     #[error("network error: {0}")]
     Network(String),
     /// The server answered with an error status.

@@ -78,14 +78,17 @@ pub fn records() -> Vec<Record> {
             1,
             Status::Submitted,
             RecordBody::Report(Report {
-                category: "09006".into(), description: "胜利东街早市占道经营".into(), photos: vec![]
+                category: "09006".into(),
+                description: "胜利东街早市占道经营".into(),
+                photos: vec![],
+                duplicate_of: None,
             }),
         ),
         base(
             2,
             Status::Issued,
             RecordBody::Notice(Notice {
-                number: "KW-20261120-0001".into(),
+                number: "奎文城管告字〔2026〕第000001号".into(),
                 category: "QL-STALL".into(),
                 party: Party {
                     name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into())
@@ -94,6 +97,7 @@ pub fn records() -> Vec<Record> {
                 legal_basis: "《潍坊市城市市容和环境卫生管理办法》第十六条".into(),
                 deadline: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
                 photos: vec![],
+                stall: None,
             }),
         ),
         base(
@@ -108,6 +112,7 @@ pub fn records() -> Vec<Record> {
                 replies: vec!["已告知中队，三日内现场查看".into()],
                 linked_reports: vec![],
                 photos: vec![],
+                stall: None,
             }),
         ),
     ]

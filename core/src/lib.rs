@@ -12,15 +12,21 @@
 pub mod cases;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
+pub mod geo;
 pub mod hlc;
 pub mod media;
 pub mod merge;
 pub mod model;
+pub mod numbering;
+#[cfg(feature = "print")]
+pub mod print;
+pub mod privacy;
 pub mod protocol;
 pub mod reference;
 pub mod rights;
 #[cfg(feature = "sqlite")]
 pub mod sql;
+pub mod stalls;
 pub mod time;
 pub mod validate;
 pub mod worktime;
@@ -37,6 +43,8 @@ pub mod edit;
 pub mod error;
 #[cfg(feature = "device")]
 pub mod events;
+#[cfg(feature = "device")]
+pub mod numbers;
 #[cfg(feature = "device")]
 pub mod photos;
 #[cfg(feature = "device")]

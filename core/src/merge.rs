@@ -383,7 +383,7 @@ mod tests {
         );
         let e = apply_op(Some(&notice), &renumber, &renumber.hlc, &colleague, &refs, now).unwrap_err();
         assert_eq!((e.reason, e.field.as_deref()), (RejectReason::WrongRole, Some("number")));
-        assert!(apply_op(Some(&notice), &renumber, &renumber.hlc, &actor(Role::Admin, None), &refs, now).is_ok());
+        assert!(apply_op(Some(&notice), &renumber, &renumber.hlc, &actor(Role::Admin, None), &refs, now).is_err());
         // A report is its author's (and the admins') to change, not another grid worker's.
         let op = fixtures::create_op(fixtures::records().remove(0), Hlc::new(100, 0, "d1"));
         let report = apply_op(None, &op, &op.hlc, &worker("u1"), &refs, now).unwrap();

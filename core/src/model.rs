@@ -304,6 +304,10 @@ pub struct Report {
     /// Attached photos (the files follow in their own queue).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<PhotoRef>,
+    /// The open report or case this one adds to (the worker saw it in the duplicate hint):
+    /// more evidence of the same problem, kept as its own record so nothing is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<Uuid>,
 }
 
 /// The party a notice is issued to. Personal data: never logged, never in errors or URLs.
@@ -340,6 +344,9 @@ pub struct Notice {
     pub deadline: NaiveDate,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<PhotoRef>,
+    /// The 小蓝棚 inspected, by its code ([`crate::stalls::Stall`]); set when filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<String>,
 }
 
 /// 服务日志 activity types: the 六个一 and the open day.
@@ -413,6 +420,9 @@ pub struct ServiceLog {
     pub linked_reports: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<PhotoRef>,
+    /// The 小蓝棚 visited, by its code; set when filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<String>,
 }
 
 /// The kind-specific part of a record.

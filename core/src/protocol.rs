@@ -38,6 +38,45 @@ pub mod paths {
     pub const UPLOAD_PREFIX: &str = "/v1/photos/uploads/";
     /// `GET /v1/photos/{sha256}` and `GET /v1/photos/{sha256}/thumb`.
     pub const PHOTO_PREFIX: &str = "/v1/photos/";
+    /// `POST`: a block of notice numbers for this device (body [`super::BlockRequest`]);
+    /// `GET`: what is left of this device's blocks.
+    pub const NUMBER_BLOCKS: &str = "/v1/numbers/blocks";
+    /// `POST`: give back the unused ends of this device's blocks (body [`super::ReturnRequest`]).
+    pub const NUMBER_RETURN: &str = "/v1/numbers/return";
+    /// GET (admins): every block handed out and what became of its numbers.
+    pub const NUMBER_ACCOUNTS: &str = "/v1/numbers/accounts";
+    /// `GET /public/notices/{record id}`: a notice's public status page (no sign-in; number,
+    /// status, deadline and category only). The QR code on a printed notice opens it.
+    pub const PUBLIC_NOTICE_PREFIX: &str = "/public/notices/";
+}
+
+/// Ask for a block of notice numbers (officers and admins; for the brigade of the account).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRequest {
+    /// How many numbers (1 to [`crate::numbering::MAX_BLOCK`]).
+    pub count: u32,
+}
+
+/// The unused end of one block: every number from `from` on goes back.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BlockReturn {
+    pub block: u64,
+    pub from: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    pub blocks: Vec<BlockReturn>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnResponse {
+    /// Numbers given back.
+    pub returned: u64,
 }
 
 /// Header of an upload append: where the bytes of the body start in the file.
@@ -261,6 +300,10 @@ pub enum RejectReason {
     NotAssignee,
     /// The case moved on since the device saw it: another step was accepted first.
     StaleStep,
+    /// A notice number not from a block the server handed to this device.
+    NumberNotIssued,
+    /// A notice number already on another notice.
+    NumberUsed,
 }
 
 impl RejectReason {
@@ -276,6 +319,8 @@ impl RejectReason {
             RejectReason::WrongRole => "wrong_role",
             RejectReason::NotAssignee => "not_assignee",
             RejectReason::StaleStep => "stale_step",
+            RejectReason::NumberNotIssued => "number_not_issued",
+            RejectReason::NumberUsed => "number_used",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -291,6 +336,8 @@ impl RejectReason {
             WrongRole,
             NotAssignee,
             StaleStep,
+            NumberNotIssued,
+            NumberUsed,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -307,6 +354,8 @@ impl RejectReason {
             RejectReason::WrongRole => "无权办理该步骤",
             RejectReason::NotAssignee => "不是该案件的承办人",
             RejectReason::StaleStep => "案件已被他人先行办理",
+            RejectReason::NumberNotIssued => "告知单编号不是发给本设备的号段",
+            RejectReason::NumberUsed => "告知单编号已被使用",
         }
     }
 }

@@ -87,6 +87,9 @@ pub struct ReferenceData {
     /// The time limits of cases per category (`*`: the default).
     #[serde(default)]
     pub time_limits: Vec<TimeLimit>,
+    /// The 小蓝棚 and 便民市场 registry (operators masked for those without the right).
+    #[serde(default)]
+    pub stalls: Vec<crate::stalls::Stall>,
 }
 
 /// Notice categories besides the standard matter codes: the 七乱 and 门前五包.
@@ -123,6 +126,7 @@ pub struct RefIndex {
     users: HashMap<String, UserInfo>,
     calendar: WorkCalendar,
     time_limits: HashMap<String, TimeLimit>,
+    stalls: HashMap<String, crate::stalls::Stall>,
 }
 
 impl RefIndex {
@@ -133,7 +137,18 @@ impl RefIndex {
             users: data.users.iter().map(|u| (u.id.clone(), u.clone())).collect(),
             calendar: data.calendar.clone(),
             time_limits: data.time_limits.iter().map(|t| (t.category.clone(), t.clone())).collect(),
+            stalls: data.stalls.iter().map(|s| (s.code.clone(), s.clone())).collect(),
         }
+    }
+
+    /// Every stall and market of the registry, in no order.
+    pub fn stalls(&self) -> impl Iterator<Item = &crate::stalls::Stall> {
+        self.stalls.values()
+    }
+
+    /// A stall or market of the registry by its code.
+    pub fn stall(&self, code: &str) -> Option<&crate::stalls::Stall> {
+        self.stalls.get(code)
     }
 
     /// An account by id (names and roles only).

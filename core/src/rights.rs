@@ -5,7 +5,7 @@
 //! | kind        | files                           | changes its content             |
 //! |-------------|---------------------------------|---------------------------------|
 //! | report      | grid workers, officers, admins  | its author, admins              |
-//! | notice      | officers, admins                | officers in scope, admins; its number admins only |
+//! | notice      | officers, admins                | officers in scope, admins; its number nobody |
 //! | service log | grid workers, officers, admins  | its author, admins              |
 //! | case        | admins                          | nobody: steps only              |
 
@@ -23,14 +23,18 @@ pub fn may_create(kind: RecordKind, role: Role) -> bool {
 /// May `user_id` of `role` (already checked to be in the record's scope) change `field`
 /// (`location` or a body field) of `record`?
 pub fn may_change(record: &Record, field: &str, user_id: &str, role: Role) -> bool {
+    // The number printed on the paper handed over, drawn from the device's block, never
+    // changes (a cancelled notice keeps it too).
+    if record.kind() == RecordKind::Notice && field == "number" {
+        return false;
+    }
     if role == Role::Admin {
         return true;
     }
     match record.kind() {
         RecordKind::Report | RecordKind::ServiceLog => record.author == user_id,
-        // A colleague of the brigade may complete an officer's notice; the number printed on
-        // the paper handed over never changes.
-        RecordKind::Notice => role == Role::Officer && field != "number",
+        // A colleague of the brigade may complete an officer's notice.
+        RecordKind::Notice => role == Role::Officer,
         RecordKind::Case => false,
     }
 }
@@ -83,6 +87,6 @@ mod tests {
         assert!(!may_change(notice, "facts", &notice.author, GridWorker), "a grid worker never changes a notice");
         assert!(may_change(notice, "facts", "a-colleague", Officer));
         assert!(!may_change(notice, "number", &notice.author, Officer), "the printed number stays");
-        assert!(may_change(notice, "number", "admin", Admin));
+        assert!(!may_change(notice, "number", "admin", Admin), "for everyone");
     }
 }

@@ -77,6 +77,8 @@ pub async fn login(ctx: &DeviceContext, username: &str, password: &str) -> Resul
     let device_id = ctx.device_id.to_string();
     let (data, _) = ctx.transport.reference(ctx.auth(&session, &device_id)).await?;
     ctx.set_reference(data).await?;
+    // An officer leaves signed in with notice numbers, so the first notice can be offline.
+    crate::numbers::take_up(ctx).await?;
     Ok(resp.user)
 }
 
@@ -85,11 +87,14 @@ pub async fn login(ctx: &DeviceContext, username: &str, password: &str) -> Resul
 pub async fn logout(ctx: &DeviceContext) -> Result<()> {
     let Some(session) = ctx.session() else { return Ok(()) };
     let device_id = ctx.device_id.to_string();
+    // Unused notice numbers go back first (offline they stay here, and the server gives
+    // them up when another account signs in on this device).
+    let given = crate::numbers::give_back(ctx).await;
     let remote = ctx.transport.logout(ctx.auth(&session, &device_id)).await;
     ctx.store.write_async(|tx| meta::delete(tx, meta::SESSION)).await?;
     ctx.set_session(None);
-    match remote {
-        Ok(_) | Err(Error::Unauthorized) => Ok(()),
-        Err(e) => Err(e),
+    match (remote, given) {
+        (Ok(_) | Err(Error::Unauthorized), Ok(()) | Err(Error::Unauthorized)) => Ok(()),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }

@@ -319,6 +319,21 @@ impl Transport {
     pub async fn reference(&self, auth: Auth<'_>) -> Result<(crate::reference::ReferenceData, WireBytes)> {
         self.call::<(), _>(Method::Get, paths::REFERENCE, Some(auth), None).await
     }
+
+    /// A new block of notice numbers for this device.
+    pub async fn issue_block(&self, auth: Auth<'_>, count: u32) -> Result<crate::numbering::NumberBlock> {
+        Ok(self.call(Method::Post, paths::NUMBER_BLOCKS, Some(auth), Some(&protocol::BlockRequest { count })).await?.0)
+    }
+
+    /// What is left of this device's blocks, as the server knows it.
+    pub async fn open_blocks(&self, auth: Auth<'_>) -> Result<Vec<crate::numbering::NumberBlock>> {
+        Ok(self.call::<(), _>(Method::Get, paths::NUMBER_BLOCKS, Some(auth), None).await?.0)
+    }
+
+    /// Give back the unused ends of this device's blocks.
+    pub async fn return_numbers(&self, auth: Auth<'_>, req: &protocol::ReturnRequest) -> Result<protocol::ReturnResponse> {
+        Ok(self.call(Method::Post, paths::NUMBER_RETURN, Some(auth), Some(req)).await?.0)
+    }
 }
 
 async fn read_all(mut body: Box<dyn ResponseBody>) -> Result<Vec<u8>> {

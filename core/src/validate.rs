@@ -11,6 +11,23 @@ pub const MAX_PHOTOS: usize = 9;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_TEXT_CHARS: usize = 1000;
 pub const MAX_LIST_ITEMS: usize = 50;
+/// The photo types a record may list (and the server takes as uploads).
+pub const PHOTO_MIME_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+/// Largest width and height of a listed photo, in pixels.
+pub const MAX_PHOTO_SIDE_PX: u32 = 30_000;
+/// Largest `location.accuracy_m`, in metres.
+pub const MAX_ACCURACY_M: f64 = 100_000.0;
+pub const MAX_ADDRESS_CHARS: usize = 200;
+pub const MAX_PARTY_NAME_CHARS: usize = 50;
+pub const MAX_SHOP_NAME_CHARS: usize = 100;
+pub const MAX_LEGAL_BASIS_CHARS: usize = 500;
+/// Digits of a party's phone (after dropping `-` and spaces).
+pub const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=12;
+/// A notice's deadline is at most this many days after the day it is issued.
+pub const MAX_DEADLINE_DAYS: u64 = 366;
+/// A service log's date is at most this many days after its `created_at` day.
+pub const MAX_LOG_DAYS_AHEAD: u64 = 1;
+pub const MAX_PARTICIPANTS: u32 = 100_000;
 
 fn invalid(field: &str, message: &str) -> Rejection {
     Rejection::new(RejectReason::Invalid, Some(field), format!("{message} ({field})"))
@@ -47,13 +64,13 @@ pub fn validate_photos(field: &str, photos: &[PhotoRef]) -> Result<(), Rejection
         if photos[..i].iter().any(|q| q.sha256 == p.sha256) {
             return Err(invalid(field, "同一张照片重复添加"));
         }
-        if !matches!(p.mime.as_str(), "image/jpeg" | "image/png" | "image/webp") {
+        if !PHOTO_MIME_TYPES.contains(&p.mime.as_str()) {
             return Err(invalid(field, "照片只能是JPEG、PNG或WebP"));
         }
         if p.bytes == 0
             || p.bytes > DEFAULT_MAX_PHOTO_BYTES
-            || !(1..=30_000).contains(&p.width)
-            || !(1..=30_000).contains(&p.height)
+            || !(1..=MAX_PHOTO_SIDE_PX).contains(&p.width)
+            || !(1..=MAX_PHOTO_SIDE_PX).contains(&p.height)
         {
             return Err(invalid(field, "照片大小或尺寸不合理"));
         }
@@ -73,11 +90,11 @@ pub fn validate_location(loc: &Location) -> Result<(), Rejection> {
     if !loc.lon.is_finite() || !(-180.0..=180.0).contains(&loc.lon) {
         return Err(invalid("location.lon", "经度应在-180到180之间"));
     }
-    if !loc.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&loc.accuracy_m) {
+    if !loc.accuracy_m.is_finite() || !(0.0..=MAX_ACCURACY_M).contains(&loc.accuracy_m) {
         return Err(invalid("location.accuracy_m", "定位精度应在0到100000米之间"));
     }
     if let Some(a) = &loc.address {
-        text("location.address", a, false, 200)?;
+        text("location.address", a, false, MAX_ADDRESS_CHARS)?;
     }
     Ok(())
 }
@@ -99,7 +116,7 @@ fn standard_category(code: &str, refs: &RefIndex, matter_only: bool) -> bool {
 
 fn phone(value: &str) -> Result<(), Rejection> {
     let digits: String = value.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    let ok = (7..=12).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let ok = PHONE_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
     // 11 digits: a mobile (1xx…) or a landline with its area code (0536-8231234).
     let eleven_ok = digits.len() != 11 || digits.starts_with('1') || digits.starts_with('0');
     if !ok || !eleven_ok {
@@ -123,40 +140,42 @@ pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
             }
             text("description", &r.description, true, MAX_DESCRIPTION_CHARS)?;
             validate_photos("photos", &r.photos)?;
+            if r.duplicate_of == Some(rec.id) {
+                return Err(invalid("duplicate_of", "不能补充到自己"));
+            }
         }
         RecordBody::Notice(n) => {
-            let number_ok = (1..=40).contains(&n.number.len())
-                && n.number.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
-            if !number_ok {
-                return Err(invalid("number", "告知单编号只能含大写字母、数字和连字符，最长40位"));
+            if crate::numbering::parse_number(&n.number).is_none() {
+                return Err(invalid("number", "告知单编号格式应为“××城管告字〔年份〕第六位数字号”"));
             }
             let extra = NOTICE_EXTRA_CATEGORIES.iter().any(|(c, _)| *c == n.category);
             if !extra && !standard_category(&n.category, refs, true) {
                 return Err(invalid("category", "应为七乱、门前五包或国标事项小类代码"));
             }
-            text("party.name", &n.party.name, true, 50)?;
+            text("party.name", &n.party.name, true, MAX_PARTY_NAME_CHARS)?;
             if let Some(s) = &n.party.shop_name {
-                text("party.shop_name", s, false, 100)?;
+                text("party.shop_name", s, false, MAX_SHOP_NAME_CHARS)?;
             }
             if let Some(p) = &n.party.phone {
                 phone(p)?;
             }
             text("facts", &n.facts, true, MAX_TEXT_CHARS)?;
-            text("legal_basis", &n.legal_basis, true, 500)?;
+            text("legal_basis", &n.legal_basis, true, MAX_LEGAL_BASIS_CHARS)?;
             if n.deadline < created {
                 return Err(invalid("deadline", "整改期限不能早于开单日期"));
             }
-            if created.checked_add_days(Days::new(366)).is_some_and(|max| n.deadline > max) {
+            if created.checked_add_days(Days::new(MAX_DEADLINE_DAYS)).is_some_and(|max| n.deadline > max) {
                 return Err(invalid("deadline", "整改期限不能超过一年"));
             }
             validate_photos("photos", &n.photos)?;
+            validate_stall(n.stall.as_deref(), refs)?;
         }
         RecordBody::Case(c) => crate::cases::validate_case(c, refs)?,
         RecordBody::ServiceLog(l) => {
-            if created.checked_add_days(Days::new(1)).is_some_and(|max| l.date > max) {
+            if created.checked_add_days(Days::new(MAX_LOG_DAYS_AHEAD)).is_some_and(|max| l.date > max) {
                 return Err(invalid("date", "日志日期不能晚于记录时间"));
             }
-            if l.participants > 100_000 {
+            if l.participants > MAX_PARTICIPANTS {
                 return Err(invalid("participants", "参与人数不合理"));
             }
             text("summary", &l.summary, false, MAX_TEXT_CHARS)?;
@@ -166,9 +185,18 @@ pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
                 return Err(invalid("linked_reports", "关联的随手拍过多"));
             }
             validate_photos("photos", &l.photos)?;
+            validate_stall(l.stall.as_deref(), refs)?;
         }
     }
     Ok(())
+}
+
+/// An inspected stall must be one of the registry.
+fn validate_stall(code: Option<&str>, refs: &RefIndex) -> Result<(), Rejection> {
+    match code {
+        Some(c) if refs.stall(c).is_none() => Err(invalid("stall", "小蓝棚编号不存在")),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

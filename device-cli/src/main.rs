@@ -248,7 +248,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let draft = Draft {
                 org: device.org_for_grid(&grid)?,
                 location: at.location(),
-                body: RecordBody::Report(Report { category, description: desc, photos: vec![] }),
+                body: RecordBody::Report(Report { category, description: desc, photos: vec![], duplicate_of: None }),
             };
             print_created(&device.create(draft)?, json);
         }
@@ -266,6 +266,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     legal_basis: basis,
                     deadline,
                     photos: vec![],
+                    stall: None,
                 }),
             };
             print_created(&device.create(draft)?, json);
@@ -283,6 +284,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     replies: reply,
                     linked_reports: vec![],
                     photos: vec![],
+                    stall: None,
                 }),
             };
             print_created(&device.create(draft)?, json);

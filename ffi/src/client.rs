@@ -17,7 +17,7 @@ type Result<T> = std::result::Result<T, GridworkError>;
 
 #[derive(uniffi::Object)]
 pub struct GridworkClient {
-    inner: Arc<Device>,
+    pub(crate) inner: Arc<Device>,
 }
 
 impl GridworkClient {
@@ -69,18 +69,14 @@ impl GridworkClient {
 
     pub fn create_report(&self, draft: ReportDraft) -> Result<RecordView> {
         let (grid, location) = (draft.grid.clone(), draft.location.clone());
-        self.create(&grid, location, draft.into_body())
+        self.create(&grid, location, draft.into_body()?)
     }
 
     /// The notice number is the device's next one unless the draft carries one.
     pub fn create_notice(&self, draft: NoticeDraft) -> Result<RecordView> {
         let (grid, location) = (draft.grid.clone(), draft.location.clone());
-        // Convert first, so that a bad date does not use up a notice number.
-        draft.clone().into_body(String::new())?;
-        let number = match draft.number.clone() {
-            Some(n) => n,
-            None => self.inner.next_notice_number()?,
-        };
+        // No number: the core takes the next of this device's blocks with the notice.
+        let number = draft.number.clone().unwrap_or_default();
         self.create(&grid, location, draft.into_body(number)?)
     }
 
@@ -141,6 +137,37 @@ impl GridworkClient {
     /// has it: its status and `reply` are what the reporter is told.
     pub fn case_of(&self, record_id: String) -> Result<Option<RecordView>> {
         Ok(self.inner.case_of(parse_id(&record_id, "record_id")?)?.map(Into::into))
+    }
+
+    /// Every case opened from record `record_id`, oldest first: the cases a service log's
+    /// complaints opened, each with its stage and reply (the log's progress).
+    pub fn cases_from(&self, record_id: String) -> Result<Vec<RecordView>> {
+        Ok(self.inner.cases_from(parse_id(&record_id, "record_id")?)?.into_iter().map(Into::into).collect())
+    }
+
+    /// While a report is filed: open reports and cases of `category` within 50 m of
+    /// (lat, lon) filed in the last 7 days, nearest first, from this device's data
+    /// (offline), so the worker can add to one instead of filing another.
+    pub fn duplicate_hints(&self, category: String, lat: f64, lon: f64) -> Result<Vec<DuplicateHint>> {
+        let near = self.inner.duplicate_hints(&category, lat, lon)?;
+        Ok(near.into_iter().map(|n| DuplicateHint { distance_m: n.distance_m, record: n.record.into() }).collect())
+    }
+
+    /// The 小蓝棚 a scanned QR code names (its URL or bare code), offline; None if the
+    /// registry has no such stall. A payload that is no stall code is an `Argument` error.
+    pub fn stall_by_qr(&self, payload: String) -> Result<Option<StallView>> {
+        Ok(self.inner.stall_by_qr(&payload)?.map(|s| StallView::new(s, 0.0)))
+    }
+
+    /// The stalls and 便民市场 within `radius_m` (at most 50 km) of (lat, lon), nearest first.
+    pub fn stalls_near(&self, lat: f64, lon: f64, radius_m: f64) -> Result<Vec<StallView>> {
+        Ok(self.inner.stalls_near(lat, lon, radius_m)?.into_iter().map(|(s, d)| StallView::new(s, d)).collect())
+    }
+
+    /// The inspections of stall `code` on this device (notices and service logs linked to
+    /// it), newest first: the stall's page.
+    pub fn stall_inspections(&self, code: String) -> Result<Vec<RecordView>> {
+        Ok(self.inner.stall_inspections(&code)?.into_iter().map(Into::into).collect())
     }
 
     /// Working minutes left to case `id`'s deadline now (negative: overdue), offline from
@@ -207,9 +234,17 @@ impl GridworkClient {
         Ok(data.categories)
     }
 
-    /// A notice number unique to this device, printable offline (uses one up).
+    /// The number the next notice takes, from the blocks the server handed this device
+    /// (`奎文城管告字〔2026〕第000201号`); offline. The notice's create takes it, so asking
+    /// twice gives the same number. `NoNumbers` when none is left (grid workers hold none).
     pub fn next_notice_number(&self) -> Result<String> {
         Ok(self.inner.next_notice_number()?)
+    }
+
+    /// Notice numbers this device has left (an officer's device holds blocks of the
+    /// brigade's sequence; a sync tops them up when fewer than 20 are left).
+    pub fn numbers_left(&self) -> Result<i64> {
+        Ok(i64::try_from(self.inner.numbers_left()?).unwrap_or(i64::MAX))
     }
 
     // --- sync ---------------------------------------------------------------------------

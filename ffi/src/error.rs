@@ -26,6 +26,9 @@ pub enum GridworkError {
     /// No reference data yet: log in online once.
     #[error("{msg}")]
     NoReferenceData { msg: String },
+    /// This device has no notice numbers left: sync online to get another block.
+    #[error("{msg}")]
+    NoNumbers { msg: String },
     #[error("{msg}")]
     Network { msg: String },
     /// The server answered with an error status; `code` is its stable machine code.
@@ -84,6 +87,9 @@ impl From<CoreError> for GridworkError {
             CoreError::NotFound => GridworkError::NotFound { msg: "记录不存在".into() },
             CoreError::NotLoggedIn => GridworkError::NotLoggedIn { msg: "尚未登录，请先登录".into() },
             CoreError::Unauthorized => GridworkError::Unauthorized { msg: "登录已失效，请重新登录".into() },
+            CoreError::NoNumbers => {
+                GridworkError::NoNumbers { msg: "本机告知单编号已用完，请联网同步领取新号段".into() }
+            }
             CoreError::NoReferenceData => {
                 GridworkError::NoReferenceData { msg: "缺少基础数据，请联网登录一次".into() }
             }

@@ -9,6 +9,7 @@ mod android;
 mod client;
 mod error;
 mod listener;
+mod print;
 mod remote;
 mod status;
 mod types;

@@ -13,6 +13,7 @@ use gridwork_core::model::{Activity, Location, Party, PhotoStage, RecordKind, Ro
 use gridwork_core::photos::{Network, PhotoPolicy};
 use gridwork_core::protocol::RejectReason;
 use gridwork_core::reference::{Category, CategoryKind, OrgLevel, OrgUnit};
+use gridwork_core::stalls::{Operator, Trade};
 use gridwork_core::store::records::SyncState;
 
 // ---------------------------------------------------------------------------------------
@@ -97,6 +98,10 @@ pub enum RejectReason {
     NotAssignee,
     /// The case moved on since this device saw it: another step was accepted first.
     StaleStep,
+    /// A notice number not from a block the server handed to this device.
+    NumberNotIssued,
+    /// A notice number already on another notice.
+    NumberUsed,
 }
 
 #[uniffi::remote(Enum)]
@@ -168,6 +173,22 @@ pub struct Party {
     pub shop_name: Option<String>,
     #[uniffi(default)]
     pub phone: Option<String>,
+}
+
+/// Who runs a 小蓝棚. Personal data: officers and admins see it; others get it masked.
+#[uniffi::remote(Record)]
+pub struct Operator {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A 小蓝棚's trade (修鞋, 修车, 修锁配钥匙) or a 便民市场.
+#[uniffi::remote(Enum)]
+pub enum Trade {
+    ShoeRepair,
+    BikeRepair,
+    Locksmith,
+    Market,
 }
 
 #[uniffi::remote(Record)]

@@ -134,11 +134,20 @@ pub struct ReportDraft {
     /// GB/T 47678.5 小类 code, e.g. `09006`.
     pub category: String,
     pub description: String,
+    /// The open report or case this one adds to (picked from `duplicate_hints`).
+    #[uniffi(default)]
+    pub duplicate_of: Option<String>,
 }
 
 impl ReportDraft {
-    pub(crate) fn into_body(self) -> m::RecordBody {
-        m::RecordBody::Report(m::Report { category: self.category, description: self.description, photos: vec![] })
+    pub(crate) fn into_body(self) -> Result<m::RecordBody> {
+        let duplicate_of = self.duplicate_of.as_deref().map(|id| parse_id(id, "duplicate_of")).transpose()?;
+        Ok(m::RecordBody::Report(m::Report {
+            category: self.category,
+            description: self.description,
+            photos: vec![],
+            duplicate_of,
+        }))
     }
 }
 
@@ -157,6 +166,9 @@ pub struct NoticeDraft {
     pub legal_basis: String,
     /// Rectify by the end of this day, `YYYY-MM-DD`.
     pub deadline: String,
+    /// The 小蓝棚 inspected (its code, e.g. from `stall_by_qr`).
+    #[uniffi(default)]
+    pub stall: Option<String>,
 }
 
 impl NoticeDraft {
@@ -170,6 +182,7 @@ impl NoticeDraft {
             legal_basis: self.legal_basis,
             deadline: parse_date(&self.deadline, "deadline")?,
             photos: vec![],
+            stall: self.stall,
         }))
     }
 }
@@ -193,6 +206,9 @@ pub struct ServiceLogDraft {
     /// Ids of reports this visit produced.
     #[uniffi(default)]
     pub linked_reports: Vec<String>,
+    /// The 小蓝棚 visited (its code, e.g. from `stall_by_qr`).
+    #[uniffi(default)]
+    pub stall: Option<String>,
 }
 
 impl ServiceLogDraft {
@@ -206,6 +222,7 @@ impl ServiceLogDraft {
             replies: self.replies,
             linked_reports: parse_ids(self.linked_reports, "linked_reports")?,
             photos: vec![],
+            stall: self.stall,
         }))
     }
 }
@@ -512,6 +529,8 @@ pub enum RecordBody {
         category: String,
         description: String,
         photos: Vec<PhotoInfo>,
+        /// The open report or case this one adds to.
+        duplicate_of: Option<String>,
     },
     Notice {
         number: String,
@@ -522,6 +541,8 @@ pub enum RecordBody {
         /// `YYYY-MM-DD`.
         deadline: String,
         photos: Vec<PhotoInfo>,
+        /// The 小蓝棚 inspected, by code.
+        stall: Option<String>,
     },
     ServiceLog {
         /// `YYYY-MM-DD`.
@@ -535,6 +556,8 @@ pub enum RecordBody {
         replies: Vec<String>,
         linked_reports: Vec<String>,
         photos: Vec<PhotoInfo>,
+        /// The 小蓝棚 visited, by code.
+        stall: Option<String>,
     },
     /// 案件. The public reply is `reply`; internal notes are the timeline entries' `note`.
     Case {
@@ -634,6 +657,7 @@ impl From<m::RecordBody> for RecordBody {
                 category: r.category,
                 description: r.description,
                 photos: r.photos.into_iter().map(Into::into).collect(),
+                duplicate_of: r.duplicate_of.map(|id| id.to_string()),
             },
             m::RecordBody::Notice(n) => RecordBody::Notice {
                 number: n.number,
@@ -643,6 +667,7 @@ impl From<m::RecordBody> for RecordBody {
                 legal_basis: n.legal_basis,
                 deadline: format_date(n.deadline),
                 photos: n.photos.into_iter().map(Into::into).collect(),
+                stall: n.stall,
             },
             m::RecordBody::ServiceLog(s) => RecordBody::ServiceLog {
                 date: format_date(s.date),
@@ -654,6 +679,7 @@ impl From<m::RecordBody> for RecordBody {
                 replies: s.replies,
                 linked_reports: s.linked_reports.iter().map(Uuid::to_string).collect(),
                 photos: s.photos.into_iter().map(Into::into).collect(),
+                stall: s.stall,
             },
             m::RecordBody::Case(c) => RecordBody::Case {
                 number: c.number,
@@ -681,6 +707,54 @@ impl From<m::RecordBody> for RecordBody {
             },
         }
     }
+}
+
+/// A 小蓝棚 or 便民市场 of the registry, as the device keeps it offline.
+#[derive(uniffi::Record, Clone, Debug, PartialEq)]
+pub struct StallView {
+    /// The electronic number, e.g. `KW-XLP-007`.
+    pub code: String,
+    pub trade: gridwork_core::stalls::Trade,
+    /// 修鞋, 修车, 修锁配钥匙, 便民市场.
+    pub trade_label: String,
+    pub name: String,
+    pub community: String,
+    pub address: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// What its QR code holds.
+    pub qr: String,
+    pub hours: String,
+    /// Masked (`王**`, `138****1234`) for accounts without the right to see it.
+    pub operator: Option<gridwork_core::stalls::Operator>,
+    /// From the point asked about (m); 0 when looked up by code.
+    pub distance_m: f64,
+}
+
+impl StallView {
+    pub(crate) fn new(s: gridwork_core::stalls::Stall, distance_m: f64) -> Self {
+        StallView {
+            trade_label: s.trade.label_zh().into(),
+            code: s.code,
+            trade: s.trade,
+            name: s.name,
+            community: s.community,
+            address: s.address,
+            lat: s.lat,
+            lon: s.lon,
+            qr: s.qr,
+            hours: s.hours,
+            operator: s.operator,
+            distance_m,
+        }
+    }
+}
+
+/// An open record near a report being filed (a possible duplicate), and how far (m).
+#[derive(uniffi::Record, Clone, Debug, PartialEq)]
+pub struct DuplicateHint {
+    pub record: RecordView,
+    pub distance_m: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
@@ -1051,6 +1125,7 @@ mod tests {
             complaints: vec![],
             replies: vec![],
             linked_reports: vec![],
+            stall: None,
         };
         assert!(matches!(log(-5).into_body(), Err(GridworkError::Argument { .. })));
         assert!(log(5).into_body().is_ok());

@@ -52,6 +52,21 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Notice numbers.
+    Numbers {
+        #[command(subcommand)]
+        command: NumbersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Every block of notice numbers handed out and what became of its numbers; exit 1 if
+    /// any block does not add up.
+    Report {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -179,6 +194,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Numbers { command: NumbersCommand::Report { data } } => {
+            let stores = open_store(data).await?;
+            let accounts = stores.numbers.number_accounts(None, None).await;
+            stores.close().await?;
+            let accounts = accounts?;
+            println!("号段\t首号\t末号\t设备\t已用\t作废\t交回\t遗失\t未用");
+            println!("(block\tfirst\tlast\tdevice\tused\tcancelled\treturned\tlost\topen)");
+            let mut unbalanced = 0;
+            for a in &accounts {
+                let b = &a.block;
+                println!(
+                    "{}〔{}〕#{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    b.prefix, b.year, b.id, b.first, b.last, a.device_id, a.used, a.cancelled, a.returned, a.lost, a.open
+                );
+                if a.used + a.returned + a.lost + a.open != b.len() {
+                    unbalanced += 1;
+                }
+            }
+            let total: u64 = accounts.iter().map(|a| a.block.len()).sum();
+            println!("共 {} 个号段, {total} 个编号 (blocks, numbers)", accounts.len());
+            if unbalanced > 0 {
+                bail!("{unbalanced} 个号段对不上账 (blocks that do not add up)");
+            }
+            Ok(())
+        }
         Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
@@ -190,8 +230,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
             let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
             let audit = Arc::new(gridwork_server::service::AuditService::new(stores.audit.clone(), clock.clone()));
-            let accounts =
-                AccountsService::new(stores.accounts.clone(), reference, clock, Arc::new(Passwords::production()?), audit);
+            let numbers = Arc::new(gridwork_server::service::NumberService::new(
+                stores.numbers.clone(),
+                reference.clone(),
+                clock.clone(),
+                audit.clone(),
+            ));
+            let accounts = AccountsService::new(
+                stores.accounts.clone(),
+                reference,
+                clock,
+                Arc::new(Passwords::production()?),
+                audit,
+                numbers,
+            );
             let added = accounts.add_user(NewUser { username: username.clone(), display_name, role, scope, password }).await;
             stores.close().await?;
             match added {

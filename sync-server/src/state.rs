@@ -5,9 +5,12 @@
 use crate::domain::DomainError;
 use crate::domain::clock::{ServerClock, WallClock};
 use crate::service::accounts::Passwords;
+use crate::service::export::ExportService;
+use crate::service::open311::Open311Service;
 use crate::service::photos::PhotoFiles;
 use crate::service::{
-    AccountsService, AuditService, DeadlineService, FiguresService, PhotosService, ReferenceService, SyncService,
+    AccountsService, AuditService, ConsoleService, ConsoleSessions, DeadlineService, FiguresService, NumberService,
+    PhotosService, ReferenceService, StallService, SyncService,
 };
 use crate::storage::Stores;
 use axum::extract::FromRef;
@@ -23,6 +26,12 @@ pub struct AppState {
     deadlines: Arc<DeadlineService>,
     figures: Arc<FiguresService>,
     audit: Arc<AuditService>,
+    numbers: Arc<NumberService>,
+    stalls: Arc<StallService>,
+    open311: Arc<Open311Service>,
+    export: Arc<ExportService>,
+    console_sessions: Arc<ConsoleSessions>,
+    console: Arc<ConsoleService>,
     clock: Arc<ServerClock>,
     stores: Stores,
 }
@@ -53,15 +62,38 @@ impl AppState {
             clock.clone(),
             audit.clone(),
         ));
+        let numbers = Arc::new(NumberService::new(stores.numbers.clone(), reference.clone(), clock.clone(), audit.clone()));
+        let accounts = Arc::new(AccountsService::new(
+            stores.accounts.clone(),
+            reference.clone(),
+            clock.clone(),
+            passwords,
+            audit.clone(),
+            numbers.clone(),
+        ));
         Ok(AppState {
-            accounts: Arc::new(AccountsService::new(
-                stores.accounts.clone(),
+            open311: Arc::new(Open311Service::new(
+                stores.clients.clone(),
+                stores.records.clone(),
+                accounts.clone(),
+                sync.clone(),
                 reference.clone(),
                 clock.clone(),
-                passwords,
                 audit.clone(),
             )),
+            export: Arc::new(ExportService::new(stores.records.clone(), reference.clone(), audit.clone(), clock.clone())),
+            console_sessions: Arc::new(ConsoleSessions::new(accounts.clone(), clock.clone())),
+            console: Arc::new(ConsoleService::new(
+                stores.records.clone(),
+                reference.clone(),
+                sync.clone(),
+                clock.clone(),
+                audit.clone(),
+            )),
+            accounts,
             audit,
+            numbers,
+            stalls: Arc::new(StallService::new(reference.clone())),
             deadlines: Arc::new(DeadlineService::new(stores.records.clone(), sync.clone(), reference.clone(), clock.clone())),
             figures: Arc::new(FiguresService::new(stores.records.clone(), reference.clone(), clock.clone())),
             sync,
@@ -74,6 +106,31 @@ impl AppState {
 
     pub fn audit(&self) -> &Arc<AuditService> {
         &self.audit
+    }
+
+    /// Notice-number blocks.
+    pub fn numbers(&self) -> &Arc<NumberService> {
+        &self.numbers
+    }
+
+    /// The admin console's browser sessions.
+    pub fn console_sessions(&self) -> &Arc<ConsoleSessions> {
+        &self.console_sessions
+    }
+
+    /// The admin console's use cases.
+    pub fn console(&self) -> &Arc<ConsoleService> {
+        &self.console
+    }
+
+    /// Open311 GeoReport v2.
+    pub fn open311(&self) -> &Arc<Open311Service> {
+        &self.open311
+    }
+
+    /// Exports of records (CSV, xlsx, GeoJSON).
+    pub fn export(&self) -> &Arc<ExportService> {
+        &self.export
     }
 
     pub fn accounts(&self) -> &Arc<AccountsService> {
@@ -139,6 +196,18 @@ impl FromRef<AppState> for Arc<PhotosService> {
     }
 }
 
+impl FromRef<AppState> for Arc<StallService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.stalls.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<NumberService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.numbers.clone()
+    }
+}
+
 impl FromRef<AppState> for Arc<FiguresService> {
     fn from_ref(s: &AppState) -> Self {
         s.figures.clone()
@@ -148,5 +217,17 @@ impl FromRef<AppState> for Arc<FiguresService> {
 impl FromRef<AppState> for Arc<ReferenceService> {
     fn from_ref(s: &AppState) -> Self {
         s.reference.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Open311Service> {
+    fn from_ref(s: &AppState) -> Self {
+        s.open311.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<ExportService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.export.clone()
     }
 }

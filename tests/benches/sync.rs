@@ -68,6 +68,7 @@ async fn local_create() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("server"));
     let dev = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+    take_numbers(&server.url, &dev, 1001).await;
     // The floor: the same row into a same-shaped table, same pragmas, one transaction each.
     let bare = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
     bare.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).unwrap();
@@ -109,6 +110,7 @@ async fn push_and_pull() {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(&dir.path().join("server"));
         let officer = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
+        take_numbers(&server.url, &officer, N as u64).await;
         let mut json_bytes = 0usize;
         for i in 0..N {
             let r = officer.create(varied_notice(&officer, i)).unwrap();

@@ -11,7 +11,6 @@ pub const SESSION: &str = "session";
 pub const CURSOR: &str = "pull_cursor";
 pub const REFERENCE: &str = "reference";
 pub const HLC: &str = "hlc";
-pub const NOTICE_COUNTER: &str = "notice_counter";
 pub const PHOTO_POLICY: &str = "photo_policy";
 /// The account whose records and changes this database holds; survives a logout.
 pub const DATA_OWNER: &str = "data_owner";

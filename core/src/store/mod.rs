@@ -7,6 +7,8 @@
 
 pub mod history;
 pub mod meta;
+pub mod nearby;
+pub mod numbers;
 pub mod outbox;
 pub mod photos;
 pub mod records;
@@ -171,7 +173,7 @@ impl Store {
 pub fn wipe_user_data(tx: &Connection) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM records; DELETE FROM outbox; DELETE FROM server_history; DELETE FROM photos;
-         DELETE FROM meta WHERE key = 'pull_cursor';",
+         DELETE FROM number_blocks; DELETE FROM used_numbers; DELETE FROM meta WHERE key = 'pull_cursor';",
     )?;
     Ok(())
 }

@@ -46,6 +46,37 @@ pub struct RecordQuery {
     pub offset: u32,
 }
 
+/// The category and position a duplicate hint looks up ([`super::nearby`]): reports and
+/// cases only.
+fn place_of(rec: &Record) -> (Option<&str>, Option<f64>, Option<f64>) {
+    match &rec.body {
+        crate::model::RecordBody::Report(r) => (Some(&r.category), Some(rec.location.lat), Some(rec.location.lon)),
+        crate::model::RecordBody::Case(c) => (Some(&c.category), Some(rec.location.lat), Some(rec.location.lon)),
+        _ => (None, None, None),
+    }
+}
+
+/// The 小蓝棚 a notice or service log inspected (the index of [`stall_inspections`]).
+fn stall_of(rec: &Record) -> Option<&str> {
+    match &rec.body {
+        crate::model::RecordBody::Notice(n) => n.stall.as_deref(),
+        crate::model::RecordBody::ServiceLog(l) => l.stall.as_deref(),
+        _ => None,
+    }
+}
+
+/// The inspections of stall `code` this device holds (notices and service logs), newest
+/// first.
+pub fn stall_inspections(conn: &Connection, code: &str) -> Result<Vec<LocalRecord>> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT_LOCAL} WHERE stall = ?1 ORDER BY created_at DESC, id"))?;
+    let rows = stmt.query_map([code], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.map(|row| {
+        let (doc, p, rj) = row?;
+        Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) })
+    })
+    .collect()
+}
+
 /// The record a case was opened from (the index of [`case_of`]).
 fn source_of(rec: &Record) -> Option<String> {
     match &rec.body {
@@ -56,8 +87,8 @@ fn source_of(rec: &Record) -> Option<String> {
 
 pub fn insert_local(conn: &Connection, rec: &Record) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, source_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, source_id, category, lat, lon, stall)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         rec.id.to_string(),
@@ -69,8 +100,24 @@ pub fn insert_local(conn: &Connection, rec: &Record) -> Result<()> {
         ts(rec.updated_at),
         serde_json::to_string(rec)?,
         source_of(rec),
+        place_of(rec).0,
+        place_of(rec).1,
+        place_of(rec).2,
+        stall_of(rec),
     ])?;
     Ok(())
+}
+
+/// Every case opened from record `id` (a service log opens one per complaint), oldest first.
+pub fn cases_from(conn: &Connection, id: Uuid) -> Result<Vec<LocalRecord>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT_LOCAL} WHERE source_id = ?1 AND kind = 'case' ORDER BY created_at, id"))?;
+    let rows = stmt.query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.map(|row| {
+        let (doc, p, rj) = row?;
+        Ok(LocalRecord { record: serde_json::from_str(&doc)?, sync_state: sync_state(p, rj) })
+    })
+    .collect()
 }
 
 /// The case opened from record `id`, if this device holds one.
@@ -104,11 +151,18 @@ pub fn departed(conn: &Connection, id: Uuid) -> Result<bool> {
 
 /// Replace what the device shows for a record after a local change.
 pub fn save_shown(conn: &Connection, rec: &Record) -> Result<()> {
-    conn.prepare_cached("UPDATE records SET status = ?2, updated_at = ?3, doc = ?4 WHERE id = ?1")?.execute(params![
+    let (category, lat, lon) = place_of(rec);
+    conn.prepare_cached(
+        "UPDATE records SET status = ?2, updated_at = ?3, doc = ?4, category = ?5, lat = ?6, lon = ?7 WHERE id = ?1",
+    )?
+    .execute(params![
         rec.id.to_string(),
         rec.status.as_str(),
         ts(rec.updated_at),
         serde_json::to_string(rec)?,
+        category,
+        lat,
+        lon
     ])?;
     Ok(())
 }
@@ -117,11 +171,13 @@ pub fn save_shown(conn: &Connection, rec: &Record) -> Result<()> {
 /// local ops on top).
 pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, server_doc, seq, source_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, server_doc, seq, source_id,
+                             category, lat, lon, stall)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
             grid = excluded.grid, doc = excluded.doc, server_doc = excluded.server_doc, seq = excluded.seq,
-            source_id = excluded.source_id, departed = 0",
+            source_id = excluded.source_id, departed = 0,
+            category = excluded.category, lat = excluded.lat, lon = excluded.lon, stall = excluded.stall",
     )?
     .execute(params![
         shown.id.to_string(),
@@ -135,6 +191,10 @@ pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> R
         serde_json::to_string(server)?,
         server.seq.map(|s| s as i64),
         source_of(server),
+        place_of(shown).0,
+        place_of(shown).1,
+        place_of(shown).2,
+        stall_of(shown),
     ])?;
     Ok(())
 }
@@ -154,7 +214,7 @@ pub fn get(conn: &Connection, id: Uuid) -> Result<Option<(Record, Option<Record>
     row.map(|(doc, server)| Ok((serde_json::from_str(&doc)?, server.map(|s| serde_json::from_str(&s)).transpose()?))).transpose()
 }
 
-fn sync_state(pending: bool, rejected: bool) -> SyncState {
+pub(super) fn sync_state(pending: bool, rejected: bool) -> SyncState {
     match (rejected, pending) {
         (true, _) => SyncState::Rejected,
         (false, true) => SyncState::Pending,

@@ -86,6 +86,40 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE records ADD COLUMN source_id TEXT;
     CREATE INDEX records_by_source ON records(source_id) WHERE source_id IS NOT NULL;
     "#,
+    // 5: notice numbers. The blocks of the brigade's sequence the server handed this device,
+    // and the numbers its notices took (drawn offline, each once).
+    r#"
+    CREATE TABLE number_blocks (
+        id     INTEGER PRIMARY KEY,
+        prefix TEXT NOT NULL,
+        year   INTEGER NOT NULL,
+        first  INTEGER NOT NULL,
+        last   INTEGER NOT NULL
+    );
+    CREATE TABLE used_numbers (
+        prefix TEXT NOT NULL,
+        year   INTEGER NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (prefix, year, n)
+    ) WITHOUT ROWID;
+    "#,
+    // 6: duplicate hints and stalls. Reports and cases by category and position, so the
+    // open ones near a new report are found in an index range, not by reading every
+    // document; notices and service logs by the 小蓝棚 they inspected.
+    r#"
+    ALTER TABLE records ADD COLUMN stall TEXT;
+    UPDATE records SET stall = coalesce(json_extract(doc, '$.body.notice.stall'), json_extract(doc, '$.body.service_log.stall'));
+    CREATE INDEX records_by_stall ON records(stall, created_at) WHERE stall IS NOT NULL;
+    ALTER TABLE records ADD COLUMN category TEXT;
+    ALTER TABLE records ADD COLUMN lat REAL;
+    ALTER TABLE records ADD COLUMN lon REAL;
+    UPDATE records SET
+        category = coalesce(json_extract(doc, '$.body.report.category'), json_extract(doc, '$.body.case.category')),
+        lat = json_extract(doc, '$.location.lat'),
+        lon = json_extract(doc, '$.location.lon')
+    WHERE kind IN ('report', 'case');
+    CREATE INDEX records_near ON records(category, lat) WHERE category IS NOT NULL;
+    "#,
 ];
 
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

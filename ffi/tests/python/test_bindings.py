@@ -22,7 +22,9 @@ EXPORTED = {
         "update_report", "update_notice", "update_service_log", "set_status",
         "list_records", "get_record", "pending_count", "record_count",
         "rejected_changes", "discard_rejected",
-        "org_children", "categories", "next_notice_number", "users",
+        "org_children", "categories", "next_notice_number", "numbers_left", "users",
+        "duplicate_hints", "cases_from", "stall_by_qr", "stalls_near", "stall_inspections",
+        "notice_pdf", "notice_escpos", "notice_status_url",
         "sync_now", "cancel_sync", "subscribe",
         "attach_photo", "detach_photo", "photo_file", "fetch_photo", "photo_queue",
         "free_photo_space", "set_photo_policy", "photo_policy", "set_network", "upload_photos",
@@ -139,7 +141,7 @@ async def test_file_offline_sync_and_admin_sees_all_fields(login):
     log = officer.create_service_log(service_log_draft())
     assert officer.pending_count() == 3
     assert all(r.sync_state == gw.SyncState.PENDING for r in (report, notice, log))
-    assert notice.body.number.startswith("GZ")
+    assert re.fullmatch(r"奎文城管告字〔\d{4}〕第\d{6}号", notice.body.number), notice.body.number
     assert (report.kind, notice.kind, log.kind) == (gw.RecordKind.REPORT, gw.RecordKind.NOTICE, gw.RecordKind.SERVICE_LOG)
     assert (report.kind_label, notice.kind_label, log.kind_label) == ("随手拍", "不文明行为告知单", "服务日志")
     assert report.status == gw.RecordStatus.REPORT(gw.ReportStatus.SUBMITTED)
@@ -193,8 +195,20 @@ async def test_a_grid_worker_issues_no_notices_and_changes_none(login):
 
 async def test_edit_notice_admin_sees_it_with_history(login):
     officer = await login("officer.kuiwen")
-    notice = officer.create_notice(notice_draft(number="GZ-TEST-0001"))
-    assert notice.body.number == "GZ-TEST-0001"
+    # Signing in took a block of the brigade's numbers: the next is shown before it is used.
+    assert officer.numbers_left() == 100
+    number = officer.next_notice_number()
+    assert re.fullmatch(r"奎文城管告字〔\d{4}〕第\d{6}号", number), number
+    assert officer.next_notice_number() == number, "asking is not using"
+    notice = officer.create_notice(notice_draft(number=number))
+    assert notice.body.number == number
+    assert officer.numbers_left() == 99 and officer.next_notice_number() != number
+    # The same number again, or one this device was never given: refused on the spot.
+    for bad in (number, "奎文城管告字〔2026〕第999999号"):
+        with pytest.raises(gw.GridworkError.Invalid) as e:
+            officer.create_notice(notice_draft(number=bad))
+        assert e.value.field == "number"
+    assert e.value.reason == gw.RejectReason.NUMBER_NOT_ISSUED
     await officer.sync_now()
 
     edited = officer.update_notice(notice.id, gw.NoticeEdit(facts="店外占道经营，已口头劝导", deadline=today(5)))
@@ -534,8 +548,10 @@ async def test_reference_data(open_client):
     assert categories["09006"].kind in (gw.CategoryKind.MATTER, gw.CategoryKind.COMPONENT)
     assert categories["09006"].name
 
-    first, second = client.next_notice_number(), client.next_notice_number()
-    assert re.fullmatch(r"GZ\d{8}-[0-9A-F]{6}-\d{4}", first) and first != second
+    # A grid worker issues no notices, so holds no numbers.
+    assert client.numbers_left() == 0
+    with pytest.raises(gw.GridworkError.NoNumbers):
+        client.next_notice_number()
 
 
 # --- the list above is the API -------------------------------------------------------------
@@ -730,6 +746,75 @@ async def test_a_case_through_the_loop_on_three_phones_offline(login, tmp_path):
     assert Path(path).is_file(), "the reporter sees the after photo"
     closed = reporter.list_records(gw.RecordFilter(status=case_status(gw.CaseStatus.CLOSED), limit=1000))
     assert case.id in {r.id for r in closed} and all(r.kind == gw.RecordKind.CASE for r in closed)
+
+
+async def test_duplicate_hints_and_a_service_log_that_opens_cases(login):
+    """While filing, the phone lists the open report of the same category within 50 m (not
+    the one 200 m on), offline; complaints of a service log open cases whose progress the
+    log lists."""
+    first = await login("grid.kw01")
+    admin = await login("admin")
+    lat, lon = 36.71234, 119.17321
+    near = first.create_report(gw.ReportDraft(grid=KW_GRID, location=location(lat + 0.0002, lon), category="06036",
+                                              description="路边暴露垃圾"))
+    far = first.create_report(gw.ReportDraft(grid=KW_GRID, location=location(lat + 0.0018, lon), category="06036",
+                                             description="路边暴露垃圾"))
+    hints = first.duplicate_hints("06036", lat, lon)
+    assert [h.record.id for h in hints] == [near.id] and far.id not in {h.record.id for h in hints}
+    assert 21.0 < hints[0].distance_m < 23.5 and type(hints[0].distance_m) is float
+    assert all(h.record.id != near.id for h in first.duplicate_hints("09006", lat, lon)), "another category"
+    with pytest.raises(gw.GridworkError.Argument):
+        first.duplicate_hints("06036", 91.0, lon)
+    # Adding to it: a report of one's own linked to the first; the hint shows the problem once.
+    more = first.create_report(gw.ReportDraft(grid=KW_GRID, location=location(lat + 0.0001, lon), category="06036",
+                                              description="垃圾越堆越多", duplicate_of=near.id))
+    assert more.body.duplicate_of == near.id
+    assert [h.record.id for h in first.duplicate_hints("06036", lat, lon)] == [near.id]
+    with pytest.raises(gw.GridworkError.Argument):
+        first.create_report(gw.ReportDraft(grid=KW_GRID, location=location(), category="06036", description="x",
+                                           duplicate_of="not-a-uuid"))
+
+    log = first.create_service_log(service_log_draft(complaints=["夜间烧烤油烟扰民", "共享单车乱停"]))
+    assert first.cases_from(log.id) == []
+    await first.sync_now()
+    await admin.sync_now()
+    for i, category in enumerate(["09006", "06036"]):
+        admin.open_case(gw.CaseDraft(source=gw.CaseSource.SERVICE_LOG(id=log.id, complaint=i), category=category,
+                                     description=f"意见{i + 1}"))
+    assert (await admin.sync_now()).rejected == 0
+    await first.sync_now()
+    cases = first.cases_from(log.id)
+    assert [c.body.source for c in cases] == [gw.CaseSource.SERVICE_LOG(id=log.id, complaint=i) for i in range(2)]
+    assert all(c.status == case_status(gw.CaseStatus.REGISTERED) for c in cases)
+    with pytest.raises(gw.GridworkError.Argument):
+        first.cases_from("not-a-uuid")
+
+
+async def test_a_stall_by_its_qr_offline_and_its_inspections(login):
+    """The 小蓝棚 registry on the phone: found by its QR code, operators shown to officers
+    and masked for grid workers, an inspection linked to it and listed on its page."""
+    officer = await login("officer.kuiwen")
+    worker = await login("grid.kw01")
+    stall = officer.stall_by_qr("https://cg.weifang.example/public/stalls/KW-XLP-003")
+    assert stall is not None and stall.code == "KW-XLP-003" and stall.trade_label in ("修鞋", "修车", "修锁配钥匙")
+    assert stall.operator is not None and "*" not in stall.operator.phone
+    masked = worker.stall_by_qr(stall.qr)
+    assert masked.operator.phone != stall.operator.phone and "****" in masked.operator.phone
+    assert officer.stall_by_qr("NO-SUCH-1") is None
+    with pytest.raises(gw.GridworkError.Argument):
+        officer.stall_by_qr("https://evil.example/x")
+    near = officer.stalls_near(stall.lat, stall.lon, 300.0)
+    assert near[0].code == stall.code and near[0].distance_m < 1.0
+    assert all(a.distance_m <= b.distance_m for a, b in zip(near, near[1:]))
+    grid = stall.community + "-01"
+    notice = officer.create_notice(notice_draft(grid=grid, stall=stall.code))
+    assert notice.body.stall == stall.code
+    log = officer.create_service_log(service_log_draft(grid=grid, stall=stall.code))
+    assert {r.id for r in officer.stall_inspections(stall.code)} == {notice.id, log.id}
+    with pytest.raises(gw.GridworkError.Invalid) as e:
+        officer.create_notice(notice_draft(grid=grid, stall="KW-XLP-999"))
+    assert e.value.field == "stall"
+    assert (await officer.sync_now()).rejected == 0
 
 
 async def test_case_calls_with_bad_input_give_typed_errors(login, tmp_path):
@@ -959,5 +1044,7 @@ def test_every_export_is_covered():
         assert public == set(methods), f"{cls_name}: update EXPORTED"
     source = Path(__file__).read_text(encoding="utf-8")
     body = source.split("def test_every_export_is_covered", 1)[0].split("EXPORTED = {", 1)[1].split("\n}\n", 1)[1]
+    # The other test files of this suite call their part (printing: test_print.py).
+    body += "".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__file__).name)
     missing = [m for ms in EXPORTED.values() for m in ms if not re.search(rf"\.{m}\(", body)]
     assert not missing, f"never called: {missing}"

@@ -125,13 +125,13 @@ func allRecords(_ client: GridworkClient, kind: RecordKind? = nil, mineOnly: Boo
 
 // RecordBody is an enum with associated values: small accessors for the tests.
 extension RecordView {
-    var reportDescription: String? { if case let .report(_, description, _) = body { return description }; return nil }
-    var noticeNumber: String? { if case let .notice(number, _, _, _, _, _, _) = body { return number }; return nil }
+    var reportDescription: String? { if case let .report(_, description, _, _) = body { return description }; return nil }
+    var noticeNumber: String? { if case let .notice(number, _, _, _, _, _, _, _) = body { return number }; return nil }
     var photos: [PhotoInfo] {
         switch body {
-        case let .report(_, _, photos): return photos
-        case let .notice(_, _, _, _, _, _, photos): return photos
-        case let .serviceLog(_, _, _, _, _, _, _, _, photos): return photos
+        case let .report(_, _, photos, _): return photos
+        case let .notice(_, _, _, _, _, _, photos, _): return photos
+        case let .serviceLog(_, _, _, _, _, _, _, _, photos, _): return photos
         case let .`case`(_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, photos): return photos
         }
     }

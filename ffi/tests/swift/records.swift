@@ -8,7 +8,7 @@ let notice = try officer.createNotice(draft: noticeDraft())
 let log = try officer.createServiceLog(draft: serviceLogDraft())
 checkEqual(try officer.pendingCount(), 3)
 check([report, notice, log].allSatisfy { $0.syncState == .pending })
-check(notice.noticeNumber!.hasPrefix("GZ"))
+check(notice.noticeNumber!.hasPrefix("奎文城管告字〔"))
 checkEqual([report.kind, notice.kind, log.kind], [.report, .notice, .serviceLog])
 checkEqual([report.kindLabel, notice.kindLabel, log.kindLabel], ["随手拍", "不文明行为告知单", "服务日志"])
 checkEqual([report.status, notice.status, log.status],
@@ -35,10 +35,10 @@ for mine in [report, notice, log] {
     checkEqual(theirs.createdAt, mine.createdAt)
     check(theirs.seq != nil && theirs.syncState == .synced)
 }
-guard case let .notice(_, _, party, _, _, deadline, _) = try admin.getRecord(id: notice.id)!.record.body else { fail() }
+guard case let .notice(_, _, party, _, _, deadline, _, _) = try admin.getRecord(id: notice.id)!.record.body else { fail() }
 checkEqual(party, Party(name: "张某", shopName: "老张水果店", phone: "13805361234"))
 checkEqual(deadline, day(3))
-guard case let .serviceLog(_, activity, activityLabel, participantCount, _, complaints, _, _, _) = try admin.getRecord(id: log.id)!.record.body
+guard case let .serviceLog(_, activity, activityLabel, participantCount, _, complaints, _, _, _, _) = try admin.getRecord(id: log.id)!.record.body
 else { fail() }
 checkEqual(activity, .homeVisit)
 checkEqual(activityLabel, "入户走访")
@@ -84,7 +84,7 @@ guard case let .server(_, _, byAdmin, fields)? = back.history.last(where: { !$0.
 checkEqual(byAdmin, admin.currentUser()!.id)
 checkEqual(Set(fields), ["status", "description"])
 let done = try officer.updateServiceLog(id: log.id, edit: ServiceLogEdit(status: .done, participants: 8, linkedReports: [report.id]))
-guard case let .serviceLog(_, _, _, participants, _, _, _, linked, _) = done.body else { fail() }
+guard case let .serviceLog(_, _, _, participants, _, _, _, linked, _, _) = done.body else { fail() }
 checkEqual(done.status, .serviceLog(status: .done))
 checkEqual(participants, 8)
 checkEqual(linked, [report.id])

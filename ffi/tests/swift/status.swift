@@ -47,7 +47,7 @@ check(listed.allSatisfy { $0.kind == .notice })
 // Numbers: the declared types are the check (this file compiles only with Int64 and Int32).
 let worker = try await login("grid.kw01", name: "numbers")
 let log = try worker.createServiceLog(draft: serviceLogDraft(participants: 12))
-guard case let .serviceLog(_, _, _, participants, _, _, _, _, _) = log.body else { fail() }
+guard case let .serviceLog(_, _, _, participants, _, _, _, _, _, _) = log.body else { fail() }
 let people: Int32 = participants
 checkEqual(people, 12)
 let records: Int64 = try worker.recordCount()

@@ -15,9 +15,11 @@ use chrono::{DateTime, Duration, NaiveTime, Utc};
 use gridwork_core::cases::{Assignee, Case, CaseSource, CaseStep, StepAction};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{Activity, Location, Notice, OrgRef, Party, RecordBody, Report, Role, ServiceLog, Status};
+use gridwork_core::numbering::{NumberBlock, format_number};
 use gridwork_core::protocol::{NewRecord, Op, OpAction, RecordPatch};
 use gridwork_core::reference::RefIndex;
 use gridwork_core::worktime::{china, local_date};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const REPORTS: &[(&str, &str)] = &[
@@ -148,6 +150,9 @@ struct Place {
     lon: f64,
 }
 
+/// No demo event is older than this (four weeks, moved back past weekends and holidays).
+pub(super) const HISTORY_DAYS: i64 = 35;
+
 fn ms(t: DateTime<Utc>) -> u64 {
     u64::try_from(t.timestamp_millis()).unwrap_or(0)
 }
@@ -159,6 +164,11 @@ fn demo_device(name: &str) -> String {
     Uuid::from_u64_pair(h, h.rotate_left(29) ^ 0x6772_6964_776f_726b).to_string()
 }
 
+/// A demo account signed in on its demo device.
+pub(super) fn demo_caller(u: &User) -> Caller {
+    Caller { user_id: u.id.clone(), device_id: demo_device(&u.username), role: u.role, scope: u.scope.clone() }
+}
+
 /// Builds the events; each op gets a clock stamp at its event's time.
 struct Builder<'a> {
     refs: &'a RefIndex,
@@ -166,6 +176,9 @@ struct Builder<'a> {
     now: DateTime<Utc>,
     events: Vec<DemoEvent>,
     counter: u32,
+    /// Each officer's block of notice numbers (by user id) and how many it has drawn.
+    numbers: &'a HashMap<String, NumberBlock>,
+    drawn: HashMap<String, u64>,
 }
 
 impl<'a> Builder<'a> {
@@ -173,8 +186,18 @@ impl<'a> Builder<'a> {
         self.users.iter().find(|u| u.username == username).with_context(|| format!("demo account {username}"))
     }
 
+    /// The next number of `u`'s block, as an officer's device draws it.
+    fn next_number(&mut self, u: &User) -> anyhow::Result<String> {
+        let block = self.numbers.get(&u.id).with_context(|| format!("no number block for {}", u.username))?;
+        let drawn = self.drawn.entry(u.id.clone()).or_default();
+        let n = block.first + *drawn;
+        anyhow::ensure!(n <= block.last, "the demo block of {} is used up", u.username);
+        *drawn += 1;
+        Ok(format_number(&block.prefix, block.year, n))
+    }
+
     fn caller(u: &User) -> Caller {
-        Caller { user_id: u.id.clone(), device_id: demo_device(&u.username), role: u.role, scope: u.scope.clone() }
+        demo_caller(u)
     }
 
     /// An op by `u` at `at`.
@@ -369,8 +392,14 @@ impl<'a> Builder<'a> {
 }
 
 impl DemoPlan {
-    pub(super) fn new(refs: &RefIndex, users: &[User], now: DateTime<Utc>) -> anyhow::Result<Self> {
-        let mut b = Builder { refs, users, now, events: Vec::new(), counter: 0 };
+    /// `numbers`: the block of notice numbers each officer's device holds (by user id).
+    pub(super) fn new(
+        refs: &RefIndex,
+        users: &[User],
+        numbers: &HashMap<String, NumberBlock>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
+        let mut b = Builder { refs, users, now, events: Vec::new(), counter: 0, numbers, drawn: HashMap::new() };
         let workers: Vec<&User> = users.iter().filter(|u| u.role == Role::GridWorker).collect();
         let officer_of = |district: &str| -> anyhow::Result<&User> {
             users
@@ -405,6 +434,7 @@ impl DemoPlan {
                 replies: vec![reply.into()],
                 linked_reports: vec![],
                 photos: vec![],
+                stall: None,
             };
             let p = b.place(&u.scope, 100 + wi)?;
             let log_id = b.create(u, at, &p, RecordBody::ServiceLog(log));
@@ -436,7 +466,12 @@ impl DemoPlan {
                 u,
                 filed,
                 &p,
-                RecordBody::Report(Report { category: category.into(), description: description.clone(), photos: vec![] }),
+                RecordBody::Report(Report {
+                    category: category.into(),
+                    description: description.clone(),
+                    photos: vec![],
+                    duplicate_of: None,
+                }),
             );
             match story {
                 Some(story) => {
@@ -475,7 +510,7 @@ impl DemoPlan {
                     p.address = "潍坊市奎文区胜利东街88号".into();
                 }
                 let at = b.working_moment((oi * 2 + j * 4) as i64 + 3, oi + j);
-                let number = format!("GZ{}-{}-{:04}", u.scope, at.format("%Y%m%d"), j + 1);
+                let number = b.next_number(u)?;
                 let notice = Notice {
                     number,
                     category: tpl.category.into(),
@@ -484,6 +519,8 @@ impl DemoPlan {
                     legal_basis: tpl.basis.into(),
                     deadline: local_date(at) + Duration::days(if j == 2 { 1 } else { 3 }),
                     photos: vec![],
+                    // One inspection of a 小蓝棚 (its page lists it).
+                    stall: (oi == 0 && j == 1).then(|| "KW-XLP-001".to_owned()).filter(|c| b.refs.stall(c).is_some()),
                 };
                 let id = b.create(u, at, &p, RecordBody::Notice(notice));
                 match (oi, j) {

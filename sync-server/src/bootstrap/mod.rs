@@ -5,8 +5,10 @@
 
 mod demo_city;
 mod demo_records;
+mod demo_stalls;
 
 pub use demo_city::{DemoUser, categories, grid_position, orgs, users};
+pub use demo_stalls::stalls;
 
 use crate::domain::DomainError;
 use crate::service::accounts::NewUser;
@@ -15,12 +17,14 @@ use crate::storage::ReferenceStore;
 use anyhow::bail;
 use chrono::Utc;
 use gridwork_core::model::Role;
+use gridwork_core::numbering::BLOCK_SIZE;
 use gridwork_core::protocol::Outcome;
 use gridwork_core::reference::{OrgLevel, RefIndex, ReferenceData};
+use std::collections::HashMap;
 
-/// Load the Weifang org tree and the category table if the store has no orgs yet, and the
-/// working calendar and time limits if it has none (a store from before cases). Returns
-/// true if it loaded anything.
+/// Load the Weifang org tree and the category table if the store has no orgs yet, the
+/// working calendar and time limits if it has none (a store from before cases), and the
+/// 小蓝棚 registry if it has none. Returns true if it loaded anything.
 pub async fn ensure_reference(store: &dyn ReferenceStore) -> Result<bool, DomainError> {
     let mut loaded = false;
     if store.orgs().await?.is_empty() {
@@ -31,6 +35,10 @@ pub async fn ensure_reference(store: &dyn ReferenceStore) -> Result<bool, Domain
     if store.worktime().await?.is_none() {
         let (calendar, limits) = demo_city::worktime();
         store.put_worktime(calendar, limits).await?;
+        loaded = true;
+    }
+    if store.stalls().await?.is_empty() {
+        store.put_stalls(stalls()).await?;
         loaded = true;
     }
     Ok(loaded)
@@ -92,8 +100,21 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<bool> {
     // The history, each event at its own time on the server's clock, the deadline job
     // running before each as it would have.
     let now = Utc::now();
-    let plan = demo_records::DemoPlan::new(&refs.index, &accounts, now)?;
     let wall = state.clock().wall().clone();
+    // Each officer's device took a block of notice numbers before the history began.
+    wall.shift(-chrono::Duration::days(demo_records::HISTORY_DAYS + 1));
+    let mut numbers = HashMap::new();
+    let issued = async {
+        for u in accounts.iter().filter(|u| u.role == Role::Officer) {
+            let block = state.numbers().issue(&demo_records::demo_caller(u), BLOCK_SIZE).await?;
+            numbers.insert(u.id.clone(), block);
+        }
+        anyhow::Ok(())
+    };
+    let issued = issued.await;
+    wall.shift(chrono::Duration::zero());
+    issued?;
+    let plan = demo_records::DemoPlan::new(&refs.index, &accounts, &numbers, now)?;
     let replay = async {
         for event in plan.events {
             wall.shift(event.at - now);

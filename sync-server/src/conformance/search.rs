@@ -156,7 +156,7 @@ pub async fn search_filters_combine_sort_and_page(s: Stores) {
     check(RecordFilter { text: Some(" 楼道 ".into()), ..Default::default() }, Box::new(|r| r.kind() == RecordKind::Case)).await;
     check(RecordFilter { text: Some("胜利东街".into()), ..Default::default() }, Box::new(|_| true)).await;
     check(RecordFilter { text: Some("张某".into()), ..Default::default() }, Box::new(|_| false)).await;
-    check(RecordFilter { text: Some("kw-20261120".into()), ..Default::default() }, Box::new(|r| r.kind() == RecordKind::Notice))
+    check(RecordFilter { text: Some("告字〔2026〕".into()), ..Default::default() }, Box::new(|r| r.kind() == RecordKind::Notice))
         .await;
     // Combined.
     check(

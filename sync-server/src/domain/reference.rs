@@ -13,6 +13,10 @@ pub struct RefCache {
     pub json: Bytes,
     /// Quoted strong ETag of `json`.
     pub etag: String,
+    /// `data` with the stall operators masked, for accounts without the right to see them
+    /// (grid workers), and its ETag.
+    pub masked_json: Bytes,
+    pub masked_etag: String,
     /// The storage revision the cache was built from.
     pub revision: u64,
 }
@@ -20,13 +24,17 @@ pub struct RefCache {
 impl RefCache {
     /// The cache of `data` (its `version` is computed here: a hash of the lists).
     pub fn build(mut data: ReferenceData, revision: u64) -> Result<Self, DomainError> {
-        let lists = serde_json::to_vec(&(&data.orgs, &data.categories, &data.users, &data.calendar, &data.time_limits))
-            .map_err(DomainError::internal)?;
+        let lists =
+            serde_json::to_vec(&(&data.orgs, &data.categories, &data.users, &data.calendar, &data.time_limits, &data.stalls))
+                .map_err(DomainError::internal)?;
         data.version = hex::encode(&Sha256::digest(&lists)[..8]);
         let json = Bytes::from(serde_json::to_vec(&data).map_err(DomainError::internal)?);
         let etag = format!("\"{}\"", data.version);
+        let masked = ReferenceData { stalls: data.stalls.iter().map(|s| s.masked()).collect(), ..data.clone() };
+        let masked_json = Bytes::from(serde_json::to_vec(&masked).map_err(DomainError::internal)?);
+        let masked_etag = format!("\"{}-m\"", data.version);
         let index = RefIndex::new(&data);
-        Ok(RefCache { data, index, json, etag, revision })
+        Ok(RefCache { data, index, json, etag, masked_json, masked_etag, revision })
     }
 }
 

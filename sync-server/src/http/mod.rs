@@ -4,8 +4,12 @@
 //! error format) will sit beside it. Layers every request passes through are added here.
 
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod extract;
+pub mod open311;
+pub mod openapi;
+pub mod public;
 
 use crate::state::AppState;
 use axum::Router;
@@ -21,6 +25,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest(gridwork_core::protocol::paths::PREFIX, api::router(&state))
+        .nest(console::PREFIX, console::router())
+        .nest(open311::PREFIX, open311::router())
+        .route(openapi::PATH, get(openapi::document))
+        .merge(public::router())
         .fallback(not_found)
         .layer(CompressionLayer::new())
         .layer(

@@ -6,7 +6,9 @@ use crate::domain::DomainError;
 use crate::domain::access::{Caller, scope_levels};
 use crate::domain::clock::ServerClock;
 use crate::service::audit::AuditService;
+use crate::service::numbers::NumberService;
 use crate::service::reference::ReferenceService;
+use crate::storage::numbers::Whose;
 use crate::storage::{AccountStore, SessionRow, User};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -117,6 +119,7 @@ pub struct AccountsService {
     clock: Arc<ServerClock>,
     passwords: Arc<Passwords>,
     audit: Arc<AuditService>,
+    numbers: Arc<NumberService>,
 }
 
 impl AccountsService {
@@ -126,8 +129,9 @@ impl AccountsService {
         clock: Arc<ServerClock>,
         passwords: Arc<Passwords>,
         audit: Arc<AuditService>,
+        numbers: Arc<NumberService>,
     ) -> Self {
-        AccountsService { store, reference, clock, passwords, audit }
+        AccountsService { store, reference, clock, passwords, audit, numbers }
     }
 
     /// Check a username and password; the user on success.
@@ -199,6 +203,9 @@ impl AccountsService {
             })
             .await?;
         tracing::info!(user = %user.id, "login");
+        // The device changed hands: another account's notice numbers on it are given up.
+        let device = req.device_id.to_string();
+        self.numbers.give_up(&user.id, Whose::Device { device_id: &device, keep_user: Some(&user.id) }).await?;
         self.audit
             .record(&user.id, "sign_in", Some(&user.id), serde_json::json!({ "device": req.device_id.to_string() }))
             .await?;
@@ -232,6 +239,8 @@ impl AccountsService {
         let user = self.store.user_by_username(username).await?.ok_or(DomainError::NotFound)?;
         let device = device_id.map(|d| d.to_string());
         let revoked = self.store.revoke_user_sessions(&user.id, device.as_deref()).await?;
+        // A revoked device never hands out the numbers it held.
+        self.numbers.give_up(&by.user.id, Whose::User { user_id: &user.id, device_id: device.as_deref() }).await?;
         tracing::info!(by = %by.user.id, user = %user.id, revoked, "sessions revoked");
         let detail = serde_json::json!({ "device": device, "revoked": revoked });
         self.audit.record(&by.user.id, "revoke", Some(&user.id), detail).await?;

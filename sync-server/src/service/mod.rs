@@ -5,16 +5,27 @@
 pub mod accounts;
 pub mod audit;
 pub mod cases;
+pub mod console;
+pub mod console_sessions;
 pub mod deadlines;
+pub mod export;
 pub mod figures;
+pub mod numbers;
+pub mod open311;
 pub mod photos;
+pub mod public_notices;
 pub mod reference;
+pub mod stalls;
 pub mod sync;
 
 pub use accounts::AccountsService;
 pub use audit::AuditService;
+pub use console::ConsoleService;
+pub use console_sessions::ConsoleSessions;
 pub use deadlines::DeadlineService;
 pub use figures::FiguresService;
+pub use numbers::NumberService;
 pub use photos::PhotosService;
 pub use reference::ReferenceService;
+pub use stalls::StallService;
 pub use sync::SyncService;

@@ -62,5 +62,6 @@ async fn load(store: &dyn ReferenceStore, accounts: &dyn AccountStore) -> Result
     let categories = store.categories().await?;
     let users = accounts.list_users().await?.iter().map(|u| u.info()).collect();
     let (calendar, time_limits) = store.worktime().await?.unwrap_or_default();
-    RefCache::build(ReferenceData { version: String::new(), orgs, categories, users, calendar, time_limits }, revision)
+    let stalls = store.stalls().await?;
+    RefCache::build(ReferenceData { version: String::new(), orgs, categories, users, calendar, time_limits, stalls }, revision)
 }

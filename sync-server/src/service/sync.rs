@@ -11,7 +11,8 @@ use crate::domain::error::{InvalidKind, TooLarge};
 use crate::service::audit::AuditService;
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
-use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
+use crate::storage::numbers::NumberUse;
+use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore, RecordTx};
 use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
@@ -149,6 +150,18 @@ impl SyncService {
                 }
                 other => other,
             };
+            // A new notice's number: from a block of this device, used once. Last, so that a
+            // number is recorded only for a notice that is accepted.
+            let outcome = match outcome {
+                Ok((next, moved)) if cur.is_none() => match &next.state.record.body {
+                    RecordBody::Notice(n) => match self.use_number(&mut *tx, caller, op.record_id, &n.number).await? {
+                        None => Ok((next, moved)),
+                        Some(rejection) => Err(rejection),
+                    },
+                    _ => Ok((next, moved)),
+                },
+                other => other,
+            };
             let cur = current.get(&op.record_id);
             let answer = match outcome {
                 Ok((next, _)) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
@@ -199,6 +212,25 @@ impl SyncService {
         }
         tx.commit().await?;
         Ok(results)
+    }
+
+    /// Check and record a new notice's number; why it is refused, if it is.
+    async fn use_number(
+        &self,
+        tx: &mut dyn RecordTx,
+        caller: &Caller,
+        record_id: Uuid,
+        number: &str,
+    ) -> Result<Option<Rejection>, DomainError> {
+        let refuse = |reason, message: &str| Some(Rejection::new(reason, Some("number"), message));
+        let Some((prefix, year, n)) = gridwork_core::numbering::parse_number(number) else {
+            return Ok(refuse(RejectReason::Invalid, "告知单编号格式不对 (number)"));
+        };
+        Ok(match tx.use_number(&prefix, year, n, record_id, &caller.device_id, &caller.user_id).await? {
+            NumberUse::Fresh => None,
+            NumberUse::NotIssued => refuse(RejectReason::NumberNotIssued, "告知单编号不是发给本设备的号段 (number)"),
+            NumberUse::Used => refuse(RejectReason::NumberUsed, "告知单编号已被其他告知单使用 (number)"),
+        })
     }
 
     /// The audit entry of an accepted op that opened a case or took one of its steps.

@@ -27,6 +27,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+pub mod clients;
+pub mod numbers;
 pub mod sqlite;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -206,6 +208,10 @@ pub trait ReferenceStore: Send + Sync {
     async fn put_worktime(&self, calendar: WorkCalendar, time_limits: Vec<TimeLimit>) -> Result<()>;
     /// The working calendar and the case time limits, if they were ever put.
     async fn worktime(&self) -> Result<Option<(WorkCalendar, Vec<TimeLimit>)>>;
+    /// Replace the 小蓝棚 and 便民市场 registry.
+    async fn put_stalls(&self, stalls: Vec<gridwork_core::stalls::Stall>) -> Result<()>;
+    /// The registry (empty if never put).
+    async fn stalls(&self) -> Result<Vec<gridwork_core::stalls::Stall>>;
     /// A number that changes whenever orgs, categories, users or the worktime change
     /// (users are reference data too: devices show their names). Cheap to read.
     async fn reference_revision(&self) -> Result<u64>;
@@ -264,6 +270,17 @@ pub trait RecordTx: Send {
     async fn next_number(&mut self, key: &str) -> Result<u64>;
     /// Append to the audit trail as part of this unit of work (it commits with it).
     async fn audit(&mut self, entry: NewAudit) -> Result<u64>;
+    /// Record the number of a notice being created by `device_id` and `user_id` (see
+    /// [`numbers::NumberUse`]).
+    async fn use_number(
+        &mut self,
+        prefix: &str,
+        year: i32,
+        n: u64,
+        record_id: Uuid,
+        device_id: &str,
+        user_id: &str,
+    ) -> Result<numbers::NumberUse>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 
@@ -345,13 +362,25 @@ pub struct Stores {
     pub records: Arc<dyn RecordStore>,
     pub photos: Arc<dyn PhotoStore>,
     pub audit: Arc<dyn AuditStore>,
+    /// Open311 client applications (`clients.rs`).
+    pub clients: Arc<dyn clients::ClientStore>,
+    /// Notice-number blocks (`numbers.rs`).
+    pub numbers: Arc<dyn numbers::NumberStore>,
     backend: Arc<dyn Backend>,
 }
 
 impl Stores {
     pub fn of<B>(backend: Arc<B>) -> Stores
     where
-        B: AccountStore + ReferenceStore + RecordStore + PhotoStore + AuditStore + Backend + 'static,
+        B: AccountStore
+            + ReferenceStore
+            + RecordStore
+            + PhotoStore
+            + AuditStore
+            + clients::ClientStore
+            + numbers::NumberStore
+            + Backend
+            + 'static,
     {
         Stores {
             accounts: backend.clone(),
@@ -359,6 +388,8 @@ impl Stores {
             records: backend.clone(),
             photos: backend.clone(),
             audit: backend.clone(),
+            clients: backend.clone(),
+            numbers: backend.clone(),
             backend,
         }
     }

@@ -127,3 +127,16 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no {name} header"))
     }
 }
+
+/// A block of notice numbers for `who`'s device, as its sync asks for one.
+pub async fn take_block(h: &Harness, who: &Login, count: u32) -> gridwork_core::numbering::NumberBlock {
+    let r = send(
+        &h.app,
+        authed(axum::http::Method::POST, gridwork_core::protocol::paths::NUMBER_BLOCKS, who)
+            .header("content-type", "application/json"),
+        Body::from(serde_json::json!({ "count": count }).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}

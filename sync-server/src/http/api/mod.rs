@@ -2,7 +2,9 @@
 //! every answer of this surface, errors made by layers included, the JSON error body.
 
 mod auth;
+pub mod exports;
 mod figures;
+mod numbers;
 mod photos;
 mod reference;
 mod sync;
@@ -28,8 +30,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::router())
         .merge(figures::router())
+        .merge(numbers::router())
         .merge(sync::router())
         .merge(reference::router())
+        .merge(exports::router())
+        .merge(crate::http::open311::clients::admin_router())
         .merge(photos::router(state.photos().files().max_bytes()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

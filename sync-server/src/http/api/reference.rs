@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use gridwork_core::model::Role;
 use gridwork_core::protocol::paths;
 use std::sync::Arc;
 
@@ -26,17 +27,28 @@ pub(super) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         .any(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)))
 }
 
+/// Officers and admins see who runs a stall; grid workers see it masked.
+fn may_see_operators(role: Role) -> bool {
+    matches!(role, Role::Officer | Role::Admin)
+}
+
 async fn reference(
     State(reference): State<Arc<ReferenceService>>,
-    _session: BearerSession,
+    BearerSession(session): BearerSession,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let cache = reference.current().await?;
-    let etag = HeaderValue::from_str(&cache.etag).map_err(AppError::internal)?;
-    let mut resp = if matches_etag(&headers, &cache.etag) {
+    // Stall operators (personal data) only for those who inspect stalls.
+    let (body, tag) = if may_see_operators(session.caller.role) {
+        (&cache.json, &cache.etag)
+    } else {
+        (&cache.masked_json, &cache.masked_etag)
+    };
+    let etag = HeaderValue::from_str(tag).map_err(AppError::internal)?;
+    let mut resp = if matches_etag(&headers, tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = cache.json.clone().into_response();
+        let mut r = body.clone().into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         r
     };

@@ -5,6 +5,8 @@
 
 mod accounts;
 mod audit;
+mod clients;
+mod numbers;
 mod photos;
 mod records;
 mod reference;
@@ -29,6 +31,9 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_photos.sql"),
     include_str!("migrations/003_cases.sql"),
     include_str!("migrations/004_trust.sql"),
+    include_str!("migrations/005_open311.sql"),
+    include_str!("migrations/006_numbers.sql"),
+    include_str!("migrations/007_console.sql"),
 ];
 
 pub struct SqliteStorage {

@@ -397,6 +397,20 @@ impl RecordTx for SqliteTx {
         .await
     }
 
+    async fn use_number(
+        &mut self,
+        prefix: &str,
+        year: i32,
+        n: u64,
+        record_id: Uuid,
+        device_id: &str,
+        user_id: &str,
+    ) -> Result<crate::storage::numbers::NumberUse> {
+        let (prefix, device_id, user_id) = (prefix.to_owned(), device_id.to_owned(), user_id.to_owned());
+        self.run(move |conn| super::numbers::use_number(conn, &prefix, year, n, &record_id.to_string(), &device_id, &user_id))
+            .await
+    }
+
     async fn audit(&mut self, entry: crate::storage::NewAudit) -> Result<u64> {
         self.run(move |conn| super::audit::append(conn, &entry)).await
     }

@@ -134,6 +134,32 @@ impl ReferenceStore for SqliteStorage {
         .await
     }
 
+    async fn put_stalls(&self, stalls: Vec<gridwork_core::stalls::Stall>) -> Result<()> {
+        let doc = serde_json::to_string(&stalls).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            tx.prepare_cached(
+                "INSERT INTO reference_docs (key, doc) VALUES ('stalls', ?1) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc",
+            )?
+            .execute([doc])?;
+            bump_reference_rev(&tx)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn stalls(&self) -> Result<Vec<gridwork_core::stalls::Stall>> {
+        self.read(|conn| {
+            let doc: Option<String> = conn
+                .prepare_cached("SELECT doc FROM reference_docs WHERE key = 'stalls'")?
+                .query_row([], |r| r.get(0))
+                .optional()?;
+            doc.map_or(Ok(Vec::new()), |d| serde_json::from_str(&d).map_err(|_| corrupt("reference_docs.stalls")))
+        })
+        .await
+    }
+
     async fn reference_revision(&self) -> Result<u64> {
         self.read(|conn| {
             let v: i64 =

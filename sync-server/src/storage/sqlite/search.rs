@@ -13,6 +13,18 @@ use uuid::Uuid;
 
 /// The WHERE clause of the visibility and the filter, its values pushed onto `args`.
 pub(crate) fn where_clause(visibility: &Visibility, filter: &RecordFilter, args: &mut Vec<Value>) -> String {
+    clause_of(visibility, filter, args, true)
+}
+
+/// The WHERE clause of a sorted page: kind and stage do not pick the index (`+kind`), so a
+/// page walks its sort index and stops at the limit instead of sorting every record of a
+/// common kind; counts (no order) use `records_status_kind`.
+fn page_clause(visibility: &Visibility, filter: &RecordFilter, args: &mut Vec<Value>) -> String {
+    clause_of(visibility, filter, args, false)
+}
+
+fn clause_of(visibility: &Visibility, filter: &RecordFilter, args: &mut Vec<Value>, kind_status_index: bool) -> String {
+    let unindexed = if kind_status_index { "" } else { "+" };
     let mut parts: Vec<String> = Vec::new();
     let arg = |v: Value, args: &mut Vec<Value>| {
         args.push(v);
@@ -33,11 +45,11 @@ pub(crate) fn where_clause(visibility: &Visibility, filter: &RecordFilter, args:
     }
     if !filter.kinds.is_empty() {
         let list: Vec<String> = filter.kinds.iter().map(|k| arg(k.as_str().to_owned().into(), args)).collect();
-        parts.push(format!("kind IN ({})", list.join(", ")));
+        parts.push(format!("{unindexed}kind IN ({})", list.join(", ")));
     }
     if !filter.statuses.is_empty() {
         let list: Vec<String> = filter.statuses.iter().map(|s| arg(s.as_str().to_owned().into(), args)).collect();
-        parts.push(format!("status IN ({})", list.join(", ")));
+        parts.push(format!("{unindexed}status IN ({})", list.join(", ")));
     }
     if let Some(code) = filter.category.as_deref().filter(|c| !c.is_empty()) {
         let escaped = code.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -87,7 +99,7 @@ pub(crate) fn search(
     limit: u32,
 ) -> Result<RecordPage> {
     let mut args = Vec::new();
-    let mut clause = where_clause(visibility, filter, &mut args);
+    let mut clause = page_clause(visibility, filter, &mut args);
     let (col, desc) = order(sort);
     if let Some(after) = after {
         args.push(after.key.clone().into());
@@ -141,9 +153,15 @@ mod tests {
         let s = SqliteStorage::open(dir.path()).expect("open");
         s.with_writer(|conn| {
             for (sort, index) in [(SortKey::NewestFirst, "records_created"), (SortKey::UpdatedFirst, "records_updated")] {
-                for filter in [RecordFilter::default(), RecordFilter { text: Some("垃圾".into()), ..Default::default() }] {
+                let kinds = RecordFilter {
+                    kinds: vec![gridwork_core::model::RecordKind::Report],
+                    statuses: vec![gridwork_core::model::Status::Submitted],
+                    ..Default::default()
+                };
+                for filter in [RecordFilter::default(), RecordFilter { text: Some("垃圾".into()), ..Default::default() }, kinds]
+                {
                     let mut args = Vec::new();
-                    let clause = where_clause(&Visibility::All, &filter, &mut args);
+                    let clause = page_clause(&Visibility::All, &filter, &mut args);
                     let (col, _) = order(sort);
                     let sql = format!(
                         "EXPLAIN QUERY PLAN SELECT seq FROM records WHERE {clause} ORDER BY {col} DESC, id DESC LIMIT 51"
@@ -159,6 +177,31 @@ mod tests {
                     assert!(plan.contains(index) && !plan.contains("TEMP B-TREE"), "{sort:?} {filter:?}: {plan}");
                 }
             }
+        })
+        .await;
+    }
+
+    /// Counts of a kind and stage (the console's queue) read the index alone.
+    #[tokio::test]
+    async fn kind_and_stage_counts_use_their_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SqliteStorage::open(dir.path()).expect("open");
+        s.with_writer(|conn| {
+            let filter = RecordFilter {
+                kinds: vec![gridwork_core::model::RecordKind::Case],
+                statuses: vec![gridwork_core::model::Status::Registered],
+                ..Default::default()
+            };
+            let mut args = Vec::new();
+            let clause = where_clause(&Visibility::All, &filter, &mut args);
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM records WHERE {clause}"))
+                .expect("prepare")
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(3))
+                .expect("plan")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            assert!(plan.join(" | ").contains("records_status_kind"), "{plan:?}");
         })
         .await;
     }

@@ -153,6 +153,47 @@ class CasesTest : ServerTest() {
     }
 
     @Test
+    fun `duplicate hints near a new report, and a service log whose complaints open cases`() = runBlocking {
+        val worker = login("grid.kw01")
+        val admin = login("admin")
+        val (lat, lon) = 36.71234 to 119.17321
+        val near = worker.createReport(
+            ReportDraft(grid = KW_GRID, location = location(lat + 0.0002, lon), category = "06036", description = "路边暴露垃圾")
+        )
+        val far = worker.createReport(
+            ReportDraft(grid = KW_GRID, location = location(lat + 0.0018, lon), category = "06036", description = "路边暴露垃圾")
+        )
+        val hints = worker.duplicateHints("06036", lat, lon)
+        assertEquals(listOf(near.id), hints.map { it.record.id }, "near, not ${far.id}")
+        assertTrue(hints[0].distanceM in 21.0..23.5, "${hints[0].distanceM}")
+        assertGridwork<GridworkException.Argument> { worker.duplicateHints("06036", 91.0, lon) }
+
+        val log = worker.createServiceLog(serviceLogDraft())
+        assertEquals(emptyList<RecordView>(), worker.casesFrom(log.id))
+        worker.syncNow()
+        admin.syncNow()
+        admin.openCase(CaseDraft(source = CaseSource.ServiceLog(log.id, 0), category = "09006", description = "夜间烧烤油烟扰民"))
+        assertEquals(0L, admin.syncNow().rejected)
+        worker.syncNow()
+        val cases = worker.casesFrom(log.id)
+        assertEquals(listOf<CaseSource>(CaseSource.ServiceLog(log.id, 0)), cases.map { it.case.source })
+        assertEquals(caseStatus(CaseStatus.REGISTERED), cases.single().status)
+    }
+
+    @Test
+    fun `a stall found by its QR code offline lists its inspections`() = runBlocking {
+        val officer = login("officer.kuiwen")
+        val stall = officer.stallByQr("https://cg.weifang.example/public/stalls/KW-XLP-003")!!
+        assertEquals("KW-XLP-003", stall.code)
+        assertTrue(stall.operator != null && !stall.operator!!.phone.contains("*"))
+        assertNull(officer.stallByQr("NO-SUCH-1"))
+        assertGridwork<GridworkException.Argument> { officer.stallByQr("https://evil.example/x") }
+        assertEquals(stall.code, officer.stallsNear(stall.lat, stall.lon, 300.0).first().code)
+        val log = officer.createServiceLog(serviceLogDraft().copy(grid = stall.community + "-01", stall = stall.code))
+        assertEquals(listOf(log.id), officer.stallInspections(stall.code).map { it.id })
+    }
+
+    @Test
     fun `case calls with bad input give typed errors`() = runBlocking {
         val admin = login("admin")
         val report = admin.createReport(reportDraft())

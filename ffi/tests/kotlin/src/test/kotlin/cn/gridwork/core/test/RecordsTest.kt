@@ -15,7 +15,7 @@ class RecordsTest : ServerTest() {
         val log = officer.createServiceLog(serviceLogDraft())
         assertEquals(3L, officer.pendingCount())
         assertTrue(listOf(report, notice, log).all { it.syncState == SyncState.PENDING && it.syncStateLabel == "待同步" })
-        assertTrue(notice.notice.number.startsWith("GZ"))
+        assertTrue(notice.notice.number.startsWith("奎文城管告字〔"), notice.notice.number)
         assertEquals(listOf(RecordKind.REPORT, RecordKind.NOTICE, RecordKind.SERVICE_LOG), listOf(report.kind, notice.kind, log.kind))
         assertEquals(listOf("随手拍", "不文明行为告知单", "服务日志"), listOf(report.kindLabel, notice.kindLabel, log.kindLabel))
         assertEquals(
@@ -65,8 +65,17 @@ class RecordsTest : ServerTest() {
     @Test
     fun `edits reach the admin with history, and the admin's edits come back`() = runBlocking {
         val officer = login("officer.kuiwen")
-        val notice = officer.createNotice(noticeDraft(number = "GZ-TEST-0001"))
-        assertEquals("GZ-TEST-0001", notice.notice.number)
+        // Signing in took a block of the brigade's numbers: the next is shown before it is used.
+        assertEquals(100L, officer.numbersLeft())
+        val number = officer.nextNoticeNumber()
+        assertTrue(Regex("""奎文城管告字〔\d{4}〕第\d{6}号""").matches(number), number)
+        assertEquals(number, officer.nextNoticeNumber())
+        val notice = officer.createNotice(noticeDraft(number = number))
+        assertEquals(number, notice.notice.number)
+        assertEquals(99L, officer.numbersLeft())
+        assertNotEquals(number, officer.nextNoticeNumber())
+        val reused = assertGridwork<GridworkException.Invalid> { officer.createNotice(noticeDraft(number = number)) }
+        assertEquals(RejectReason.NUMBER_USED, reused.reason)
         officer.syncNow()
 
         val edited = officer.updateNotice(notice.id, NoticeEdit(facts = "店外占道经营，已口头劝导", deadline = today(5)))
