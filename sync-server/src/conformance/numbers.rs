@@ -99,6 +99,9 @@ pub async fn a_number_is_used_once_and_only_from_its_device_block(s: Stores) {
     // d2 uses its own; a refused notice left no mark: its number is still free.
     assert_eq!(push_as(&s, &d2, vec![create(notice(&kw(101), 6))]).await[0].outcome, Outcome::Accepted);
     assert_eq!(push_as(&s, &d1, vec![create(notice(&kw(2), 7))]).await[0].outcome, Outcome::Accepted);
+    // Two new notices with one number in one push: the first has it.
+    let pair = push_as(&s, &d1, vec![create(notice(&kw(3), 8)), create(notice(&kw(3), 9))]).await;
+    assert_eq!((pair[0].outcome, reason(&pair[1])), (Outcome::Accepted, Some(RejectReason::NumberUsed)), "{pair:?}");
     // An update never touches the number check.
     let cancel = Op {
         op_id: Uuid::now_v7(),
@@ -109,7 +112,7 @@ pub async fn a_number_is_used_once_and_only_from_its_device_block(s: Stores) {
     assert_eq!(push_as(&s, &d1, vec![cancel]).await[0].outcome, Outcome::Accepted);
     let accounts = s.numbers.number_accounts(Some("奎文"), Some(2026)).await.expect("accounts");
     let d1_block = accounts.iter().find(|a| a.device_id == "d1").expect("d1's block");
-    assert_eq!((d1_block.used, d1_block.cancelled, d1_block.open, d1_block.returned, d1_block.lost), (2, 1, 98, 0, 0));
+    assert_eq!((d1_block.used, d1_block.cancelled, d1_block.open, d1_block.returned, d1_block.lost), (3, 1, 97, 0, 0));
     let d2_block = accounts.iter().find(|a| a.device_id == "d2").expect("d2's block");
     assert_eq!((d2_block.used, d2_block.open), (1, 9));
 }

@@ -1,7 +1,7 @@
 //! Notice numbers: blocks of a brigade's yearly sequence handed to officers' devices, given
 //! back when a device signs out, given up when it changes hands or is revoked, and an
 //! account of every number handed out. A pushed notice's number is checked by the sync
-//! service in the push's own unit of work (`RecordTx::use_number`).
+//! service in the push's own unit of work (`RecordTx::number_states`).
 
 use crate::domain::DomainError;
 use crate::domain::access::Caller;

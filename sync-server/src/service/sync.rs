@@ -11,12 +11,13 @@ use crate::domain::error::{InvalidKind, TooLarge};
 use crate::service::audit::AuditService;
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
-use crate::storage::numbers::NumberUse;
-use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore, RecordTx};
+use crate::storage::numbers::{NumberKey, NumberState, NumberUse};
+use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
 use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
 use gridwork_core::model::{Record, RecordBody, RecordKind, Role, Status};
+use gridwork_core::numbering::parse_number;
 use gridwork_core::protocol::{
     DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_OPS, Op, OpAction, OpResult, Outcome, PullQuery, PullResponse, PushResponse,
     RecordPatch, RejectReason, Rejection,
@@ -86,6 +87,21 @@ impl SyncService {
         }
         let now = self.clock.now();
         let visibility = caller.visibility(refs);
+        // The numbers of the new notices, checked in one read; what this push uses of them
+        // is tracked here and recorded with its versions.
+        let mut numbers = NumberBook::default();
+        let keys: Vec<NumberKey> = ops
+            .iter()
+            .filter_map(|o| match &o.action {
+                OpAction::Create(new) => match &new.body {
+                    RecordBody::Notice(n) => parse_number(&n.number),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let states = tx.number_states(keys.clone(), &caller.device_id, &caller.user_id).await?;
+        numbers.states = keys.into_iter().zip(states).collect();
 
         let mut versions: Vec<NewVersion> = Vec::new();
         let mut audits: Vec<NewAudit> = Vec::new();
@@ -154,7 +170,7 @@ impl SyncService {
             // number is recorded only for a notice that is accepted.
             let outcome = match outcome {
                 Ok((next, moved)) if cur.is_none() => match &next.state.record.body {
-                    RecordBody::Notice(n) => match self.use_number(&mut *tx, caller, op.record_id, &n.number).await? {
+                    RecordBody::Notice(n) => match numbers.take(&n.number, op.record_id) {
                         None => Ok((next, moved)),
                         Some(rejection) => Err(rejection),
                     },
@@ -195,6 +211,7 @@ impl SyncService {
         }
 
         let seqs = tx.put_versions(versions).await?;
+        tx.record_numbers(numbers.taken).await?;
         let results: Vec<OpResult> = answers
             .into_iter()
             .map(|a| match a {
@@ -212,25 +229,6 @@ impl SyncService {
         }
         tx.commit().await?;
         Ok(results)
-    }
-
-    /// Check and record a new notice's number; why it is refused, if it is.
-    async fn use_number(
-        &self,
-        tx: &mut dyn RecordTx,
-        caller: &Caller,
-        record_id: Uuid,
-        number: &str,
-    ) -> Result<Option<Rejection>, DomainError> {
-        let refuse = |reason, message: &str| Some(Rejection::new(reason, Some("number"), message));
-        let Some((prefix, year, n)) = gridwork_core::numbering::parse_number(number) else {
-            return Ok(refuse(RejectReason::Invalid, "告知单编号格式不对 (number)"));
-        };
-        Ok(match tx.use_number(&prefix, year, n, record_id, &caller.device_id, &caller.user_id).await? {
-            NumberUse::Fresh => None,
-            NumberUse::NotIssued => refuse(RejectReason::NumberNotIssued, "告知单编号不是发给本设备的号段 (number)"),
-            NumberUse::Used => refuse(RejectReason::NumberUsed, "告知单编号已被其他告知单使用 (number)"),
-        })
     }
 
     /// The audit entry of an accepted op that opened a case or took one of its steps.
@@ -381,4 +379,38 @@ fn precheck(ops: &[Op]) -> Result<(), DomainError> {
         }
     }
     Ok(())
+}
+
+/// The new notices' numbers in one push: where each stood before it, and which this push
+/// takes (a number taken by one notice of the push is used for the next).
+#[derive(Default)]
+struct NumberBook {
+    states: HashMap<NumberKey, NumberState>,
+    taken: Vec<(NumberKey, i64, Uuid)>,
+}
+
+impl NumberBook {
+    /// Take `number` for the new notice `record_id`; why it is refused, if it is.
+    fn take(&mut self, number: &str, record_id: Uuid) -> Option<Rejection> {
+        let refuse = |reason, message: &str| Some(Rejection::new(reason, Some("number"), message));
+        let Some(key) = parse_number(number) else {
+            return refuse(RejectReason::Invalid, "告知单编号格式不对 (number)");
+        };
+        let Some(state) = self.states.get_mut(&key) else {
+            return refuse(RejectReason::NumberNotIssued, "告知单编号不是发给本设备的号段 (number)");
+        };
+        let id = record_id.to_string();
+        match state.use_by(&id) {
+            NumberUse::Fresh => {
+                if state.taken_by.is_none() {
+                    let block = state.block.unwrap_or_default();
+                    state.taken_by = Some(id);
+                    self.taken.push((key, block, record_id));
+                }
+                None
+            }
+            NumberUse::NotIssued => refuse(RejectReason::NumberNotIssued, "告知单编号不是发给本设备的号段 (number)"),
+            NumberUse::Used => refuse(RejectReason::NumberUsed, "告知单编号已被其他告知单使用 (number)"),
+        }
+    }
 }

@@ -270,17 +270,17 @@ pub trait RecordTx: Send {
     async fn next_number(&mut self, key: &str) -> Result<u64>;
     /// Append to the audit trail as part of this unit of work (it commits with it).
     async fn audit(&mut self, entry: NewAudit) -> Result<u64>;
-    /// Record the number of a notice being created by `device_id` and `user_id` (see
-    /// [`numbers::NumberUse`]).
-    async fn use_number(
+    /// Where these notice numbers stand for `device_id` and `user_id`, in one read (a push
+    /// checks all its new notices at once).
+    async fn number_states(
         &mut self,
-        prefix: &str,
-        year: i32,
-        n: u64,
-        record_id: Uuid,
+        keys: Vec<numbers::NumberKey>,
         device_id: &str,
         user_id: &str,
-    ) -> Result<numbers::NumberUse>;
+    ) -> Result<Vec<numbers::NumberState>>;
+    /// Record the numbers of accepted new notices (each checked Fresh by `number_states`
+    /// in this unit of work), with their blocks.
+    async fn record_numbers(&mut self, uses: Vec<(numbers::NumberKey, i64, Uuid)>) -> Result<()>;
     async fn commit(self: Box<Self>) -> Result<()>;
 }
 

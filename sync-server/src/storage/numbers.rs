@@ -1,6 +1,6 @@
 //! Notice-number blocks: the ranges of a brigade's yearly sequence handed to devices, what
 //! became of each number, and the check a pushed notice's number must pass (in the push's
-//! own unit of work, see [`super::RecordTx::use_number`]).
+//! own unit of work, see [`super::RecordTx::number_states`]).
 
 use super::Result;
 use async_trait::async_trait;
@@ -17,6 +17,31 @@ pub enum NumberUse {
     NotIssued,
     /// Already on a notice.
     Used,
+}
+
+/// A number of a brigade's yearly sequence: (prefix, year, n).
+pub type NumberKey = (String, i32, u64);
+
+/// Where a number stands for one device and account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberState {
+    /// The notice that has it, if one does.
+    pub taken_by: Option<String>,
+    /// The block of this device and account whose open part holds it, if one does.
+    pub block: Option<i64>,
+}
+
+impl NumberState {
+    /// What a new notice `record_id` with this number would be.
+    pub fn use_by(&self, record_id: &str) -> NumberUse {
+        match (&self.taken_by, self.block) {
+            // The same notice again (its create retried under a new op id) is no second use.
+            (Some(r), _) if r == record_id => NumberUse::Fresh,
+            (Some(_), _) => NumberUse::Used,
+            (None, Some(_)) => NumberUse::Fresh,
+            (None, None) => NumberUse::NotIssued,
+        }
+    }
 }
 
 /// Whose open blocks are given up.

@@ -7,7 +7,7 @@ const END: &str = "min(coalesce(returned_from, last + 1), coalesce(lost_from, la
 
 use super::{SqliteStorage, corrupt, from_sql_int, parse_ts, to_sql_int, ts};
 use crate::storage::Result;
-use crate::storage::numbers::{BlockAccount, NumberStore, NumberUse, Whose};
+use crate::storage::numbers::{BlockAccount, NumberKey, NumberState, NumberStore, Whose};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::numbering::{MAX_NUMBER, NumberBlock};
@@ -28,38 +28,34 @@ fn to_block((id, prefix, year, first, last): (i64, String, i32, i64, i64)) -> Re
     })
 }
 
-/// Record a pushed notice's number, in the push's transaction: fresh if an open part of a
-/// block of this device and account holds it and no notice has it yet.
-pub(crate) fn use_number(
-    conn: &Connection,
-    prefix: &str,
-    year: i32,
-    n: u64,
-    record_id: &str,
-    device_id: &str,
-    user_id: &str,
-) -> Result<NumberUse> {
-    let n_sql = to_sql_int(n, "number")?;
-    let taken: Option<String> = conn
-        .prepare_cached("SELECT record_id FROM used_numbers WHERE prefix = ?1 AND year = ?2 AND n = ?3")?
-        .query_row(params![prefix, year, n_sql], |r| r.get(0))
-        .optional()?;
-    if let Some(taken) = taken {
-        // The same notice again (its create retried under a new op id) is no second use.
-        return Ok(if taken == record_id { NumberUse::Fresh } else { NumberUse::Used });
+/// Where each number stands for this device and account, in the push's transaction.
+pub(crate) fn number_states(conn: &Connection, keys: &[NumberKey], device_id: &str, user_id: &str) -> Result<Vec<NumberState>> {
+    let mut taken = conn.prepare_cached("SELECT record_id FROM used_numbers WHERE prefix = ?1 AND year = ?2 AND n = ?3")?;
+    let mut open = conn.prepare_cached(&format!(
+        "SELECT id FROM number_blocks
+         WHERE prefix = ?1 AND year = ?2 AND first <= ?3 AND last >= ?3 AND device_id = ?4 AND user_id = ?5
+           AND ?3 <= {END}"
+    ))?;
+    keys.iter()
+        .map(|(prefix, year, n)| {
+            let n_sql = to_sql_int(*n, "number")?;
+            let taken_by: Option<String> = taken.query_row(params![prefix, year, n_sql], |r| r.get(0)).optional()?;
+            let block: Option<i64> = open.query_row(params![prefix, year, n_sql, device_id, user_id], |r| r.get(0)).optional()?;
+            Ok(NumberState { taken_by, block })
+        })
+        .collect()
+}
+
+/// Record the numbers of accepted new notices.
+pub(crate) fn record_numbers(conn: &Connection, uses: &[(NumberKey, i64, String)]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO used_numbers (prefix, year, n, block_id, record_id) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (prefix, year, n) DO NOTHING",
+    )?;
+    for ((prefix, year, n), block, record_id) in uses {
+        insert.execute(params![prefix, year, to_sql_int(*n, "number")?, block, record_id])?;
     }
-    let block: Option<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT id FROM number_blocks
-             WHERE prefix = ?1 AND year = ?2 AND first <= ?3 AND last >= ?3 AND device_id = ?4 AND user_id = ?5
-               AND ?3 <= {END}"
-        ))?
-        .query_row(params![prefix, year, n_sql, device_id, user_id], |r| r.get(0))
-        .optional()?;
-    let Some(block) = block else { return Ok(NumberUse::NotIssued) };
-    conn.prepare_cached("INSERT INTO used_numbers (prefix, year, n, block_id, record_id) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![prefix, year, n_sql, block, record_id])?;
-    Ok(NumberUse::Fresh)
+    Ok(())
 }
 
 /// The highest number used in a block, if any.

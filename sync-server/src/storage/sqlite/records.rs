@@ -397,18 +397,25 @@ impl RecordTx for SqliteTx {
         .await
     }
 
-    async fn use_number(
+    async fn number_states(
         &mut self,
-        prefix: &str,
-        year: i32,
-        n: u64,
-        record_id: Uuid,
+        keys: Vec<crate::storage::numbers::NumberKey>,
         device_id: &str,
         user_id: &str,
-    ) -> Result<crate::storage::numbers::NumberUse> {
-        let (prefix, device_id, user_id) = (prefix.to_owned(), device_id.to_owned(), user_id.to_owned());
-        self.run(move |conn| super::numbers::use_number(conn, &prefix, year, n, &record_id.to_string(), &device_id, &user_id))
-            .await
+    ) -> Result<Vec<crate::storage::numbers::NumberState>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (device_id, user_id) = (device_id.to_owned(), user_id.to_owned());
+        self.run(move |conn| super::numbers::number_states(conn, &keys, &device_id, &user_id)).await
+    }
+
+    async fn record_numbers(&mut self, uses: Vec<(crate::storage::numbers::NumberKey, i64, Uuid)>) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let uses: Vec<_> = uses.into_iter().map(|(k, b, id)| (k, b, id.to_string())).collect();
+        self.run(move |conn| super::numbers::record_numbers(conn, &uses)).await
     }
 
     async fn audit(&mut self, entry: crate::storage::NewAudit) -> Result<u64> {
