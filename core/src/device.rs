@@ -72,6 +72,14 @@ impl Device {
         session::login(&self.ctx, username, password).await
     }
 
+    /// Sign in by the text of a scanned enrolment QR code (扫码登录,
+    /// `gridwork://enrol?server=…&code=…`), kept exactly as a login; the server it names
+    /// must be this device's. A text that is no usable link is [`Error::EnrolLink`] (nothing
+    /// is sent); a code the server refuses (unknown, used or expired) [`Error::InvalidEnrolCode`].
+    pub async fn enrol(&self, qr_text: &str) -> Result<UserInfo> {
+        session::enrol(&self.ctx, qr_text).await
+    }
+
     /// Log out: the server revokes the token (if reachable). Records stay on the device.
     pub async fn logout(&self) -> Result<()> {
         session::logout(&self.ctx).await

@@ -27,6 +27,13 @@ pub enum Error {
     /// Wrong username or password.
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// An enrolment QR code (扫码登录) this device cannot use: not ours, no code, a server
+    /// it may not trust or is not set up for. Nothing was sent.
+    #[error("enrolment QR code: {0}")]
+    EnrolLink(crate::session::EnrolLinkError),
+    /// The server refused the enrolment code: unknown, used before, or expired.
+    #[error("enrolment code unknown, used or expired")]
+    InvalidEnrolCode,
     /// The server refused the token (expired, revoked, or for another device).
     #[error("the server refused the session; log in again")]
     Unauthorized,

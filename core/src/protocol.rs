@@ -27,6 +27,8 @@ pub mod paths {
     pub const LOGIN: &str = "/v1/auth/login";
     pub const LOGOUT: &str = "/v1/auth/logout";
     pub const REVOKE: &str = "/v1/auth/revoke";
+    /// `POST`: sign in with a one-time enrolment code (扫码登录; body [`super::EnrolRequest`]).
+    pub const ENROL: &str = "/v1/auth/enrol";
     pub const PUSH: &str = "/v1/sync/push";
     pub const PULL: &str = "/v1/sync/pull";
     pub const REFERENCE: &str = "/v1/reference";
@@ -132,6 +134,25 @@ pub struct LoginResponse {
     pub token: String,
     pub user: UserInfo,
     pub server_hlc: Hlc,
+}
+
+/// Sign in with a one-time enrolment code an admin made for the account (扫码登录), instead
+/// of a password; answered like a login ([`LoginResponse`]).
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The code of the QR code (`gridwork://enrol?server=…&code=…`) or as typed.
+    pub code: String,
+    /// The device the token will be bound to.
+    pub device_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+}
+
+impl std::fmt::Debug for EnrolRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolRequest").field("device_id", &self.device_id).finish_non_exhaustive()
+    }
 }
 
 /// Revoke sessions: an admin names a user (all their devices) and optionally one device.

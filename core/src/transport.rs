@@ -302,6 +302,11 @@ impl Transport {
         self.call(Method::Post, paths::LOGIN, None, Some(req)).await
     }
 
+    /// Sign in with a one-time enrolment code (扫码登录); answered like a login.
+    pub async fn enrol(&self, req: &protocol::EnrolRequest) -> Result<(protocol::LoginResponse, WireBytes)> {
+        self.call(Method::Post, paths::ENROL, None, Some(req)).await
+    }
+
     pub async fn logout(&self, auth: Auth<'_>) -> Result<WireBytes> {
         let (_, _, _, wire) = self.exchange(Method::Post, paths::LOGOUT, Some(auth), None).await?;
         Ok(wire)

@@ -60,6 +60,15 @@ impl GridworkClient {
         Ok(self.inner.login(&username, &password).await?.into())
     }
 
+    /// Sign in by the text of a scanned enrolment QR code (扫码登录,
+    /// `gridwork://enrol?server=…&code=…`), kept like a login, then sync as usual. The
+    /// server it names must be this client's (`enrol_server` reads it first). A text that
+    /// is no usable link is `Argument` (nothing sent); a code the server refuses (unknown,
+    /// used or expired) is `Unauthorized`.
+    pub async fn enrol(&self, qr_text: String) -> Result<User> {
+        Ok(self.inner.enrol(&qr_text).await?.into())
+    }
+
     /// Forget the session (the server revokes it when reachable). Records stay.
     pub async fn logout(&self) -> Result<()> {
         Ok(self.inner.logout().await?)
@@ -321,4 +330,14 @@ impl GridworkClient {
     pub fn subscribe(&self, listener: Arc<dyn SyncListener>) -> Arc<TaskHandle> {
         Arc::new(TaskHandle::new(self.inner.subscribe(Arc::new(ListenerAdapter(listener)))))
     }
+}
+
+/// The server an enrolment QR code (扫码登录) names, checked: `https://`, or `http://` to a
+/// loopback address unless `allow_insecure`. Open the client with it, then `enrol`. A text
+/// that is no enrolment link, or names an unusable server, is `Argument`.
+#[uniffi::export(default(allow_insecure = false))]
+pub fn enrol_server(qr_text: String, allow_insecure: bool) -> Result<String> {
+    gridwork_core::session::parse_enrol_link(&qr_text, allow_insecure)
+        .map(|link| link.server)
+        .map_err(|e| gridwork_core::Error::EnrolLink(e).into())
 }

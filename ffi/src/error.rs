@@ -96,6 +96,11 @@ impl From<CoreError> for GridworkError {
             CoreError::Network(_) => GridworkError::Network { msg: "网络连接失败，请稍后重试".into() },
             // The core reports a refused login as a plain 401 server error.
             CoreError::InvalidCredentials => GridworkError::Unauthorized { msg: "用户名或密码错误".into() },
+            CoreError::InvalidEnrolCode => GridworkError::Unauthorized {
+                msg: "登录码无效、已使用或已过期，请管理员重新生成二维码".into(),
+            },
+            // The reason is written for users, with its code in brackets.
+            CoreError::EnrolLink(e) => GridworkError::Argument { msg: e.to_string() },
             // The server's own message may be English or echo a request; show ours.
             CoreError::Server { status, code, .. } => {
                 let msg = format!("服务器错误（{status} {code}）");

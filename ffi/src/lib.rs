@@ -14,7 +14,7 @@ mod remote;
 mod status;
 mod types;
 
-pub use client::GridworkClient;
+pub use client::{GridworkClient, enrol_server};
 pub use error::GridworkError;
 pub use listener::{ListenerError, SyncListener, TaskHandle};
 pub use status::{CaseStatus, NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};

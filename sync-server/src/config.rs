@@ -6,10 +6,11 @@ use crate::blobs::s3::{S3Blobs, S3Config};
 use crate::domain::clock::WallClock;
 use crate::service::photos::PhotoFiles;
 use anyhow::Context;
+use gridwork_core::print::FontSource;
 use gridwork_core::protocol::DEFAULT_MAX_PHOTO_BYTES;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Where photo files are kept.
@@ -33,6 +34,9 @@ pub struct ServerConfig {
     pub deadline_interval: Duration,
     /// A file holding an offset in seconds for the server's clock (drills and tests).
     pub clock_offset_file: Option<PathBuf>,
+    /// The CJK font the console's PDFs (the 通报) embed: `--font` / `GRIDWORK_FONT`, else
+    /// [`DEFAULT_FONT`] if the machine has it.
+    pub font: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -45,6 +49,7 @@ impl ServerConfig {
             max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
             deadline_interval: Duration::from_secs(60),
             clock_offset_file: None,
+            font: default_font_path(),
         }
     }
 
@@ -64,5 +69,74 @@ impl ServerConfig {
         };
         tracing::info!(store = %blobs.describe(), "photo blob store");
         PhotoFiles::new(blobs, self.data_dir.join("uploads"), self.max_photo_bytes).context("opening the upload directory")
+    }
+}
+
+/// The font used when none is configured: WenQuanYi Micro Hei (Debian/Ubuntu `fonts-wqy-microhei`).
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+
+/// `GRIDWORK_FONT` if set, else [`DEFAULT_FONT`] if it exists.
+pub fn default_font_path() -> Option<PathBuf> {
+    match std::env::var_os("GRIDWORK_FONT") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => Some(PathBuf::from(DEFAULT_FONT)).filter(|p| p.is_file()),
+    }
+}
+
+/// The CJK font of the console's PDFs: read (and checked for Chinese glyphs) on first use,
+/// once. Without a usable one the PDFs are refused with a clear page, never a panic.
+pub struct PdfFont {
+    path: Option<PathBuf>,
+    loaded: OnceLock<Option<FontSource>>,
+}
+
+impl PdfFont {
+    /// The font in the file at `path` (a TrueType/OpenType file, or the first face of a
+    /// collection); `None`: no font.
+    pub fn at(path: Option<PathBuf>) -> PdfFont {
+        PdfFont { path, loaded: OnceLock::new() }
+    }
+
+    /// No font: PDFs are refused.
+    pub fn none() -> PdfFont {
+        PdfFont::at(None)
+    }
+
+    /// [`default_font_path`].
+    pub fn from_env() -> PdfFont {
+        PdfFont::at(default_font_path())
+    }
+
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.path.as_deref()
+    }
+
+    /// The font, if it is configured, readable and has Chinese glyphs.
+    pub fn get(&self) -> Option<&FontSource> {
+        self.loaded
+            .get_or_init(|| {
+                let path = self.path.as_ref()?;
+                let font = match std::fs::read(path) {
+                    Ok(data) => FontSource::new(data),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot read the PDF font");
+                        return None;
+                    }
+                };
+                match gridwork_core::print::report::check_font(&font) {
+                    Ok(()) => Some(font),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "the PDF font is not usable");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+}
+
+impl std::fmt::Debug for PdfFont {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PdfFont({:?})", self.path)
     }
 }

@@ -57,6 +57,18 @@ enum Command {
         #[command(subcommand)]
         command: NumbersCommand,
     },
+    /// Make a one-time enrolment code (扫码登录) for an account: prints the QR code's text
+    /// (`gridwork://enrol?server=…&code=…`) on stdout, valid 10 minutes, single use.
+    EnrolCode {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The account's username.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// The server's URL as the phones reach it, e.g. https://gw.example.cn.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,6 +121,10 @@ struct PhotoArgs {
     /// changes: for drills and tests of deadlines, never for production.
     #[arg(long, value_name = "FILE")]
     clock_offset_file: Option<PathBuf>,
+    /// The CJK font (TrueType/OpenType, or a .ttc collection's first face) embedded in the
+    /// console's PDFs (通报); default: WenQuanYi Micro Hei if installed.
+    #[arg(long, value_name = "PATH", env = "GRIDWORK_FONT")]
+    font: Option<PathBuf>,
 }
 
 impl PhotoArgs {
@@ -117,6 +133,9 @@ impl PhotoArgs {
         config.max_photo_bytes = self.max_photo_mb * 1024 * 1024;
         config.deadline_interval = std::time::Duration::from_secs(self.deadline_interval_secs);
         config.clock_offset_file = self.clock_offset_file;
+        if let Some(font) = self.font {
+            config.font = Some(font);
+        }
         config.blobs = match self.blob_store {
             BlobKind::Local => BlobConfig::Local,
             BlobKind::S3 => {
@@ -219,6 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::EnrolCode { data, user, server } => enrol_code(data, &user, &server).await,
         Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
@@ -259,12 +279,56 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `enrol-code`: the QR text on stdout (for scripts and tests), the rest on stderr.
+async fn enrol_code(data: PathBuf, username: &str, server: &str) -> anyhow::Result<()> {
+    let server = server.trim().trim_end_matches('/');
+    let host = server.strip_prefix("https://").or_else(|| server.strip_prefix("http://")).unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        bail!("--server 应为 http:// 或 https:// 开头的服务器地址");
+    }
+    let stores = open_store(data).await?;
+    let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
+    let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
+    let audit = Arc::new(gridwork_server::service::AuditService::new(stores.audit.clone(), clock.clone()));
+    let numbers =
+        Arc::new(gridwork_server::service::NumberService::new(stores.numbers.clone(), reference, clock.clone(), audit.clone()));
+    let service = gridwork_server::service::EnrolmentService::new(
+        stores.enrolments.clone(),
+        stores.accounts.clone(),
+        numbers,
+        audit,
+        clock,
+    );
+    let made = service.create_by_system(username).await;
+    stores.close().await?;
+    let made = match made {
+        Ok(m) => m,
+        Err(DomainError::NotFound) => bail!("没有用户名为 {username} 的账号"),
+        Err(DomainError::Invalid { rejection, .. }) => bail!("{}", rejection.message),
+        Err(e) => return Err(e.into()),
+    };
+    println!("{}", gridwork_server::service::enrolment::enrol_link(server, &made.code));
+    let expires = made.expires_at.with_timezone(&gridwork_core::worktime::china()).format("%Y-%m-%d %H:%M");
+    eprintln!(
+        "已为 {}（{}）生成扫码登录码 {}，有效期至 {expires}（北京时间），只能使用一次",
+        made.user.display_name,
+        made.user.username,
+        made.grouped()
+    );
+    Ok(())
+}
+
 async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     let stores = open_store(config.data_dir.clone()).await?;
     if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
-    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock()).await?;
+    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock())
+        .await?
+        .with_font(gridwork_server::config::PdfFont::at(config.font.clone()));
+    if config.font.is_none() {
+        tracing::warn!("no CJK font (--font / GRIDWORK_FONT): the console's PDF bulletins are off");
+    }
     if demo && bootstrap::seed_demo(&state).await? {
         tracing::info!("seeded the demo city");
     }

@@ -27,13 +27,18 @@ pub struct AppState {
     figures: Arc<FiguresService>,
     audit: Arc<AuditService>,
     numbers: Arc<NumberService>,
+    enrolment: Arc<crate::service::EnrolmentService>,
     stalls: Arc<StallService>,
     open311: Arc<Open311Service>,
+    /// Hidden records and redacted public photos.
+    moderation: Arc<crate::service::moderation::ModerationService>,
     export: Arc<ExportService>,
     console_sessions: Arc<ConsoleSessions>,
     console: Arc<ConsoleService>,
     clock: Arc<ServerClock>,
     stores: Stores,
+    /// The CJK font of the console's PDFs.
+    font: Arc<crate::config::PdfFont>,
 }
 
 impl AppState {
@@ -71,10 +76,21 @@ impl AppState {
             audit.clone(),
             numbers.clone(),
         ));
+        let photos = Arc::new(PhotosService::new(files, stores.photos.clone(), reference.clone()));
+        let moderation = Arc::new(crate::service::moderation::ModerationService::new(
+            stores.moderation.clone(),
+            stores.records.clone(),
+            photos.clone(),
+            reference.clone(),
+            clock.clone(),
+            audit.clone(),
+        ));
         Ok(AppState {
+            moderation,
             open311: Arc::new(Open311Service::new(
                 stores.clients.clone(),
                 stores.records.clone(),
+                stores.moderation.clone(),
                 accounts.clone(),
                 sync.clone(),
                 reference.clone(),
@@ -90,6 +106,13 @@ impl AppState {
                 clock.clone(),
                 audit.clone(),
             )),
+            enrolment: Arc::new(crate::service::EnrolmentService::new(
+                stores.enrolments.clone(),
+                stores.accounts.clone(),
+                numbers.clone(),
+                audit.clone(),
+                clock.clone(),
+            )),
             accounts,
             audit,
             numbers,
@@ -97,10 +120,11 @@ impl AppState {
             deadlines: Arc::new(DeadlineService::new(stores.records.clone(), sync.clone(), reference.clone(), clock.clone())),
             figures: Arc::new(FiguresService::new(stores.records.clone(), reference.clone(), clock.clone())),
             sync,
-            photos: Arc::new(PhotosService::new(files, stores.photos.clone(), reference.clone())),
+            photos,
             reference,
             clock,
             stores,
+            font: Arc::new(crate::config::PdfFont::from_env()),
         })
     }
 
@@ -123,6 +147,11 @@ impl AppState {
         &self.console
     }
 
+    /// Moderation of what the public sees (hidden records, redacted photos).
+    pub fn moderation(&self) -> &Arc<crate::service::moderation::ModerationService> {
+        &self.moderation
+    }
+
     /// Open311 GeoReport v2.
     pub fn open311(&self) -> &Arc<Open311Service> {
         &self.open311
@@ -131,6 +160,11 @@ impl AppState {
     /// Exports of records (CSV, xlsx, GeoJSON).
     pub fn export(&self) -> &Arc<ExportService> {
         &self.export
+    }
+
+    /// Enrolment codes (扫码登录).
+    pub fn enrolment(&self) -> &Arc<crate::service::EnrolmentService> {
+        &self.enrolment
     }
 
     pub fn accounts(&self) -> &Arc<AccountsService> {
@@ -162,6 +196,17 @@ impl AppState {
         &self.clock
     }
 
+    /// The CJK font of the console's PDFs (by default [`crate::config::default_font_path`]).
+    pub fn font(&self) -> &Arc<crate::config::PdfFont> {
+        &self.font
+    }
+
+    /// This state with another PDF font.
+    pub fn with_font(mut self, font: crate::config::PdfFont) -> Self {
+        self.font = Arc::new(font);
+        self
+    }
+
     /// The stores, for seeding and shutting down.
     pub fn stores(&self) -> &Stores {
         &self.stores
@@ -181,6 +226,12 @@ impl AppState {
 impl FromRef<AppState> for Arc<AccountsService> {
     fn from_ref(s: &AppState) -> Self {
         s.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::service::EnrolmentService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.enrolment.clone()
     }
 }
 
@@ -217,6 +268,12 @@ impl FromRef<AppState> for Arc<FiguresService> {
 impl FromRef<AppState> for Arc<ReferenceService> {
     fn from_ref(s: &AppState) -> Self {
         s.reference.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::service::moderation::ModerationService> {
+    fn from_ref(s: &AppState) -> Self {
+        s.moderation.clone()
     }
 }
 

@@ -8,131 +8,15 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use common::browser::{Browser, csrf_of, html_error, text};
 use common::{Harness, Login, Resp, authed, harness, login, send};
 use gridwork_core::fixtures;
 use gridwork_core::hlc::Hlc;
 use gridwork_core::model::{Record, RecordBody, Report};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 const PASSWORD: &str = common::PASSWORD;
-
-/// A browser: a cookie jar over the router; redirects are not followed.
-struct Browser<'a> {
-    h: &'a Harness,
-    cookies: HashMap<String, String>,
-    /// Sent as `X-Forwarded-Proto: https` (a TLS-terminating proxy in front).
-    tls: bool,
-}
-
-fn text(r: &Resp) -> String {
-    String::from_utf8(r.body.clone()).expect("utf-8")
-}
-
-/// The value of the first hidden CSRF field of a page.
-fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"_csrf\" value=\"").expect("a CSRF field") + "name=\"_csrf\" value=\"".len();
-    page[at..].split('"').next().expect("value").to_owned()
-}
-
-/// An HTML error page with the given status and English code, and no value of `secret`.
-fn html_error(r: &Resp, status: StatusCode, code: &str) {
-    assert_eq!(r.status, status, "{}", text(r));
-    assert!(r.header("content-type").starts_with("text/html"), "{}", r.header("content-type"));
-    let t = text(r);
-    assert!(t.contains(&format!("<span id=\"error-code\">{code}</span>")), "{code} in {t}");
-}
-
-impl<'a> Browser<'a> {
-    fn new(h: &'a Harness) -> Self {
-        Browser { h, cookies: HashMap::new(), tls: false }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn keep_cookies(&mut self, r: &Resp) {
-        for v in r.headers.get_all("set-cookie") {
-            let v = v.to_str().expect("ascii");
-            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
-            let (k, val) = kv.split_once('=').expect("name=value");
-            if val.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), val.to_owned());
-            }
-        }
-    }
-
-    fn builder(&self, method: Method, path: &str) -> axum::http::request::Builder {
-        let mut b = Request::builder().method(method).uri(path).header("host", "console.test");
-        if !self.cookies.is_empty() {
-            b = b.header("cookie", self.cookie_header());
-        }
-        if self.tls {
-            b = b.header("x-forwarded-proto", "https");
-        }
-        b
-    }
-
-    async fn get(&mut self, path: &str) -> Resp {
-        let r = send(&self.h.app, self.builder(Method::GET, path), Body::empty()).await;
-        self.keep_cookies(&r);
-        r
-    }
-
-    async fn post_with(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Resp {
-        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let mut b = self.builder(Method::POST, path).header("content-type", "application/x-www-form-urlencoded");
-        if let Some(o) = origin {
-            b = b.header("origin", o);
-        }
-        let r = send(&self.h.app, b, Body::from(body)).await;
-        self.keep_cookies(&r);
-        r
-    }
-
-    /// A same-origin form post, as the browser sends it.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let origin = if self.tls { "https://console.test" } else { "http://console.test" };
-        self.post_with(path, form, Some(origin)).await
-    }
-
-    /// Sign in: the sign-in page, then its form.
-    async fn sign_in(&mut self, username: &str, password: &str) -> Resp {
-        let page = self.get("/admin/login").await;
-        assert_eq!(page.status, StatusCode::OK);
-        let token = csrf_of(&text(&page));
-        self.post(
-            "/admin/login",
-            &[("_csrf", &token), ("username", username), ("password", password), ("next", "/admin/records")],
-        )
-        .await
-    }
-
-    async fn signed_in(h: &'a Harness, username: &str) -> Browser<'a> {
-        let mut b = Browser::new(h);
-        let r = b.sign_in(username, PASSWORD).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
-        assert_eq!(r.header("location"), "/admin/records");
-        b
-    }
-
-    /// A page that must answer 200 with HTML.
-    async fn page(&mut self, path: &str) -> String {
-        let r = self.get(path).await;
-        assert_eq!(r.status, StatusCode::OK, "{path}: {}", text(&r));
-        assert!(r.header("content-type").starts_with("text/html"));
-        text(&r)
-    }
-
-    /// The CSRF token of this session (from any page's sign-out form).
-    async fn csrf(&mut self) -> String {
-        csrf_of(&self.page("/admin/queue").await)
-    }
-}
 
 fn hlc() -> Hlc {
     Hlc::new(chrono::Utc::now().timestamp_millis().max(0) as u64, 0, "testdevice")
@@ -795,6 +679,120 @@ async fn errors_are_html_pages_and_the_other_pages_render() {
 
 /// The console's server time with 100,000 records (ignored by default; aim: under 300 ms):
 /// `cargo test --release -p gridwork-server --test console -- --ignored --nocapture`
+#[tokio::test]
+async fn downloads_carry_the_tables_filter_and_personal_data_only_by_an_audited_form() {
+    let h = harness().await;
+    let mut reports: Vec<Record> = (0..5).map(|i| report(&format!("井盖缺失 下载{i}"), "01002")).collect();
+    reports.extend((0..3).map(|i| report(&format!("占道经营 下载{i}"), "09006")));
+    file_reports(&h, &reports).await;
+    file_notice(&h).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+
+    // The table's links carry its query; each file holds exactly the filtered rows.
+    let table = b.page("/admin/records?kind=report&q=%E4%B8%8B%E8%BD%BD&cat=01").await;
+    assert_eq!(total_of(&table), 5);
+    let at = table.find("id=\"dl-csv\"").expect("a CSV link");
+    let href = table[..at].rsplit("href=\"").next().expect("href").split('"').next().expect("end");
+    let href = unescape(href);
+    assert!(href.starts_with("/admin/records.csv?") && href.contains("cat=01"), "{href}");
+    let csv = b.get(&href).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", text(&csv));
+    assert!(csv.header("content-disposition").starts_with("attachment"));
+    assert_eq!(csv.header("x-gridwork-rows"), "5");
+    let body = text(&csv);
+    assert_eq!(body.lines().count(), 6, "a header and five rows: {body}");
+    assert!(body.lines().skip(1).all(|l| l.contains("井盖缺失 下载")), "{body}");
+    let geo = b.get(&href.replace("records.csv", "records.geojson")).await;
+    let geo: Value = serde_json::from_slice(&geo.body).expect("geojson");
+    assert_eq!(geo["features"].as_array().expect("features").len(), 5);
+    let xlsx = b.get(&href.replace("records.csv", "records.xlsx")).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.body.starts_with(b"PK"), "a zip");
+
+    // Personal data: not through a link, only by the form (CSRF) and audited.
+    let notices = b.get("/admin/records.csv?kind=notice&personal=1").await;
+    assert!(!text(&notices).contains("13805361234"), "a GET never adds personal data");
+    let csrf = b.csrf().await;
+    let forged = b.post("/admin/records.csv", &[("filter", "kind=notice"), ("personal", "1")]).await;
+    html_error(&forged, StatusCode::FORBIDDEN, "csrf");
+    let with = b.post("/admin/records.csv", &[("_csrf", &csrf), ("filter", "kind=notice"), ("personal", "1")]).await;
+    assert_eq!(with.status, StatusCode::OK, "{}", text(&with));
+    assert!(text(&with).contains("13805361234"));
+    let audit = b.page("/admin/audit").await;
+    assert!(audit.contains("export_personal"), "the personal export is in the audit trail");
+
+    // A bad filter is the table's 400 page, and signed out is the sign-in.
+    let bad = b.get("/admin/records.csv?from=2026-13-01").await;
+    html_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    let anon = Browser::new(&h).get("/admin/records.csv").await;
+    assert_eq!(anon.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_table_follows_the_maps_viewport() {
+    let h = harness().await;
+    let mut near = report("视野内 占道经营", "09006");
+    near.location.lat = 36.7069;
+    let mut far = report("视野外 占道经营", "09006");
+    far.location.lat = 36.7969;
+    file_reports(&h, &[near.clone(), far.clone()]).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+
+    let map = b.page("/admin/map?kind=report").await;
+    assert!(map.contains("id=\"to-table-view\"") && map.contains("data-base=\"kind=report\""), "{map}");
+    let view = "/admin/records?kind=report&bbox=36.70,119.15,36.71,119.17";
+    let table = b.page(view).await;
+    let ids = row_ids(&table);
+    assert!(ids.contains(&near.id.to_string()) && !ids.contains(&far.id.to_string()), "{ids:?}");
+    assert!(table.contains("id=\"bbox-chip\"") && table.contains("id=\"bbox-clear\""));
+    // The points and the downloads follow the same viewport.
+    let points: Value =
+        serde_json::from_slice(&b.get(&view.replace("/admin/records", "/admin/map/points.geojson")).await.body).unwrap();
+    let shown: Vec<&str> =
+        points["features"].as_array().unwrap().iter().map(|f| f["properties"]["id"].as_str().unwrap()).collect();
+    assert_eq!(shown, vec![near.id.to_string()]);
+    let csv = text(&b.get(&view.replace("/admin/records", "/admin/records.csv")).await);
+    assert!(csv.contains("视野内") && !csv.contains("视野外"));
+    // Clearing the viewport shows both again.
+    let whole = b.page("/admin/records?kind=report").await;
+    assert!(row_ids(&whole).contains(&far.id.to_string()));
+    for bad in ["1,2,3", "36.8,119,36.7,120", "nan,1,2,3", "91,0,92,1", "a,b,c,d"] {
+        let r = b.get(&format!("/admin/records?bbox={}", urlencode(bad))).await;
+        html_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn a_records_timeline_shows_each_edit_and_the_concurrent_edit_that_lost() {
+    let h = harness().await;
+    let rec = report("楼道堆物", "06036");
+    file_reports(&h, std::slice::from_ref(&rec)).await;
+    // Two phones of the same grid worker edit the description offline; the one stamped
+    // later arrives first, so the other's description loses (its category still applies).
+    let (phone_a, phone_b) = (login(&h, "grid.kw01").await, login(&h, "grid.kw01").await);
+    let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let edit = |hlc: Hlc, body: Value| json!({"op_id": Uuid::now_v7(), "record_id": rec.id, "hlc": hlc, "action": {"update": {"body": {"report": body}}}});
+    let node = |who: &Login| who.device.simple().to_string();
+    push(&h, &phone_a, vec![edit(Hlc::new(now + 2_000, 0, node(&phone_a)), json!({"description": "楼道堆物（已通知清理）"}))])
+        .await;
+    push(
+        &h,
+        &phone_b,
+        vec![edit(Hlc::new(now + 1_000, 0, node(&phone_b)), json!({"description": "楼道堆物较多", "category": "09006"}))],
+    )
+    .await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let page = b.page(&format!("/admin/records/{}", rec.id)).await;
+    assert!(page.contains("id=\"timeline\""), "a report has a timeline: {page}");
+    assert!(page.contains("新建了此"), "{page}");
+    assert!(page.contains("修改了问题描述"), "{page}");
+    assert!(page.contains("修改了分类；问题描述 保留了"), "the lost field is named: {page}");
+    assert!(page.contains("并发修改，此次未采用"), "{page}");
+    assert!(page.contains(&phone_a.device.to_string()[..8]), "the winning device is named: {page}");
+    // The record shows the later edit's description and the earlier one's category.
+    assert!(page.contains("楼道堆物（已通知清理）") && page.contains("09006"), "{page}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn bench_table_and_figures_at_100k_records() {

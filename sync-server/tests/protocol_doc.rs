@@ -217,6 +217,7 @@ fn parse(ty: &str, what: &str, value: &Value) -> Parsed {
         "ErrorBody" => round_trip::<ErrorBody>(what, value).into_other(),
         "LoginRequest" => round_trip::<LoginRequest>(what, value).into_other(),
         "LoginResponse" => round_trip::<LoginResponse>(what, value).into_other(),
+        "EnrolRequest" => round_trip::<EnrolRequest>(what, value).into_other(),
         "RevokeRequest" => round_trip::<RevokeRequest>(what, value).into_other(),
         "RevokeResponse" => round_trip::<RevokeResponse>(what, value).into_other(),
         "PushResponse" => round_trip::<PushResponse>(what, value).into_other(),

@@ -1,10 +1,11 @@
 """Open311 GeoReport v2 against a real gridwork-server, through a third-party client.
 
-The client is `georeport` from PyPI (GeoReport(root_address) takes any base URL; JSON and
-XML). It covers the read side only (services, service definitions, requests, one request)
-and has no POST: requests are filed with plain `requests` as the spec's form, which is what
-any Open311 client sends. (The other Open311 clients on PyPI, `open311` 1.1 and `three`
-0.8, are Python 2 only and do not import on Python 3.)
+Two clients from PyPI, both pointed at the server by base URL alone:
+- `civicbot` (0.4, Python 3): lists services, files requests with an api key
+  (`create_request(..., dry_run=False, confirm="SEND")`), reads requests and tokens, in JSON;
+- `georeport` (0.3.1): the read side in JSON and XML.
+(The older clients on PyPI, `open311` 1.1 and `three` 0.8, are Python 2 only.) Plain
+`requests` is used only for what neither client sends: malformed forms and raw bodies.
 """
 
 import uuid
@@ -13,6 +14,9 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import xmltodict
+from civicbot.http import HttpError, HttpTransport, RateLimiter
+from civicbot.open311 import Open311Client
+from civicbot.registry import Endpoint
 from georeport import GeoReport
 
 from conftest import DISTRICT, uuid7
@@ -20,6 +24,33 @@ from conftest import DISTRICT, uuid7
 
 def client(open311_url: str, fmt: str, api_key: str | None = None) -> GeoReport:
     return GeoReport(open311_url, api_key=api_key, output_format=fmt)
+
+
+def civic(open311_url: str) -> Open311Client:
+    endpoint = Endpoint(id="gridwork", name="gridwork 潍坊", base_url=open311_url, write=True)
+    # No politeness delay against our own loopback server.
+    return Open311Client(endpoint, transport=HttpTransport(rate_limiter=RateLimiter(min_interval=0)))
+
+
+def civic_file(open311_url: str, api_key: str):
+    """Files the interop request through civicbot, as a citizen app would."""
+    return civic(open311_url).create_request(
+        "09006",
+        dry_run=False,
+        confirm="SEND",
+        api_key=api_key,
+        validate_remote=True,
+        lat=36.7071,
+        lng=119.1620,
+        address_string="胜利东街与东风街路口",
+        description="早市摊贩占道经营（互通测试）",
+        media_url="https://img.example.org/interop/1.jpg",
+        # Personal data the spec allows: accepted, never kept.
+        first_name="张",
+        last_name="三",
+        phone="13805361234",
+        email="zhangsan@example.org",
+    )
 
 
 def file_request(open311_url: str, api_key: str, fmt: str = "json", **extra) -> requests.Response:
@@ -67,17 +98,20 @@ def test_services_are_the_category_table(open311_url: str, fmt: str):
     assert stall["group"] == "街面秩序类"
     assert stall["type"] == "realtime"
     assert all(isinstance(s["service_code"], str) for s in services)
+    if fmt == "json":
+        assert civic(open311_url).list_services() == services
     definition = client(open311_url, fmt).get_service_definition("09006")
     assert definition["service_code"] == "09006"
 
 
 def test_a_request_is_filed_read_back_in_json_and_xml_and_closes_with_its_case(open311_url: str, api_key: str, admin):
-    r = file_request(open311_url, api_key)
-    assert r.status_code == 201, r.text
-    request_id = r.json()[0]["service_request_id"]
+    filed = civic_file(open311_url, api_key)
+    assert filed.dry_run is False
+    request_id = filed.response[0]["service_request_id"]
     assert isinstance(request_id, str)
 
-    one = client(open311_url, "json").get_service_request(request_id)
+    one = civic(open311_url).get_request(request_id)
+    assert one == client(open311_url, "json").get_service_request(request_id)
     assert one["status"] == "open"
     assert one["service_code"] == "09006"
     assert one["description"] == "早市摊贩占道经营（互通测试）"
@@ -90,14 +124,16 @@ def test_a_request_is_filed_read_back_in_json_and_xml_and_closes_with_its_case(o
     assert xml_one["service_request_id"] == request_id and xml_one["status"] == "open"
     assert xml_one["service_name"] == "占道经营"
 
-    # tokens/{token} (not in the client library): the token is the request's id.
-    token = requests.get(f"{open311_url}/tokens/{request_id}.json", timeout=30).json()
+    # tokens/{token}: the token is the request's id.
+    token = civic(open311_url).get_token(request_id)
     assert token == [{"service_request_id": request_id, "token": request_id}]
     token_xml = xmltodict.parse(requests.get(f"{open311_url}/tokens/{request_id}.xml", timeout=30).content)
     assert token_xml["service_requests"]["request"]["service_request_id"] == request_id
 
     listed = client(open311_url, "json").get_service_requests(status="open", service_code="09006")
     assert request_id in [x["service_request_id"] for x in listed]
+    listed = civic(open311_url).list_requests(status="open", service_request_ids=[request_id])
+    assert [x["service_request_id"] for x in listed] == [request_id]
 
     # Staff close the loop: 立案 → 派遣 → 处置 → 答复 → 核查, as a console or device does.
     case = uuid7()
@@ -135,7 +171,7 @@ def test_a_request_is_filed_read_back_in_json_and_xml_and_closes_with_its_case(o
         step("handled", {"verify": {"passed": True}}),
     ])
 
-    closed = client(open311_url, "json").get_service_request(request_id)
+    closed = civic(open311_url).get_request(request_id)
     assert closed["status"] == "closed"
     assert closed["status_notes"] == "已安排执法队员现场处置，摊贩已劝离。"
     assert "内部备注" not in str(closed)
@@ -157,7 +193,13 @@ def test_a_wrong_or_missing_key_is_403_in_the_spec_shape(open311_url: str, fmt: 
         else:
             err = xmltodict.parse(r.content)["errors"]["error"]
             assert err["code"] == "403" and err["description"]
-    # The client library surfaces the spec's errors as HTTP errors.
+    # Through the client: refused before anything is filed, and the 403 reaches the caller.
+    for key in ["not-a-key", "0" * 64]:
+        with pytest.raises(HttpError) as e:
+            civic_file(open311_url, key)
+        assert e.value.status == 403
+        assert "api_key" in e.value.body or "403" in e.value.body
+    # The client libraries surface the spec's errors as HTTP errors.
     with pytest.raises(requests.HTTPError) as e:
         client(open311_url, fmt).get_service_request(str(uuid.uuid4()))
     assert e.value.response.status_code == 404

@@ -1,6 +1,7 @@
 //! Harness of the end-to-end tests: a real `gridwork-server` process on a loopback port,
 //! device cores each on their own SQLite file, and a TCP proxy that can cut connections.
 
+pub mod faults;
 pub mod in_process;
 pub mod proxy;
 

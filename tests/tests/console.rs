@@ -5,7 +5,10 @@
 //! and 派遣 it and see the case reach the officer's phone; reply and see it on the
 //! reporter's phone; reveal a phone number and find the reveal in the audit trail; bulk
 //! 作废 with a reason; a form posted from another origin refused; a read-only officer sees
-//! no action buttons and gets 403 on a forged form. The browser's console must stay free
+//! no action buttons and gets 403 on a forged form; an account made on the accounts page
+//! and its phone enrolled by the console's QR code (read back from a screenshot with
+//! zbarimg); the bulletin; a photo approved for the public; the table following the map's
+//! view. The browser's console must stay free
 //! of errors on every page; a screenshot of each main page is written to
 //! `target/screenshots/console/` (or `GRIDWORK_SCREENSHOTS`).
 //!
@@ -433,7 +436,7 @@ async fn the_console_in_a_real_browser() {
     b.clean("08-case-replied").await;
 
     // Reveal a party's phone: masked, then shown, then in the audit trail.
-    b.goto("/admin/records?kind=notice").await;
+    b.goto("/admin/records?kind=notice&org=370705").await; // 奎文区: the officer below may see it
     b.click("table.records tbody tr a.open").await;
     b.wait_path("/admin/records/").await;
     let notice_path = b.path().await;
@@ -486,6 +489,75 @@ async fn the_console_in_a_real_browser() {
         }
         b.clean(name).await;
     }
+
+    // Accounts and devices: a new grid worker, then their phone enrolled by the QR code the
+    // console shows, decoded from a screenshot of it (zbarimg) as a phone's camera would.
+    b.goto("/admin/accounts").await;
+    b.find("#accounts").await;
+    b.clean("23-accounts").await;
+    b.fill("#new-username", "grid.kw01c").await;
+    b.fill("#new-display-name", "孙丽").await;
+    b.select("#new-role", "grid_worker").await;
+    b.fill("#new-scope", KW_GRID).await;
+    b.fill("#new-password", "gridwork-demo-新").await;
+    b.click("#create-submit").await;
+    b.until("the new account", || async { b.exists("#flash").await && b.text("#accounts").await.contains("grid.kw01c") }).await;
+    b.goto("/admin/enrol?user=grid.kw01c").await;
+    b.click("#enrol-make").await;
+    b.until("the QR code", || async { b.exists("#enrol-code svg").await }).await;
+    b.clean("24-enrol-qr").await;
+    let qr_png = b.find("#enrol-code .qr").await.screenshot().await.expect("the QR's screenshot");
+    let qr_file = dir.path().join("enrol-qr.png");
+    std::fs::write(&qr_file, &qr_png).unwrap();
+    let scanned = Command::new("zbarimg").args(["--raw", "-q"]).arg(&qr_file).output();
+    let qr_text = match scanned {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        other => panic!("zbarimg (Debian: zbar-tools) could not read the console's QR code: {other:?}"),
+    };
+    assert!(qr_text.starts_with("gridwork://enrol?"), "{qr_text}");
+    let enrolled = device(dir.path(), "enrolled", &server.url);
+    let who = enrolled.enrol(&qr_text).await.expect("the phone enrols by the QR code");
+    assert_eq!(who.username, "grid.kw01c");
+    let filed = enrolled.create(report(&enrolled, KW_GRID, &format!("{tag} 扫码登录后上报"))).unwrap();
+    enrolled.sync().await.unwrap();
+    b.goto(&format!("/admin/records/{}", filed.id)).await;
+    assert!(b.text("main").await.contains("孙丽"), "the enrolled phone's report is the new account's");
+    assert!(enrolled.enrol(&qr_text).await.is_err(), "a code is used once");
+
+    // The bulletin (通报) of the demo district, printable, with its PDF.
+    b.goto("/admin/bulletin?period=month&district=370705").await;
+    b.until("the bulletin", || async { b.exists("#bulletin-title").await }).await;
+    assert!(b.text("#bulletin-title").await.contains("奎文区"));
+    assert!(b.find("#bulletin-pdf").await.attr("href").await.unwrap().unwrap().starts_with("/admin/bulletin.pdf?"));
+    b.clean("25-bulletin").await;
+
+    // Moderation: the phone's photo is public only once reviewed.
+    let sha = match &rubbish.body {
+        RecordBody::Report(r) => r.photos[0].sha256.clone(),
+        _ => unreachable!(),
+    };
+    let open311 = format!("{}/open311/v2/requests/{}.json", server.url, rubbish.id);
+    let before: Value = reqwest::get(&open311).await.unwrap().json().await.unwrap();
+    assert!(before[0].get("media_url").is_none_or(Value::is_null), "{before}");
+    b.goto(&format!("/admin/records/{}", rubbish.id)).await;
+    assert!(b.text(&format!("#public-{sha}")).await.contains("未公开"));
+    b.click(&format!("#publish-{sha}")).await;
+    b.until("the approval", || async { b.text(&format!("#public-{sha}")).await.contains("已公开") }).await;
+    b.clean("26-photo-approved").await;
+    let after: Value = reqwest::get(&open311).await.unwrap().json().await.unwrap();
+    let media = after[0]["media_url"].as_str().expect("a media_url once approved").to_owned();
+    let public = reqwest::get(&media).await.unwrap();
+    assert_eq!(public.status(), 200, "{media}");
+
+    // The table follows the map's view, and its downloads carry the filter.
+    b.goto("/admin/map?kind=report").await;
+    b.until("the map's points", || async { b.exists("#map[data-loaded]").await }).await;
+    b.click("#to-table-view").await;
+    b.until("the table of the map's view", || async { b.path().await.contains("bbox=") }).await;
+    b.find("#bbox-chip").await;
+    let csv = b.find("#dl-csv").await.attr("href").await.unwrap().unwrap();
+    assert!(csv.starts_with("/admin/records.csv?") && csv.contains("bbox=") && csv.contains("kind=report"), "{csv}");
+    b.clean("27-table-of-the-map-view").await;
 
     // A form posted from another origin: refused, nothing revealed.
     let evil = evil_site(format!("{}/admin/records/{notice_id}/reveal", server.url)).await;

@@ -8,8 +8,10 @@
 //! ever goes into an error, a log line, the PDF's metadata or the QR code.
 
 pub mod escpos;
+mod measure;
 pub mod pdf;
 pub mod qr;
+pub mod report;
 
 use crate::model::{Record, RecordBody};
 use crate::protocol::paths;

@@ -5,6 +5,7 @@
 //! Layout is done first into pages of [`Item`]s (positions in points from the top left),
 //! then drawn with krilla.
 
+use super::measure::Measure;
 use super::{FontSource, NoticeSheet, Paper, PrintError, QR_CAPTION, RECEIPT, TITLE, WARNING, qr::QrMatrix};
 use krilla::Document;
 use krilla::geom::{PathBuilder, Point, Rect};
@@ -12,7 +13,6 @@ use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
 use krilla::text::{Font, TextDirection};
-use skrifa::prelude::{FontRef, LocationRef, MetadataProvider, Size};
 
 /// Sizes of a paper, in points.
 struct Layout {
@@ -60,59 +60,6 @@ enum Item {
         y: f32,
         size: f32,
     },
-}
-
-/// Glyph advances of the font, to break lines by their printed width.
-struct Measure<'a> {
-    font: FontRef<'a>,
-}
-
-impl<'a> Measure<'a> {
-    fn new(source: &'a FontSource) -> Result<Self, PrintError> {
-        let font = FontRef::from_index(&source.data, source.index).map_err(|_| PrintError::BadFont)?;
-        let charmap = font.charmap();
-        if !TITLE.chars().all(|c| charmap.map(c).is_some()) {
-            return Err(PrintError::FontLacksCjk);
-        }
-        Ok(Measure { font })
-    }
-
-    /// Width of `text` at `size` points.
-    fn width(&self, text: &str, size: f32) -> f32 {
-        let charmap = self.font.charmap();
-        let metrics = self.font.glyph_metrics(Size::new(size), LocationRef::default());
-        text.chars()
-            .map(|c| {
-                let gid = charmap.map(c).unwrap_or_default();
-                metrics.advance_width(gid).unwrap_or(size)
-            })
-            .sum()
-    }
-
-    /// Lines of at most `max` points (breaking between any two characters, as Chinese
-    /// typesetting does; closing punctuation is kept at the end of its line).
-    fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
-        let mut lines = Vec::new();
-        for para in text.lines() {
-            let mut line = String::new();
-            let mut used = 0.0;
-            for c in para.chars().filter(|c| !c.is_control()) {
-                let w = self.width(c.encode_utf8(&mut [0; 4]), size);
-                let closing = "，。、；：？！）》」』〕】”’".contains(c);
-                if used + w > max && !line.is_empty() && !(closing && used + w <= max + size) {
-                    lines.push(std::mem::take(&mut line).trim_end().to_owned());
-                    used = 0.0;
-                    if c == ' ' {
-                        continue;
-                    }
-                }
-                line.push(c);
-                used += w;
-            }
-            lines.push(line.trim_end().to_owned());
-        }
-        lines
-    }
 }
 
 /// Pages of items, flowing text down and starting a new page when one is full.
@@ -200,7 +147,7 @@ fn lay_out(sheet: &NoticeSheet, l: &Layout, m: &Measure) -> Vec<Vec<Item>> {
 /// The notice as a PDF on `paper`, with `font` embedded (subset).
 pub fn render(sheet: &NoticeSheet, paper: Paper, font: &FontSource) -> Result<Vec<u8>, PrintError> {
     let l = Layout::of(paper);
-    let measure = Measure::new(font)?;
+    let measure = Measure::new(font, TITLE)?;
     let pages = lay_out(sheet, &l, &measure);
     let qr = QrMatrix::encode(&sheet.status_url)?;
     let kfont = Font::new(font.data.clone().into(), font.index).ok_or(PrintError::BadFont)?;

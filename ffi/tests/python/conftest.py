@@ -51,9 +51,15 @@ def _server_bin() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def server_data(tmp_path_factory):
+    """The data directory of the session's server."""
+    return tmp_path_factory.mktemp("server-data")
+
+
+@pytest.fixture(scope="session")
+def server(server_data):
     """URL of a running demo server (demo accounts, password `gridwork-demo`)."""
-    data = tmp_path_factory.mktemp("server-data")
+    data = server_data
     env = dict(os.environ, GRIDWORK_LOG="warn")
     proc = subprocess.Popen(
         [str(_server_bin()), "demo", "--data", str(data), "--addr", "127.0.0.1:0"],
@@ -105,5 +111,25 @@ def login(open_client):
         client = open_client(name or username)
         await client.login(username, PASSWORD)
         return client
+
+    return make
+
+
+@pytest.fixture
+def enrol_code(server, server_data):
+    """enrol_code("grid.kw01") -> the QR text of a new one-time enrolment code (扫码登录),
+    made by `gridwork-server enrol-code` on the running server's data, as an operator would."""
+
+    def make(username):
+        out = subprocess.run(
+            [str(_server_bin()), "enrol-code", "--data", str(server_data), "--user", username, "--server", server],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, GRIDWORK_LOG="warn"),
+        )
+        assert out.returncode == 0, out.stderr
+        text = out.stdout.strip()
+        assert text.startswith("gridwork://enrol?server="), text
+        return text
 
     return make

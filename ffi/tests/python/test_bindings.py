@@ -17,7 +17,7 @@ from conftest import KW_COMMUNITY, KW_GRID, PASSWORD, WC_GRID
 # matches the generated module and that each name is called somewhere in this file.
 EXPORTED = {
     "GridworkClient": [
-        "open", "device_id", "server_url", "current_user", "login", "logout",
+        "open", "device_id", "server_url", "current_user", "login", "enrol", "logout",
         "create_report", "create_notice", "create_service_log",
         "update_report", "update_notice", "update_service_log", "set_status",
         "list_records", "get_record", "pending_count", "record_count",
@@ -129,6 +129,41 @@ async def test_unreachable_server_and_bad_url(open_client, tmp_path):
         await client.login("grid.kw01", PASSWORD)
     with pytest.raises(gw.GridworkError.Argument):
         gw.GridworkClient.open(str(tmp_path / "x.db"), "ftp://example.invalid", None)
+
+
+async def test_enrol_by_qr_code_syncs_and_the_code_is_used_once(open_client, login, server, enrol_code):
+    qr = enrol_code("grid.kw01")
+    # The app reads the server from the QR code, opens the client on it, then enrols.
+    assert gw.enrol_server(qr).rstrip("/") == server.rstrip("/")
+    phone = open_client("phone", url=gw.enrol_server(qr))
+    user = await phone.enrol(qr)
+    assert user.username == "grid.kw01"
+    assert user.role == gw.Role.GRID_WORKER
+    assert phone.current_user() == user
+    made = phone.create_report(report_draft(description="扫码登录后上报"))
+    summary = await phone.sync_now()
+    assert (summary.pushed, summary.accepted, summary.rejected) == (1, 1, 0)
+    other = await login("grid.kw01", name="other")
+    await other.sync_now()
+    assert other.get_record(made.id) is not None, "the enrolled phone's record reached the server"
+
+    # The code is spent: a second use is refused like an unknown code.
+    thief = open_client("thief")
+    with pytest.raises(gw.GridworkError.Unauthorized) as e:
+        await thief.enrol(qr)
+    assert "登录码" in e.value.msg
+    assert thief.current_user() is None
+    # Anything but an enrolment link is an Argument error, and nothing is sent.
+    for text in ["https://example.cn/public/stalls/KW-XLP-007", "gridwork://enrol?server=https%3A%2F%2Fx.cn", ""]:
+        with pytest.raises(gw.GridworkError.Argument):
+            await thief.enrol(text)
+        with pytest.raises(gw.GridworkError.Argument):
+            gw.enrol_server(text)
+    # Plain http only to this machine unless the app allows it.
+    far = "gridwork://enrol?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD"
+    with pytest.raises(gw.GridworkError.Argument):
+        gw.enrol_server(far)
+    assert gw.enrol_server(far, allow_insecure=True) == "http://10.0.0.5:8080"
 
 
 # --- filing, syncing, what the admin sees --------------------------------------------------

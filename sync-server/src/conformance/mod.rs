@@ -7,12 +7,15 @@
 //! One module per aggregate: [`accounts`], [`reference`], [`records`] (pushes go through
 //! the real sync service, so the op log's rules are checked against each backend too),
 //! [`photos`], [`cases`] (assignments, departures, deadlines, numbers), [`audit`], [`search`],
-//! [`numbers`] (notice-number blocks), [`clients`] (Open311 client applications).
+//! [`numbers`] (notice-number blocks), [`clients`] (Open311 client applications),
+//! [`enrolments`] (enrolment codes).
 
 pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod clients;
+pub mod enrolments;
+pub mod moderation;
 pub mod numbers;
 pub mod photos;
 pub mod records;
@@ -128,6 +131,8 @@ macro_rules! storage_conformance {
             audit::case_steps_are_audited_with_their_push,
             search::search_filters_combine_sort_and_page,
             clients::clients_roundtrip_revoke_and_filed_requests,
+            moderation::hiding_and_redactions_roundtrip_with_their_history,
+            enrolments::codes_are_used_once_before_they_expire,
             numbers::blocks_follow_each_other_and_never_overlap,
             numbers::a_number_is_used_once_and_only_from_its_device_block,
             numbers::returns_and_losses_close_blocks_and_every_number_is_accounted

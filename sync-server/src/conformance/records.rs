@@ -351,7 +351,7 @@ pub async fn a_dropped_unit_of_work_changes_nothing(s: Stores) {
             seq: Some(seq),
             rejection: None,
         };
-        tx.log_ops(vec![crate::storage::LoggedOp { user_id: "u1".into(), record_id, result }]).await.expect("log");
+        tx.log_ops(vec![crate::storage::LoggedOp { user_id: "u1".into(), record_id, result, change: None }]).await.expect("log");
     }
     assert_eq!(s.records.counts().await.expect("counts"), before);
     assert!(s.records.pull(&Visibility::All, 0, 10).await.expect("pull").records.is_empty());

@@ -46,6 +46,9 @@ fn city() -> Vec<NewVersion> {
             }
         };
         rec.id = Uuid::from_u128(0x5000 + u128::from(i));
+        // Spread along a street, 0.001° (about 110 m) apart.
+        rec.location.lat = 36.70 + f64::from(i) * 0.001;
+        rec.location.lon = 119.16 + f64::from(i % 5) * 0.001;
         rec.created_at = at(1 + i / 3, 8 + i % 3);
         rec.updated_at = rec.created_at + Duration::hours(i64::from(30 - i));
         rec.author = if i % 2 == 0 { "w1".into() } else { "w2".into() };
@@ -158,6 +161,13 @@ pub async fn search_filters_combine_sort_and_page(s: Stores) {
     check(RecordFilter { text: Some("张某".into()), ..Default::default() }, Box::new(|_| false)).await;
     check(RecordFilter { text: Some("告字〔2026〕".into()), ..Default::default() }, Box::new(|r| r.kind() == RecordKind::Notice))
         .await;
+    // A map's viewport: edges included, both coordinates.
+    let b = crate::domain::query::BBox { south: 36.7045, west: 119.1605, north: 36.7150, east: 119.1625 };
+    check(RecordFilter { bbox: Some(b), ..Default::default() }, Box::new(move |r| b.contains(r.location.lat, r.location.lon)))
+        .await;
+    let lat5 = 36.70 + 5.0 * 0.001;
+    let edge = crate::domain::query::BBox { south: lat5, west: 119.16, north: lat5, east: 119.17 };
+    check(RecordFilter { bbox: Some(edge), ..Default::default() }, Box::new(|r| r.id == Uuid::from_u128(0x5000 + 5))).await;
     // Combined.
     check(
         RecordFilter {

@@ -28,6 +28,40 @@ pub struct RecordFilter {
     /// Free text over description, facts, summary, address and numbers (case and notice).
     /// Never over personal data (party names, phones).
     pub text: Option<String>,
+    /// Located inside this box (WGS-84): the map's viewport.
+    pub bbox: Option<BBox>,
+}
+
+/// A box of WGS-84 degrees, edges included.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BBox {
+    pub south: f64,
+    pub west: f64,
+    pub north: f64,
+    pub east: f64,
+}
+
+impl BBox {
+    /// `south,west,north,east` in degrees: finite, within the globe, south below north and
+    /// west left of east (a box across the antimeridian is not one gridwork needs).
+    pub fn parse(s: &str) -> Option<BBox> {
+        let v: Vec<f64> = s.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().ok()?;
+        let [south, west, north, east] = v[..] else { return None };
+        let b = BBox { south, west, north, east };
+        let lat = |x: f64| x.is_finite() && (-90.0..=90.0).contains(&x);
+        let lon = |x: f64| x.is_finite() && (-180.0..=180.0).contains(&x);
+        (lat(south) && lat(north) && lon(west) && lon(east) && south < north && west < east).then_some(b)
+    }
+
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        (self.south..=self.north).contains(&lat) && (self.west..=self.east).contains(&lon)
+    }
+}
+
+impl std::fmt::Display for BBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.6},{:.6},{:.6},{:.6}", self.south, self.west, self.north, self.east)
+    }
 }
 
 /// The order of a selection; ties broken by id, so paging is stable.

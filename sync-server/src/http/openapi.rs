@@ -473,6 +473,20 @@ pub fn schemas() -> Map<String, Value> {
         ),
     );
     put(
+        "EnrolRequest",
+        described(
+            object(
+                &["code", "device_id"],
+                json!({
+                    "code": described(text(crate::service::enrolment::MAX_CODE_TEXT), "the one-time code of the QR code `gridwork://enrol?server=<url>&code=<code>` (or as typed): 32 characters of Crockford base32, any case, `-` or spaces between groups allowed; valid 10 minutes, for one sign-in"),
+                    "device_id": described(r("Uuid"), "the device's own id, as for a login"),
+                    "device_name": text(100),
+                }),
+            ),
+            "扫码登录: sign in with a one-time enrolment code an admin made (console `/admin/enrol`); answered like a login",
+        ),
+    );
+    put(
         "UserInfo",
         object(
             &["id", "username", "display_name", "role", "scope"],
@@ -722,6 +736,15 @@ pub fn build() -> Value {
         json!({ "post": {
             "summary": "登录 sign in", "tags": ["device"],
             "requestBody": { "required": true, "content": { "application/json": { "schema": r("LoginRequest") } } },
+            "responses": { "200": ok("signed in", r("LoginResponse")), "default": errors() },
+        }}),
+    );
+    p.insert(
+        paths::ENROL.into(),
+        json!({ "post": {
+            "summary": "扫码登录 sign in with a one-time enrolment code", "tags": ["device"],
+            "description": "Answered exactly like a login. An unknown, used or expired code is `401 invalid_credentials`; after 5 bad codes in a row from one device, `429 too_many_attempts`.",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("EnrolRequest") } } },
             "responses": { "200": ok("signed in", r("LoginResponse")), "default": errors() },
         }}),
     );

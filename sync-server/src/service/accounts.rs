@@ -1,6 +1,8 @@
 //! Accounts and sessions: argon2id password hashes, random bearer tokens of which only the
 //! SHA-256 is stored (each bound to one device), sign-in, sign-out, revocation and new
-//! accounts. Unknown user and wrong password look the same and take the same time.
+//! accounts. Unknown user and wrong password look the same and take the same time; so does
+//! a disabled account. An admin lists accounts with their devices, disables and enables
+//! them, changes role and scope (their sessions end) and revokes devices.
 
 use crate::domain::DomainError;
 use crate::domain::access::{Caller, scope_levels};
@@ -9,17 +11,24 @@ use crate::service::audit::AuditService;
 use crate::service::numbers::NumberService;
 use crate::service::reference::ReferenceService;
 use crate::storage::numbers::Whose;
-use crate::storage::{AccountStore, SessionRow, User};
+use crate::storage::{Account, AccountStore, DeviceSession, SessionRow, User};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use gridwork_core::model::Role;
 use gridwork_core::protocol::{LoginRequest, LoginResponse};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 const MAX_DEVICE_NAME_CHARS: usize = 100;
+/// The shortest password a new account may have.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// A session's last-seen time is written at most this often.
+pub const LAST_SEEN_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+/// Of each account's ended device sessions, the accounts page lists the newest this many.
+pub const ENDED_SESSIONS_LISTED: usize = 5;
 
 /// Wrong passwords in a row for a username before sign-in backs off.
 pub const FREE_LOGIN_FAILURES: u32 = 5;
@@ -113,6 +122,16 @@ pub struct NewUser {
     pub password: String,
 }
 
+/// One account as the admin's accounts page shows it.
+#[derive(Clone, Debug)]
+pub struct AccountOverview {
+    pub account: Account,
+    /// Live sessions, and the newest [`ENDED_SESSIONS_LISTED`] ended ones; newest first.
+    pub devices: Vec<DeviceSession>,
+    /// Older ended sessions not listed.
+    pub ended_not_listed: usize,
+}
+
 pub struct AccountsService {
     store: Arc<dyn AccountStore>,
     reference: Arc<ReferenceService>,
@@ -120,6 +139,21 @@ pub struct AccountsService {
     passwords: Arc<Passwords>,
     audit: Arc<AuditService>,
     numbers: Arc<NumberService>,
+    /// When this process last wrote each session's last-seen time (by token hash).
+    seen: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+}
+
+/// Is `scope` an org where an account of `role` may be scoped?
+fn check_scope(refs: &gridwork_core::reference::RefIndex, role: Role, scope: &str) -> Result<(), DomainError> {
+    let org = refs.org(scope).ok_or_else(|| DomainError::invalid_input("scope", "管辖范围不存在 (scope)"))?;
+    if !scope_levels(role).contains(&org.level) {
+        let allowed: Vec<&str> = scope_levels(role).iter().map(|l| l.as_str()).collect();
+        return Err(DomainError::invalid_input(
+            "scope",
+            format!("{}的管辖范围应为 {}，而该机构是 {} (scope)", role.label_zh(), allowed.join(" / "), org.level.as_str()),
+        ));
+    }
+    Ok(())
 }
 
 impl AccountsService {
@@ -131,13 +165,14 @@ impl AccountsService {
         audit: Arc<AuditService>,
         numbers: Arc<NumberService>,
     ) -> Self {
-        AccountsService { store, reference, clock, passwords, audit, numbers }
+        AccountsService { store, reference, clock, passwords, audit, numbers, seen: Mutex::new(HashMap::new()) }
     }
 
-    /// Check a username and password; the user on success.
+    /// Check a username and password; the user on success. A disabled account answers
+    /// like a wrong password, after the same work.
     async fn check_password(&self, username: &str, password: &str) -> Result<User, DomainError> {
-        let user = self.store.user_by_username(username).await?;
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let account = self.store.account_by_username(username).await?;
+        let stored = account.as_ref().map(|a| a.user.password_hash.clone());
         let (password, passwords) = (password.to_owned(), self.passwords.clone());
         // Each check takes ~19 MiB and a core for a while: a flood of logins must queue,
         // not exhaust memory.
@@ -146,8 +181,8 @@ impl AccountsService {
         let ok = tokio::task::spawn_blocking(move || passwords.verify(&password, stored.as_deref()))
             .await
             .map_err(DomainError::internal)?;
-        match user {
-            Some(u) if ok => Ok(u),
+        match account {
+            Some(a) if ok && a.disabled_at.is_none() => Ok(a.user),
             _ => Err(DomainError::InvalidCredentials),
         }
     }
@@ -183,8 +218,13 @@ impl AccountsService {
                     tracing::warn!(failures, "sign-in attempts backing off");
                 }
                 // The account if it exists (never the typed name: it may be anything).
-                let known = self.store.user_by_username(&req.username).await?.map(|u| u.id);
-                let detail = serde_json::json!({ "device": req.device_id.to_string(), "failures": failures });
+                let known = self.store.account_by_username(&req.username).await?;
+                let mut detail = serde_json::json!({ "device": req.device_id.to_string(), "failures": failures });
+                if known.as_ref().is_some_and(|a| a.disabled_at.is_some()) {
+                    // For the trail only: the answer is the same as for a wrong password.
+                    detail["disabled"] = serde_json::Value::Bool(true);
+                }
+                let known = known.map(|a| a.user.id);
                 self.audit.record("-", "sign_in_failed", known.as_deref(), detail).await?;
                 return Err(DomainError::InvalidCredentials);
             }
@@ -222,9 +262,37 @@ impl AccountsService {
         if Uuid::parse_str(&session.device_id).ok() != Some(device_id) {
             return Err(DomainError::Unauthenticated);
         }
+        self.touch(&hash);
         let caller =
             Caller { user_id: user.id.clone(), device_id: device_id.to_string(), role: user.role, scope: user.scope.clone() };
         Ok(Session { caller, user, token_hash: hash })
+    }
+
+    /// Note that a session was used now: written at most once per [`LAST_SEEN_EVERY`] per
+    /// session, off the request's path (a failure to write is only logged).
+    fn touch(&self, hash: &str) {
+        let now = self.clock.now();
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.get(hash).is_some_and(|at| now - *at < LAST_SEEN_EVERY) {
+                return;
+            }
+            if seen.len() >= 4096 {
+                // Entries older than the interval would be written again anyway.
+                seen.retain(|_, at| now - *at < LAST_SEEN_EVERY);
+            }
+            seen.insert(hash.to_owned(), now);
+        }
+        let (store, hash) = (self.store.clone(), hash.to_owned());
+        let write = async move {
+            if let Err(e) = store.touch_session(&hash, now).await {
+                tracing::warn!(error = %e, "session last-seen not written");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn(write)),
+            Err(_) => tracing::warn!("session last-seen not written: no runtime"),
+        }
     }
 
     /// End this session.
@@ -245,6 +313,99 @@ impl AccountsService {
         let detail = serde_json::json!({ "device": device, "revoked": revoked });
         self.audit.record(&by.user.id, "revoke", Some(&user.id), detail).await?;
         Ok(revoked)
+    }
+
+    /// Every account with its devices (admins only), by username.
+    pub async fn overview(&self, by: &Session) -> Result<Vec<AccountOverview>, DomainError> {
+        by.caller.require_admin()?;
+        let accounts = self.store.list_accounts().await?;
+        let mut sessions: HashMap<String, Vec<DeviceSession>> = HashMap::new();
+        for s in self.store.device_sessions(None).await? {
+            sessions.entry(s.session.user_id.clone()).or_default().push(s);
+        }
+        Ok(accounts
+            .into_iter()
+            .map(|account| {
+                let all = sessions.remove(&account.user.id).unwrap_or_default();
+                let mut ended = 0;
+                let mut devices = Vec::new();
+                for s in all {
+                    if s.session.revoked_at.is_none() {
+                        devices.push(s);
+                    } else {
+                        ended += 1;
+                        if ended <= ENDED_SESSIONS_LISTED {
+                            devices.push(s);
+                        }
+                    }
+                }
+                AccountOverview { account, devices, ended_not_listed: ended.saturating_sub(ENDED_SESSIONS_LISTED) }
+            })
+            .collect())
+    }
+
+    /// An admin adds an account; the trail names them.
+    pub async fn add_user_as(&self, by: &Session, new: NewUser) -> Result<User, DomainError> {
+        by.caller.require_admin()?;
+        self.add_user_by(&by.user.id, new).await
+    }
+
+    /// An admin disables an account (it cannot sign in; every live session of it ends at
+    /// once, and its devices give up their notice numbers) or enables it again; how many
+    /// sessions ended. Nobody disables their own account.
+    pub async fn set_enabled(&self, by: &Session, username: &str, enabled: bool) -> Result<u64, DomainError> {
+        by.caller.require_admin()?;
+        let user = self.store.user_by_username(username).await?.ok_or(DomainError::NotFound)?;
+        if !enabled && user.id == by.user.id {
+            return Err(DomainError::invalid_input("username", "不能停用自己的账号 (self)"));
+        }
+        let now = self.clock.now();
+        let revoked = self.store.set_disabled(&user.id, (!enabled).then_some(now)).await?.ok_or(DomainError::NotFound)?;
+        if enabled {
+            // Attempts refused while it was disabled do not hold the account back.
+            self.store.clear_login_failures(&user.username).await?;
+        } else {
+            self.numbers.give_up(&by.user.id, Whose::User { user_id: &user.id, device_id: None }).await?;
+        }
+        let action = if enabled { "user_enable" } else { "user_disable" };
+        tracing::info!(by = %by.user.id, user = %user.id, revoked, action);
+        self.audit.record(&by.user.id, action, Some(&user.id), serde_json::json!({ "revoked": revoked })).await?;
+        Ok(revoked)
+    }
+
+    /// An admin gives an account another role and scope (checked like a new account's);
+    /// its live sessions end (its devices sign in again and pull what the new scope shows)
+    /// and its devices give up their notice numbers; how many sessions ended (None: it had
+    /// that role and scope already, nothing changed). Nobody changes their own.
+    pub async fn set_role_scope(
+        &self,
+        by: &Session,
+        username: &str,
+        role: Role,
+        scope: &str,
+    ) -> Result<Option<u64>, DomainError> {
+        by.caller.require_admin()?;
+        let user = self.store.user_by_username(username).await?.ok_or(DomainError::NotFound)?;
+        if user.id == by.user.id {
+            return Err(DomainError::invalid_input("username", "不能修改自己的角色或管辖范围 (self)"));
+        }
+        let refs = self.reference.current().await?;
+        check_scope(&refs.index, role, scope)?;
+        if user.role == role && user.scope == scope {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let revoked = self.store.set_role_scope(&user.id, role, scope, now).await?.ok_or(DomainError::NotFound)?;
+        self.numbers.give_up(&by.user.id, Whose::User { user_id: &user.id, device_id: None }).await?;
+        self.reference.reload().await?;
+        tracing::info!(by = %by.user.id, user = %user.id, revoked, "role and scope changed");
+        let detail = serde_json::json!({
+            "from": { "role": user.role.as_str(), "scope": user.scope },
+            "to": { "role": role.as_str(), "scope": scope },
+            "revoked": revoked,
+        });
+        self.audit.record(&by.user.id, "user_role_scope", Some(&user.id), detail).await?;
+        Ok(Some(revoked))
     }
 
     pub async fn user_count(&self) -> Result<u64, DomainError> {
@@ -268,23 +429,14 @@ impl AccountsService {
         if name_len == 0 || name_len > 50 || new.display_name.chars().any(char::is_control) {
             return Err(DomainError::invalid_input("display_name", "姓名不能为空，最多50个字 (display_name)"));
         }
-        if new.password.chars().count() < 8 {
-            return Err(DomainError::invalid_input("password", "密码至少8位 (password)"));
+        if new.password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(DomainError::invalid_input("password", format!("密码至少{MIN_PASSWORD_CHARS}位 (password)")));
+        }
+        if new.password.chars().count() > 256 {
+            return Err(DomainError::invalid_input("password", "密码最多256位 (password)"));
         }
         let refs = self.reference.current().await?;
-        let org = refs.index.org(&new.scope).ok_or_else(|| DomainError::invalid_input("scope", "管辖范围不存在 (scope)"))?;
-        if !scope_levels(new.role).contains(&org.level) {
-            let allowed: Vec<&str> = scope_levels(new.role).iter().map(|l| l.as_str()).collect();
-            return Err(DomainError::invalid_input(
-                "scope",
-                format!(
-                    "{}的管辖范围应为 {}，而该机构是 {} (scope)",
-                    new.role.label_zh(),
-                    allowed.join(" / "),
-                    org.level.as_str()
-                ),
-            ));
-        }
+        check_scope(&refs.index, new.role, &new.scope)?;
         let (password, passwords) = (new.password, self.passwords.clone());
         let hash = tokio::task::spawn_blocking(move || passwords.hash(&password)).await.map_err(DomainError::internal)??;
         let user = User {

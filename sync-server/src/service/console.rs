@@ -189,6 +189,13 @@ impl ConsoleService {
         Ok(out)
     }
 
+    /// The accepted creates and edits of a record `caller` may see, in stamp order, with
+    /// who sent each (the record's timeline).
+    pub async fn changes(&self, caller: &Caller, id: Uuid) -> Result<Vec<(String, crate::storage::Change)>, DomainError> {
+        self.record(caller, id).await?;
+        Ok(self.records.changes(id).await?)
+    }
+
     /// One record, if `caller` may see it (unknown and not visible look the same).
     pub async fn record(&self, caller: &Caller, id: Uuid) -> Result<Record, DomainError> {
         Self::require_console(caller)?;

@@ -57,6 +57,18 @@ impl FiguresService {
         to: NaiveDate,
         by: GroupBy,
     ) -> Result<Vec<Figures>, DomainError> {
+        Ok(self.figures_by(caller, from, to, &[by]).await?.pop().unwrap_or_default())
+    }
+
+    /// The figures of `[from, to)` under each grouping of `groupings`, in that order, from
+    /// one read of the cases (a page with a total, a breakdown and a ranking reads once).
+    pub async fn figures_by(
+        &self,
+        caller: &Caller,
+        from: NaiveDate,
+        to: NaiveDate,
+        groupings: &[GroupBy],
+    ) -> Result<Vec<Vec<Figures>>, DomainError> {
         if !matches!(caller.role, Role::Admin | Role::Officer) {
             return Err(DomainError::Forbidden);
         }
@@ -72,6 +84,8 @@ impl FiguresService {
         let refs = self.reference.current().await?;
         let cases = self.records.cases(&caller.visibility(&refs.index)).await?;
         let facts: Vec<CaseFacts> = cases.iter().filter_map(|r| facts(r, &refs.index)).collect();
-        Ok(figures(&facts, from, to, self.clock.now(), by))
+        drop(cases);
+        let now = self.clock.now();
+        Ok(groupings.iter().map(|by| figures(&facts, from, to, now, *by)).collect())
     }
 }

@@ -4,12 +4,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulletin;
 pub mod cases;
 pub mod console;
 pub mod console_sessions;
 pub mod deadlines;
+pub mod enrolment;
 pub mod export;
 pub mod figures;
+pub mod moderation;
 pub mod numbers;
 pub mod open311;
 pub mod photos;
@@ -23,6 +26,7 @@ pub use audit::AuditService;
 pub use console::ConsoleService;
 pub use console_sessions::ConsoleSessions;
 pub use deadlines::DeadlineService;
+pub use enrolment::EnrolmentService;
 pub use figures::FiguresService;
 pub use numbers::NumberService;
 pub use photos::PhotosService;

@@ -9,6 +9,11 @@
 //! case's public reply (答复), never a note; `agency_responsible` is the unit the case is
 //! dispatched to, never a person; `expected_datetime` is the case's deadline. Nothing
 //! personal is kept or shown: Open311's contact fields are accepted and dropped.
+//!
+//! Moderation ([`crate::service::moderation`]): a record an admin hid from the public is
+//! not found here, by id or in any list, until it is shown again. A report's `media_url` is
+//! the link its client filed, else the public link of its first photo (which serves the
+//! redacted copy when an admin blacked out faces or plates on it).
 
 use crate::domain::DomainError;
 use crate::domain::access::{Caller, Visibility};
@@ -20,6 +25,7 @@ use crate::service::reference::ReferenceService;
 use crate::service::sync::SyncService;
 use crate::storage::RecordStore;
 use crate::storage::clients::{ClientRow, ClientStore, FiledRequest};
+use crate::storage::moderation::ModerationStore;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, SecondsFormat, Utc};
 use gridwork_core::cases::{Assignee, Case, CaseSource};
 use gridwork_core::hlc::Hlc;
@@ -95,6 +101,8 @@ pub struct ServiceRequest {
     pub zipcode: Option<String>,
     pub lat: f64,
     pub long: f64,
+    /// The link the client filed, else the public path of the report's first photo
+    /// (`/public/photos/…`; the HTTP layer makes it absolute).
     pub media_url: Option<String>,
 }
 
@@ -178,6 +186,7 @@ pub struct CreatedClient {
 pub struct Open311Service {
     clients: Arc<dyn ClientStore>,
     records: Arc<dyn RecordStore>,
+    moderation: Arc<dyn ModerationStore>,
     accounts: Arc<AccountsService>,
     sync: Arc<SyncService>,
     reference: Arc<ReferenceService>,
@@ -225,8 +234,9 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Open or closed, for a public record; `None` for what is never public.
-fn public_status(rec: &Record) -> Option<&'static str> {
+/// Open or closed, for a public record; `None` for what is never public (hidden records
+/// are public records an admin withdrew: see [`Open311Service`]'s moderation checks).
+pub fn public_status(rec: &Record) -> Option<&'static str> {
     match (&rec.body, rec.status) {
         (RecordBody::Report(_), Status::Submitted | Status::Accepted) => Some("open"),
         (RecordBody::Report(_), Status::Closed | Status::Voided) => Some("closed"),
@@ -263,16 +273,18 @@ fn agency(case: &Case, refs: &RefIndex) -> Option<String> {
 }
 
 impl Open311Service {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         clients: Arc<dyn ClientStore>,
         records: Arc<dyn RecordStore>,
+        moderation: Arc<dyn ModerationStore>,
         accounts: Arc<AccountsService>,
         sync: Arc<SyncService>,
         reference: Arc<ReferenceService>,
         clock: Arc<ServerClock>,
         audit: Arc<AuditService>,
     ) -> Self {
-        Open311Service { clients, records, accounts, sync, reference, clock, audit }
+        Open311Service { clients, records, moderation, accounts, sync, reference, clock, audit }
     }
 
     /// Every 小类 of the category table, in code order.
@@ -294,6 +306,10 @@ impl Open311Service {
         let id = Uuid::parse_str(id.trim()).map_err(|_| DomainError::NotFound)?;
         let rec = self.records.get(id).await?.ok_or(DomainError::NotFound)?;
         public_status(&rec).ok_or(DomainError::NotFound)?;
+        // Hidden from the public: as if unknown.
+        if self.moderation.hidden(id).await?.is_some() {
+            return Err(DomainError::NotFound);
+        }
         let mut out = self.render(vec![rec]).await?;
         out.pop().ok_or(DomainError::NotFound)
     }
@@ -315,8 +331,9 @@ impl Open311Service {
             if wanted.len() > MAX_IDS {
                 return Err(bad("service_request_id", format!("service_request_id: 一次最多{MAX_IDS}个")));
             }
+            let hidden = self.moderation.hidden_among(&wanted).await?;
             let mut found = Vec::new();
-            for id in wanted {
+            for id in wanted.into_iter().filter(|id| !hidden.contains(id)) {
                 if let Some(rec) = self.records.get(id).await?
                     && public_status(&rec).is_some()
                 {
@@ -376,9 +393,14 @@ impl Open311Service {
                 .records
                 .search(&Visibility::All, &filter, SortKey::NewestFirst, after.as_ref(), crate::domain::query::MAX_PAGE)
                 .await?;
+            let candidates: Vec<Uuid> = batch.records.iter().filter(|r| public_status(r).is_some()).map(|r| r.id).collect();
+            let hidden = self.moderation.hidden_among(&candidates).await?;
             for rec in batch.records {
                 let category = category_of(&rec);
                 if public_status(&rec).is_none() || (!codes.is_empty() && !codes.iter().any(|c| c == category)) {
+                    continue;
+                }
+                if hidden.contains(&rec.id) {
                     continue;
                 }
                 if skipped < skip {
@@ -536,7 +558,18 @@ impl Open311Service {
             let expected = case.as_ref().and_then(|(c, stage, _)| {
                 c.due_at.filter(|_| matches!(stage, Status::Dispatched | Status::Handled | Status::Suspended))
             });
-            let media_url = filed.get(&rec.id).and_then(|f| f.media_url.clone());
+            // The client's own link, else the first photo an admin has made public.
+            let media_url = match (filed.get(&rec.id).and_then(|f| f.media_url.clone()), &rec.body) {
+                (Some(url), _) => Some(url),
+                (None, RecordBody::Report(r)) if !r.photos.is_empty() => {
+                    let public = self.moderation.redactions(rec.id).await?;
+                    r.photos
+                        .iter()
+                        .find(|p| public.iter().any(|x| x.photo == p.sha256))
+                        .map(|p| crate::service::moderation::public_photo_path(rec.id, &p.sha256))
+                }
+                _ => None,
+            };
             out.push(ServiceRequest {
                 service_request_id: rec.id.to_string(),
                 status: status.to_owned(),

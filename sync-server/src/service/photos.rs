@@ -14,6 +14,7 @@ use crate::domain::DomainError;
 use crate::domain::access::Caller;
 use crate::domain::error::{Conflict, InvalidKind, TooLarge};
 use crate::service::reference::ReferenceService;
+use crate::storage::moderation::Region;
 use crate::storage::{PhotoRow, PhotoSight, PhotoStore};
 use bytes::Bytes;
 use chrono::Utc;
@@ -408,6 +409,230 @@ impl PhotosService {
         let blob = self.files.blobs().get(&key).await.map_err(DomainError::internal)?;
         // Recorded but gone from the blob store: the next upload attempt puts it back.
         Ok((blob.ok_or(DomainError::PhotoPending)?, mime))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Redacted public copies (moderation): the original is never changed.
+
+/// Most rectangles one redaction blacks out.
+pub const MAX_REGIONS: usize = 20;
+const REDACTED_QUALITY: u8 = 90;
+
+/// Key of a redacted public copy of a photo (by the copy's own SHA-256).
+pub fn redacted_key(sha256: &str) -> String {
+    format!("public/{}/{sha256}", &sha256[..2.min(sha256.len())])
+}
+
+/// How the rectangles of a redaction are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionUnit {
+    /// Fractions (0 to 1) of the upright photo's width and height.
+    Fraction,
+    /// Pixels of the upright photo.
+    Pixel,
+}
+
+/// A rectangle as an admin gave it, not yet checked against the photo.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AskedRegion {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+fn bad_region(message: impl Into<String>) -> DomainError {
+    DomainError::invalid_input("rect", message)
+}
+
+/// The checks that need no photo: how many, finite, not negative, not empty, and (as
+/// fractions) within the photo.
+pub fn check_regions(asked: &[AskedRegion], unit: RegionUnit) -> Result<(), DomainError> {
+    if asked.is_empty() {
+        return Err(bad_region("请至少画出或填写一个遮挡区域"));
+    }
+    if asked.len() > MAX_REGIONS {
+        return Err(bad_region(format!("一张照片最多遮挡{MAX_REGIONS}处")));
+    }
+    for (i, r) in asked.iter().enumerate() {
+        let n = i + 1;
+        if ![r.x, r.y, r.w, r.h].iter().all(|v| v.is_finite()) {
+            return Err(bad_region(format!("第{n}个遮挡区域的数值无效")));
+        }
+        if r.x < 0.0 || r.y < 0.0 {
+            return Err(bad_region(format!("第{n}个遮挡区域超出照片范围（x、y 不能为负）")));
+        }
+        if r.w <= 0.0 || r.h <= 0.0 {
+            return Err(bad_region(format!("第{n}个遮挡区域的宽和高须大于0")));
+        }
+        if unit == RegionUnit::Fraction && (r.x + r.w > 1.0 + 1e-9 || r.y + r.h > 1.0 + 1e-9) {
+            return Err(bad_region(format!("第{n}个遮挡区域超出照片范围（比例不能超过1）")));
+        }
+    }
+    Ok(())
+}
+
+/// The rectangles in pixels of a `width`×`height` upright photo (each at least one pixel,
+/// covering every pixel the asked rectangle touches).
+pub fn regions_in_pixels(asked: &[AskedRegion], unit: RegionUnit, width: u32, height: u32) -> Result<Vec<Region>, DomainError> {
+    // None: a photo approved as it is.
+    if !asked.is_empty() {
+        check_regions(asked, unit)?;
+    }
+    let (fw, fh) = (f64::from(width), f64::from(height));
+    let mut out = Vec::with_capacity(asked.len());
+    for (i, r) in asked.iter().enumerate() {
+        let (x0, y0, x1, y1) = match unit {
+            RegionUnit::Fraction => (r.x * fw, r.y * fh, (r.x + r.w) * fw, (r.y + r.h) * fh),
+            RegionUnit::Pixel => (r.x, r.y, r.x + r.w, r.y + r.h),
+        };
+        // Fractions may round a hair past the edge; pixels may not pass it.
+        let slack = if unit == RegionUnit::Fraction { 1e-6 * fw.max(fh) } else { 1e-9 };
+        if x1 > fw + slack || y1 > fh + slack {
+            return Err(bad_region(format!("第{}个遮挡区域超出照片范围（照片为 {width}×{height} 像素）", i + 1)));
+        }
+        let clamp = |v: f64, max: f64| v.clamp(0.0, max);
+        let (x0, y0) = (clamp(x0.floor(), fw), clamp(y0.floor(), fh));
+        let (x1, y1) = (clamp(x1.ceil(), fw), clamp(y1.ceil(), fh));
+        if x1 <= x0 || y1 <= y0 {
+            return Err(bad_region(format!("第{}个遮挡区域太小（不足1像素）", i + 1)));
+        }
+        // Within 0..=30_000 (the decoding limit): the casts are exact.
+        out.push(Region { x: x0 as u32, y: y0 as u32, w: (x1 - x0) as u32, h: (y1 - y0) as u32 });
+    }
+    Ok(out)
+}
+
+/// Black out `regions` of an upright photo (pixels outside them are untouched).
+pub fn black_out(img: &mut image::RgbImage, regions: &[Region]) {
+    let (w, h) = img.dimensions();
+    for r in regions {
+        for y in r.y..r.y.saturating_add(r.h).min(h) {
+            for x in r.x..r.x.saturating_add(r.w).min(w) {
+                img.put_pixel(x, y, image::Rgb([0, 0, 0]));
+            }
+        }
+    }
+}
+
+/// Decode a whole photo upright (EXIF orientation applied), within the decoding limits.
+fn decode_upright(bytes: &[u8]) -> Option<image::RgbImage> {
+    use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+    let decoded = (|| -> image::ImageResult<image::RgbImage> {
+        let mut reader = ImageReader::new(io::Cursor::new(bytes)).with_guessed_format()?;
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_DECODE_EDGE);
+        limits.max_image_height = Some(MAX_DECODE_EDGE);
+        limits.max_alloc = Some(MAX_DECODE_ALLOC);
+        reader.limits(limits);
+        let mut decoder = reader.into_decoder()?;
+        let orientation = decoder.orientation()?;
+        let mut img = DynamicImage::from_decoder(decoder)?;
+        img.apply_orientation(orientation);
+        Ok(img.to_rgb8())
+    })();
+    decoded.ok()
+}
+
+/// A redacted copy just stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RedactedCopy {
+    /// SHA-256 of the copy (a JPEG without metadata).
+    pub sha256: String,
+    /// The rectangles blacked out, in pixels of the upright photo.
+    pub regions: Vec<Region>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PhotosService {
+    /// Make and store the redacted copy of the photo `row` (which the caller was checked to
+    /// see): decoded upright, `asked` filled solid black, re-encoded as JPEG (no EXIF or
+    /// other metadata: only pixels are written), stored as its own blob. The original stays.
+    /// The public copy of a photo: upright, re-encoded without metadata (its EXIF place and
+    /// time stay private), with `asked` blacked out (none: the photo approved as it is; the
+    /// caller checked the regions).
+    pub async fn redact(&self, row: &PhotoRow, asked: &[AskedRegion], unit: RegionUnit) -> Result<RedactedCopy, DomainError> {
+        let (blob, _) = self.open(row, Variant::Original).await?;
+        let max = self.files.max_bytes();
+        let mut bytes = Vec::with_capacity(usize::try_from(blob.len.min(max)).unwrap_or(0));
+        let mut stream = blob.stream;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(DomainError::internal)?;
+            if (bytes.len() + chunk.len()) as u64 > max {
+                return Err(DomainError::internal("stored photo is larger than the photo limit"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let asked = asked.to_vec();
+        let tmp = self.files.uploads_dir().join(format!("{}.redacted.jpg", uuid::Uuid::now_v7().simple()));
+        let made = {
+            let _decoding = DECODES.acquire().await.map_err(DomainError::internal)?;
+            let tmp = tmp.clone();
+            tokio::task::spawn_blocking(move || -> Result<Result<RedactedCopy, DomainError>, io::Error> {
+                let Some(mut img) = decode_upright(&bytes) else {
+                    return Ok(Err(DomainError::invalid_input("photo", "这张照片无法解码，不能遮挡")));
+                };
+                let (width, height) = img.dimensions();
+                let regions = match regions_in_pixels(&asked, unit, width, height) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
+                black_out(&mut img, &regions);
+                let mut out = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, REDACTED_QUALITY)
+                    .encode_image(&img)
+                    .map_err(io::Error::other)?;
+                let sha256 = hex::encode(Sha256::digest(&out));
+                fs::write(&tmp, &out)?;
+                Ok(Ok(RedactedCopy { sha256, regions, width, height }))
+            })
+            .await
+            .map_err(DomainError::internal)?
+            .map_err(DomainError::internal)?
+        };
+        let copy = match made {
+            Ok(c) => c,
+            Err(e) => return Err(e),
+        };
+        let stored = self.files.blobs().put_file(&redacted_key(&copy.sha256), &tmp).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        stored.map_err(|e| DomainError::internal(format!("blob store: {e}")))?;
+        Ok(copy)
+    }
+
+    /// A redacted copy's file (always JPEG).
+    pub async fn open_redacted(&self, sha256: &str) -> Result<Blob, DomainError> {
+        if !is_sha256_hex(sha256) {
+            return Err(DomainError::NotFound);
+        }
+        let blob = self.files.blobs().get(&redacted_key(sha256)).await.map_err(DomainError::internal)?;
+        blob.ok_or(DomainError::NotFound)
+    }
+
+    /// Remove a redacted copy no photo uses any more.
+    pub async fn remove_redacted(&self, sha256: &str) -> Result<(), DomainError> {
+        if !is_sha256_hex(sha256) {
+            return Ok(());
+        }
+        self.files.blobs().delete(&redacted_key(sha256)).await.map_err(DomainError::internal)
+    }
+
+    /// The photo's row if the server holds its file (whoever may see it: callers check).
+    pub async fn uploaded(&self, sha256: &str) -> Result<Option<PhotoRow>, DomainError> {
+        if !is_sha256_hex(sha256) {
+            return Ok(None);
+        }
+        Ok(self.store.photo_uploaded(sha256).await?)
+    }
+
+    /// How the records `visibility` covers list this photo.
+    pub async fn sight(&self, sha256: &str, visibility: &crate::domain::access::Visibility) -> Result<PhotoSight, DomainError> {
+        if !is_sha256_hex(sha256) {
+            return Ok(PhotoSight::Unseen);
+        }
+        Ok(self.store.photo_sight(sha256, visibility).await?)
     }
 }
 

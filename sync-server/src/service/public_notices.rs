@@ -1,10 +1,12 @@
 //! What anyone may see of a notice without signing in: the page its printed QR code opens.
 //! Number, status, deadline, category and district only; never the party, the facts, the
-//! place or the officer. Any id that is not a notice is simply not found.
+//! place or the officer. Any id that is not a notice is simply not found, nor is a notice
+//! an admin hid from the public (moderation). No photos: a notice's photos show its party.
 
 use crate::domain::DomainError;
 use crate::service::ReferenceService;
 use crate::storage::RecordStore;
+use crate::storage::moderation::ModerationStore;
 use chrono::NaiveDate;
 use gridwork_core::model::{RecordBody, Status};
 use gridwork_core::reference::NOTICE_EXTRA_CATEGORIES;
@@ -21,14 +23,18 @@ pub struct PublicNotice {
     pub district: Option<String>,
 }
 
-/// The public view of notice `id`, if there is such a notice.
+/// The public view of notice `id`, if there is such a notice and it is not hidden.
 pub async fn public_notice(
     records: &dyn RecordStore,
+    moderation: &dyn ModerationStore,
     reference: &ReferenceService,
     id: Uuid,
 ) -> Result<Option<PublicNotice>, DomainError> {
     let Some(rec) = records.get(id).await? else { return Ok(None) };
     let RecordBody::Notice(n) = &rec.body else { return Ok(None) };
+    if moderation.hidden(id).await?.is_some() {
+        return Ok(None);
+    }
     let refs = reference.current().await?;
     let category = NOTICE_EXTRA_CATEGORIES
         .iter()

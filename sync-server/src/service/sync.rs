@@ -12,7 +12,7 @@ use crate::service::audit::AuditService;
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
 use crate::storage::numbers::{NumberKey, NumberState, NumberUse};
-use crate::storage::{LoggedOp, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
+use crate::storage::{Change, LoggedOp, LostField, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
 use chrono::{DateTime, Utc};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
@@ -111,6 +111,8 @@ impl SyncService {
         let mut this_batch: HashMap<Uuid, (Uuid, usize)> = HashMap::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(ops.len());
         let mut new_entries: Vec<usize> = Vec::new();
+        // What each accepted create or edit changed, by its answer's index.
+        let mut changes: HashMap<usize, Change> = HashMap::new();
         for op in &ops {
             let first_use = logged
                 .get(&op.op_id)
@@ -133,8 +135,10 @@ impl SyncService {
                 continue;
             }
             let cur = current.get(&op.record_id);
+            let mut stamped = None;
             let outcome = match self.rules(caller, refs, cur, op, now) {
                 Ok((next, stamp)) => {
+                    stamped = Some(stamp.clone());
                     let source = cases::source_of(&op.action, cur).and_then(|id| current.get(&id));
                     cases::source_change(cur, &next.state, source, refs).and_then(|change| {
                         let moved = change.map(|c| self.follow(caller, refs, &current[&c.id], c.to, &stamp, now)).transpose()?;
@@ -179,6 +183,11 @@ impl SyncService {
                 other => other,
             };
             let cur = current.get(&op.record_id);
+            if let (Ok((next, _)), Some(stamp)) = (&outcome, &stamped)
+                && let Some(change) = change_of(caller, op, cur, &next.state.record, stamp, now)
+            {
+                changes.insert(answers.len(), change);
+            }
             let answer = match outcome {
                 Ok((next, _)) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
                     // Nothing changed (every field lost to a later write): the record keeps its version.
@@ -221,7 +230,12 @@ impl SyncService {
             .collect();
         let entries = new_entries
             .into_iter()
-            .map(|i| LoggedOp { user_id: caller.user_id.clone(), record_id: ops[i].record_id, result: results[i].clone() })
+            .map(|i| LoggedOp {
+                user_id: caller.user_id.clone(),
+                record_id: ops[i].record_id,
+                result: results[i].clone(),
+                change: changes.remove(&i),
+            })
             .collect();
         tx.log_ops(entries).await?;
         for entry in audits {
@@ -338,6 +352,38 @@ impl SyncService {
             server_hlc: self.clock.peek(),
         })
     }
+}
+
+/// What an accepted create or edit did (case steps have their own timeline): the fields it
+/// changed, and those it wrote that keep the value of a write stamped later.
+fn change_of(
+    caller: &Caller,
+    op: &Op,
+    cur: Option<&StoredRecord>,
+    next: &Record,
+    stamp: &Hlc,
+    now: DateTime<Utc>,
+) -> Option<Change> {
+    let action = match &op.action {
+        OpAction::Create(_) => "create",
+        OpAction::Update(_) => "update",
+        OpAction::Step(_) => return None,
+    };
+    let lost = match cur {
+        Some(c) if action == "update" => gridwork_core::merge::op_fields(op)
+            .into_iter()
+            .filter_map(|f| c.clocks.get(&f).filter(|kept| *kept >= stamp).map(|kept| LostField { field: f, kept: kept.clone() }))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(Change {
+        device_id: caller.device_id.clone(),
+        hlc: stamp.clone(),
+        at: now,
+        action: action.to_owned(),
+        changed: gridwork_core::merge::changed_fields(cur.map(|c| &c.record), next),
+        lost,
+    })
 }
 
 fn version(state: StoredRecord, refs: &RefIndex) -> Result<NewVersion, Rejection> {

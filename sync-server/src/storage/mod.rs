@@ -28,6 +28,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub mod clients;
+pub mod enrolments;
+pub mod moderation;
 pub mod numbers;
 pub mod sqlite;
 
@@ -95,6 +97,23 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// An account as an admin manages it: the user, and since when it is disabled (a disabled
+/// account cannot sign in and has no live session).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    pub user: User,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// The newest session of one device of an account, as the accounts page lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceSession {
+    pub session: SessionRow,
+    /// When the session last authenticated a request (kept to about a minute); None if
+    /// never since it was made, or before this was kept.
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
 /// A page of a pull: records with `seq` set, ascending, the records that left the view,
 /// and the cursor to continue from.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +132,31 @@ pub struct LoggedOp {
     pub user_id: String,
     pub record_id: Uuid,
     pub result: OpResult,
+    /// What an accepted create or edit changed (the record's timeline).
+    pub change: Option<Change>,
+}
+
+/// What one accepted create or edit did to a record: which fields it changed, and which it
+/// wrote but lost to a write stamped later (a concurrent edit on another device).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub device_id: String,
+    /// The stamp the server ordered it by.
+    pub hlc: gridwork_core::hlc::Hlc,
+    pub at: DateTime<Utc>,
+    /// `create` or `update`.
+    pub action: String,
+    pub changed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<LostField>,
+}
+
+/// A field an edit wrote that kept the value of a later write.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LostField {
+    pub field: String,
+    /// The stamp of the write that kept its value.
+    pub kept: gridwork_core::hlc::Hlc,
 }
 
 /// A new version of a record: its merged state and what the indexes need of it (where its
@@ -188,6 +232,25 @@ pub trait AccountStore: Send + Sync {
     async fn revoke_user_sessions(&self, user_id: &str, device_id: Option<&str>) -> Result<u64>;
     async fn count_live_sessions(&self) -> Result<u64>;
 
+    /// Every account with its state, by username.
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
+    /// Disable an account (`Some(at)`: every live session of it is revoked at `at` in the
+    /// same write) or enable it (`None`: a session stored while it was disabled is revoked,
+    /// never coming alive). None if there is no such account, else how many sessions were
+    /// revoked. [`find_live_session`](Self::find_live_session) never returns a session of a
+    /// disabled account.
+    async fn set_disabled(&self, user_id: &str, at: Option<DateTime<Utc>>) -> Result<Option<u64>>;
+    /// Give an account another role and scope; every live session of it is revoked at `at`
+    /// in the same write (its devices sign in again and pull afresh). Users are reference
+    /// data: the reference revision changes. None if there is no such account, else how many
+    /// sessions were revoked.
+    async fn set_role_scope(&self, user_id: &str, role: Role, scope: &str, at: DateTime<Utc>) -> Result<Option<u64>>;
+    /// The newest session of each device of every account (or of one), newest first.
+    async fn device_sessions(&self, user_id: Option<&str>) -> Result<Vec<DeviceSession>>;
+    /// The session was used at `at` (callers write this at most about once a minute).
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()>;
+
     /// The wrong passwords given for `username` in a row, and when the last was.
     async fn login_failures(&self, username: &str) -> Result<Option<(u32, DateTime<Utc>)>>;
     /// One more wrong password for `username` at `at`; the count in a row now.
@@ -251,6 +314,8 @@ pub trait RecordStore: Send + Sync {
     /// The photo hashes the current version of a record lists (kept with the record, in
     /// the same transaction), sorted.
     async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>>;
+    /// The accepted creates and edits of a record, with who sent them, in stamp order.
+    async fn changes(&self, record_id: Uuid) -> Result<Vec<(String, Change)>>;
 }
 
 /// One transaction over records and the op log.
@@ -366,6 +431,10 @@ pub struct Stores {
     pub clients: Arc<dyn clients::ClientStore>,
     /// Notice-number blocks (`numbers.rs`).
     pub numbers: Arc<dyn numbers::NumberStore>,
+    /// Enrolment codes (`enrolments.rs`).
+    pub enrolments: Arc<dyn enrolments::EnrolmentStore>,
+    /// Hidden records and redacted public photos (`moderation.rs`).
+    pub moderation: Arc<dyn moderation::ModerationStore>,
     backend: Arc<dyn Backend>,
 }
 
@@ -379,6 +448,8 @@ impl Stores {
             + AuditStore
             + clients::ClientStore
             + numbers::NumberStore
+            + enrolments::EnrolmentStore
+            + moderation::ModerationStore
             + Backend
             + 'static,
     {
@@ -390,6 +461,8 @@ impl Stores {
             audit: backend.clone(),
             clients: backend.clone(),
             numbers: backend.clone(),
+            enrolments: backend.clone(),
+            moderation: backend.clone(),
             backend,
         }
     }

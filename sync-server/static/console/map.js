@@ -30,6 +30,11 @@
     dLon = (dLon * 180.0) / (A / sq * Math.cos(radLat) * PI);
     return [lat + dLat, lon + dLon];
   }
+  // GCJ-02 back to WGS-84 (display coordinates to record coordinates), to a few metres.
+  function toWgs(lat, lon) {
+    var g = toGcj(lat, lon);
+    return [lat * 2 - g[0], lon * 2 - g[1]];
+  }
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; });
   }
@@ -40,6 +45,20 @@
     var shift = function (latlng) { if (!gcj) { return latlng; } var p = toGcj(latlng.lat, latlng.lng); return L.latLng(p[0], p[1]); };
     var coordsToLatLng = function (c) { return shift(L.latLng(c[1], c[0])); };
     var map = L.map(el, { preferCanvas: true, zoomSnap: 0.5 }).setView([36.7, 119.15], 11);
+    // The table can follow the map: a link to the records inside the current view.
+    var link = document.getElementById("to-table-view");
+    var viewLink = function () {
+      if (!link) { return; }
+      var b = map.getBounds(), sw = b.getSouthWest(), ne = b.getNorthEast();
+      if (gcj) { var a = toWgs(sw.lat, sw.lng), c = toWgs(ne.lat, ne.lng); sw = L.latLng(a[0], a[1]); ne = L.latLng(c[0], c[1]); }
+      var clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
+      var box = [clamp(sw.lat, -90, 90), clamp(sw.lng, -180, 180), clamp(ne.lat, -90, 90), clamp(ne.lng, -180, 180)]
+        .map(function (v) { return v.toFixed(6); }).join(",");
+      var base = link.dataset.base;
+      link.href = "/admin/records?" + (base ? base + "&" : "") + "bbox=" + encodeURIComponent(box);
+      link.dataset.box = box;
+    };
+    map.on("moveend", viewLink);
     if (el.dataset.tiles) { L.tileLayer(el.dataset.tiles, { maxZoom: 19 }).addTo(map); }
     var styles = {
       district: { color: "#1f5fa8", weight: 2, fillOpacity: 0.03 },
@@ -81,8 +100,13 @@
       }).addTo(map);
       var n = gj.features.length;
       document.getElementById("map-count").textContent = "地图上 " + n + " 个点" + (gj.truncated ? "（已截断）" : "");
-      if (n > 0) { map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15, animate: false }); }
+      var box = (el.dataset.bbox || "").split(",").map(Number);
+      if (box.length === 4 && box.every(isFinite)) {
+        var sw = shift(L.latLng(box[0], box[1])), ne = shift(L.latLng(box[2], box[3]));
+        map.fitBounds(L.latLngBounds(sw, ne), { animate: false });
+      } else if (n > 0) { map.fitBounds(layer.getBounds().pad(0.2), { maxZoom: 15, animate: false }); }
       el.dataset.loaded = String(n);
+      viewLink();
     });
   });
 })();

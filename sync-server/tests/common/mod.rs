@@ -2,6 +2,8 @@
 //! fixture piece of Weifang and one account per role and scope, and response helpers.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod browser;
+
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, StatusCode, header, request};

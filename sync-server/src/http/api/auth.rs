@@ -1,20 +1,21 @@
-//! `/v1/auth/*`: login, logout, revoke.
+//! `/v1/auth/*`: login, enrolment by a one-time code (扫码登录), logout, revoke.
 
 use super::route_of;
 use crate::http::error::AppError;
 use crate::http::extract::{BearerSession, Json};
-use crate::service::AccountsService;
+use crate::service::{AccountsService, EnrolmentService};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use gridwork_core::protocol::{LoginRequest, LoginResponse, RevokeRequest, RevokeResponse, paths};
+use gridwork_core::protocol::{EnrolRequest, LoginRequest, LoginResponse, RevokeRequest, RevokeResponse, paths};
 use std::sync::Arc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(route_of(paths::LOGIN), post(login))
+        .route(route_of(paths::ENROL), post(enrol))
         .route(route_of(paths::LOGOUT), post(logout))
         .route(route_of(paths::REVOKE), post(revoke))
 }
@@ -24,6 +25,14 @@ async fn login(
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
     Ok(Json(accounts.login(req).await?))
+}
+
+/// Answered exactly like a login; a bad, used or expired code like a wrong password.
+async fn enrol(
+    State(enrolment): State<Arc<EnrolmentService>>,
+    Json(req): Json<EnrolRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
+    Ok(Json(enrolment.enrol(req).await?))
 }
 
 async fn logout(

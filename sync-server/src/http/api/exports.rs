@@ -117,6 +117,7 @@ impl ExportQuery {
             assignee: short_text("assignee", self.assignee, 80)?,
             author: short_text("author", self.author, 80)?,
             text: short_text("text", self.text, 100)?,
+            bbox: None,
         };
         Ok(ExportRequest { filter, sort, personal: self.personal, format })
     }

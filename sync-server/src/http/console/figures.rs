@@ -186,12 +186,30 @@ pub async fn figures(State(state): State<AppState>, console: Console, QueryData(
         Some(b) => *GROUPS.iter().find(|(c, _, _)| *c == b).ok_or_else(|| ConsoleError::bad("by", "不是有效的分组"))?,
         None => GROUPS[0],
     };
-    let figures = state.figures();
-    let (total, rows, units) = tokio::try_join!(
-        figures.figures(caller, from, to, GroupBy::Total),
-        figures.figures(caller, from, to, by),
-        figures.figures(caller, from, to, GroupBy::Unit),
+    // Every read of the page at once: the figures, the overdue list, the period's logs and cases.
+    let overdue_q = TableQuery {
+        kinds: vec![RecordKind::Case],
+        statuses: vec![Status::Dispatched, Status::Handled],
+        overdue: true,
+        sort: SortKey::DueFirst,
+        limit: super::view::DEFAULT_LIMIT,
+        ..Default::default()
+    };
+    let overdue_filter = overdue_q.filter();
+    let in_period = RecordFilter { from: Some(start_of_day(from)), to: Some(start_of_day(to)), ..Default::default() };
+    let logs_filter = RecordFilter { kinds: vec![RecordKind::ServiceLog], ..in_period.clone() };
+    let cases_filter = RecordFilter { kinds: vec![RecordKind::Case], ..in_period };
+    let groupings = [GroupBy::Total, by, GroupBy::Unit];
+    let (grouped, overdue_page, overdue_count, logs, cases) = tokio::try_join!(
+        state.figures().figures_by(caller, from, to, &groupings),
+        state.console().search(caller, &overdue_filter, SortKey::DueFirst, None, 20),
+        state.console().count(caller, &overdue_filter),
+        state.console().collect(caller, &logs_filter, SortKey::OldestFirst, LOG_SCAN),
+        state.console().collect(caller, &cases_filter, SortKey::OldestFirst, LOG_SCAN),
     )?;
+    let mut grouped = grouped.into_iter();
+    let (total, rows, units) =
+        (grouped.next().unwrap_or_default(), grouped.next().unwrap_or_default(), grouped.next().unwrap_or_default());
     let total = total.first().cloned().unwrap_or_default();
     let total = fig_row(&total, GroupBy::Total, &refs.index, from, to);
     let rows: Vec<FigRow> = rows.iter().map(|f| fig_row(f, by, &refs.index, from, to)).collect();
@@ -215,38 +233,11 @@ pub async fn figures(State(state): State<AppState>, console: Console, QueryData(
         ranked.iter().enumerate().rev().take(3.min(n.saturating_sub(best.len()))).map(|(i, f)| rank(i, f)).collect();
 
     // The overdue list.
-    let overdue_q = TableQuery {
-        kinds: vec![RecordKind::Case],
-        statuses: vec![Status::Dispatched, Status::Handled],
-        overdue: true,
-        sort: SortKey::DueFirst,
-        limit: super::view::DEFAULT_LIMIT,
-        ..Default::default()
-    };
-    let overdue_filter = overdue_q.filter();
-    let (overdue_page, overdue_count) = tokio::try_join!(
-        state.console().search(caller, &overdue_filter, SortKey::DueFirst, None, 20),
-        state.console().count(caller, &overdue_filter),
-    )?;
     let overdue = overdue_page.records.iter().map(|r| Row::of(r, &refs.index)).collect();
 
     // Community work of the period: the service logs, and the cases opened from them.
     let period = period_query(from, to);
     let logs_q = TableQuery { kinds: vec![RecordKind::ServiceLog], ..period.clone() };
-    let in_period = RecordFilter { from: Some(start_of_day(from)), to: Some(start_of_day(to)), ..Default::default() };
-    let logs = state
-        .console()
-        .collect(
-            caller,
-            &RecordFilter { kinds: vec![RecordKind::ServiceLog], ..in_period.clone() },
-            SortKey::OldestFirst,
-            LOG_SCAN,
-        )
-        .await?;
-    let cases = state
-        .console()
-        .collect(caller, &RecordFilter { kinds: vec![RecordKind::Case], ..in_period }, SortKey::OldestFirst, LOG_SCAN)
-        .await?;
     let capped = logs.len() >= LOG_SCAN || cases.len() >= LOG_SCAN;
     let mut activities: Vec<Activity6> =
         Activity::ALL.iter().map(|a| Activity6 { label: a.label_zh(), code: a.as_str(), count: 0, participants: 0 }).collect();

@@ -25,6 +25,19 @@ use std::collections::BTreeMap;
 /// Most points one map shows.
 pub const MAX_POINTS: usize = 2000;
 
+/// The origin the configured tiles come from, as a Content-Security-Policy source
+/// (`https://*.tiles.example` for a `{s}` subdomain template), so the page may load them.
+pub fn tile_source() -> Option<String> {
+    source_of(&tiles().0?)
+}
+
+fn source_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?.replace("{s}", "*");
+    let ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+    ok.then(|| format!("{scheme}://{host}"))
+}
+
 /// The configured tile URL template, if any, and whether its tiles are GCJ-02.
 pub fn tiles() -> (Option<String>, bool) {
     let url = std::env::var("GRIDWORK_CONSOLE_TILES").ok().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
@@ -39,6 +52,8 @@ struct MapPage {
     filter_action: &'static str,
     q: TableQuery,
     query: String,
+    /// The filters without a viewport: the map's "this view as a table" link adds its own.
+    base: String,
     choices: FilterChoices,
     tiles: String,
     gcj02: bool,
@@ -53,6 +68,7 @@ pub async fn map(State(state): State<AppState>, console: Console, QueryData(form
         nav: Nav::new(&console.0, &refs.index, "map"),
         filter_action: "/admin/map",
         query: q.query(),
+        base: q.without_bbox(),
         choices: FilterChoices::new(&q, &refs.data, &refs.index),
         q,
         tiles: tiles.unwrap_or_default(),
@@ -223,6 +239,14 @@ pub async fn outlines(State(state): State<AppState>, _console: Console) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tile_template_gives_its_origin_for_the_csp() {
+        assert_eq!(source_of("https://{s}.tile.example.cn/{z}/{x}/{y}.png").as_deref(), Some("https://*.tile.example.cn"));
+        assert_eq!(source_of("http://10.0.0.5:8080/tiles/{z}/{x}/{y}.png").as_deref(), Some("http://10.0.0.5:8080"));
+        assert_eq!(source_of("https://bad host/{z}"), None);
+        assert_eq!(source_of("https://{z}.example/"), None);
+    }
 
     #[test]
     fn the_demo_city_has_an_outline_for_every_unit() {

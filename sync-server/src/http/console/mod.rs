@@ -12,15 +12,22 @@
 //! - Errors: HTML pages with a Chinese message and an English code, never a value sent;
 //!   layers' own error answers (a body too large, a panic) become such pages too.
 
+mod accounts;
 mod auth;
+mod bulk;
+mod bulletin;
+mod downloads;
+mod enrol;
 mod error;
 mod figures;
 mod form;
 mod map;
+mod moderation;
 mod queue;
 mod records;
 mod session;
 mod static_files;
+mod timeline;
 mod view;
 
 pub use error::ConsoleError;
@@ -48,13 +55,30 @@ pub fn router() -> Router<AppState> {
         .route("/queue", get(queue::queue))
         .route("/records", get(records::table))
         .route("/records/{id}", get(records::record))
+        .route("/records.csv", get(downloads::csv).post(downloads::csv_personal))
+        .route("/records.xlsx", get(downloads::xlsx).post(downloads::xlsx_personal))
+        .route("/records.geojson", get(downloads::geojson).post(downloads::geojson_personal))
         .route("/records/{id}/reveal", post(records::reveal))
         .route("/records/{id}/open", post(records::open_case))
         .route("/records/{id}/step", post(records::step))
         .route("/records/{id}/status", post(records::set_status))
-        .route("/bulk", post(records::bulk))
+        .route("/records/{id}/hide", post(moderation::hide))
+        .route("/records/{id}/unhide", post(moderation::unhide))
+        .route("/records/{id}/photos/{sha256}/redact", post(moderation::redact))
+        .route("/records/{id}/photos/{sha256}/publish", post(moderation::publish))
+        .route("/records/{id}/photos/{sha256}/unredact", post(moderation::unredact))
+        .route("/records/{id}/photos/{sha256}/public", get(moderation::redacted_photo))
+        .route("/bulk", post(bulk::bulk))
         .route("/audit", get(records::audit))
+        .route("/enrol", get(enrol::enrol_page).post(enrol::make_code))
+        .route("/accounts", get(accounts::page).post(accounts::create))
+        .route("/accounts/{id}/disable", post(accounts::disable))
+        .route("/accounts/{id}/enable", post(accounts::enable))
+        .route("/accounts/{id}/role", post(accounts::role))
+        .route("/accounts/{id}/revoke", post(accounts::revoke))
         .route("/figures", get(figures::figures))
+        .route("/bulletin", get(bulletin::page))
+        .route("/bulletin.pdf", get(bulletin::pdf))
         .route("/map", get(map::map))
         .route("/map/points.geojson", get(map::points))
         .route("/map/outlines.geojson", get(map::outlines))
@@ -114,6 +138,20 @@ async fn same_origin(req: Request, next: Next) -> Response {
     }
 }
 
+/// The console's Content-Security-Policy: everything from the console itself, images also
+/// from the configured map tiles' origin.
+fn csp() -> &'static HeaderValue {
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        let tiles = map::tile_source().map(|t| format!(" {t}")).unwrap_or_default();
+        let policy = format!(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{tiles}; \
+             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        );
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+    })
+}
+
 /// Every answer of the console: pages are never cached (they may show personal data) nor
 /// framed; scripts come only from the console itself. Error answers a layer made without
 /// a page of ours get one.
@@ -142,13 +180,7 @@ async fn html_errors(req: Request, next: Next) -> Response {
         resp
     };
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
-             connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp().clone());
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -1,17 +1,20 @@
 //! The records and cases: the table (filters that combine, free text, sort, keyset
 //! paging, bulk actions), one record (every field, personal data masked until revealed,
 //! photos, the timeline, the case actions, replies, notes), photos, the audit trail.
+//! Bulk actions are in `bulk.rs`, moderation in `moderation.rs`, the timeline in
+//! `timeline.rs`.
 
 use super::error::ConsoleError;
 use super::form::{Form, FormData, QueryData};
 use super::session::Console;
+use super::timeline::{TimelineEntry, change_entries, merge_by_time, moderation_entries, short_hash};
 use super::view::{
     Choice, FilterChoices, Nav, Row, TableQuery, assignee_name, category_name, local_time, number_of, place_name, short,
     user_name, valid_assignee,
 };
-use crate::domain::query::SortKey;
-use crate::service::console::{ActionOutcome, BulkAction, MAX_BULK, PersonalField, mask};
-use crate::service::photos::Variant;
+use crate::service::console::{MAX_BULK, PersonalField, mask};
+use crate::service::moderation::{MAX_REASON, RecordModeration, photos_may_be_public, public_photo_path};
+use crate::service::photos::{MAX_REGIONS, Variant};
 use crate::state::AppState;
 use askama::Template;
 use axum::body::Body;
@@ -125,18 +128,23 @@ struct Photo {
     sha256: String,
     label: String,
     ready: bool,
+    /// The record that lists it (a case page shows its source's photos too).
+    owner: String,
+    /// Its owner is public (a 随手拍 report): the photo may be moderated.
+    public: bool,
+    /// The public version is a redacted copy: how many rectangles.
+    redacted_regions: Option<usize>,
+    /// The public link (`/public/photos/…`).
+    public_path: String,
+    /// The first characters of the hash, for labels.
+    short: String,
 }
 
-struct TimelineEntry {
-    at: String,
-    action: &'static str,
-    action_code: &'static str,
+/// A record hidden from the public, as the page shows it.
+struct HiddenView {
+    reason: String,
     by: String,
-    device: String,
-    from: &'static str,
-    to: &'static str,
-    note: String,
-    extra: String,
+    at: String,
 }
 
 struct AuditRow {
@@ -177,7 +185,7 @@ struct Complaint {
 
 #[derive(Template)]
 #[template(path = "console/record.html")]
-struct RecordPage {
+pub(super) struct RecordPage {
     nav: Nav,
     id: String,
     kind: &'static str,
@@ -193,6 +201,13 @@ struct RecordPage {
     after: Vec<Photo>,
     timeline: Vec<TimelineEntry>,
     audit: Vec<AuditRow>,
+    hidden: Option<HiddenView>,
+    /// The photos that may be public (a report's), ready, for the moderation forms.
+    moderated: Vec<Photo>,
+    /// What the public sees of this kind of record, for the moderation section.
+    public_note: &'static str,
+    max_regions: usize,
+    max_reason: usize,
     source_link: Option<(String, String)>,
     actions: CaseActions,
     is_case: bool,
@@ -259,17 +274,33 @@ fn case_actions(case: &Case, stage: Status) -> CaseActions {
     }
 }
 
-async fn photos_of(state: &AppState, console: &Console, photos: &[PhotoRef]) -> Vec<(Photo, Option<PhotoStage>)> {
+async fn photos_of(
+    state: &AppState,
+    console: &Console,
+    owner: &Record,
+    moderation: &RecordModeration,
+) -> Vec<(Photo, Option<PhotoStage>)> {
     let mut out = Vec::new();
-    for p in photos {
+    let public = photos_may_be_public(owner);
+    for p in owner.body.photos() {
         // Checked here so the page never asks for a photo it would be refused.
         let ready = state.photos().visible_photo(&console.0.session.caller, &p.sha256).await.is_ok();
-        out.push((Photo { sha256: p.sha256.clone(), label: photo_label(p), ready }, p.stage));
+        let photo = Photo {
+            sha256: p.sha256.clone(),
+            label: photo_label(p),
+            ready,
+            owner: owner.id.to_string(),
+            public,
+            redacted_regions: moderation.redaction(&p.sha256).map(|r| r.regions.len()),
+            public_path: public_photo_path(owner.id, &p.sha256),
+            short: short_hash(&p.sha256),
+        };
+        out.push((photo, p.stage));
     }
     out
 }
 
-async fn render_record(
+pub(super) async fn render_record(
     state: &AppState,
     console: &Console,
     rec: Record,
@@ -280,6 +311,7 @@ async fn render_record(
     let refs = state.reference().current().await?;
     let refs_index = &refs.index;
     let caller = &console.0.session.caller;
+    let moderation = state.moderation().of_record(rec.id).await?;
     let mut fields = vec![
         field("类型", "kind", rec.kind().label_zh()),
         field("编号", "number", number_of(&rec)),
@@ -310,7 +342,7 @@ async fn render_record(
         RecordBody::Report(r) => {
             fields.push(field("分类", "category", format!("{} {}", r.category, category_name(refs_index, &r.category))));
             fields.push(field("问题描述", "description", r.description.clone()));
-            for (p, _) in photos_of(state, console, &r.photos).await {
+            for (p, _) in photos_of(state, console, &rec, &moderation).await {
                 before.push(p);
             }
             open_category = r.category.clone();
@@ -332,7 +364,7 @@ async fn render_record(
                     personal.push(Personal { label: f.label_zh(), code: f.code(), shown, revealed: is_revealed });
                 }
             }
-            for (p, stage) in photos_of(state, console, &n.photos).await {
+            for (p, stage) in photos_of(state, console, &rec, &moderation).await {
                 if stage == Some(PhotoStage::After) { after.push(p) } else { before.push(p) }
             }
             open_category = if n.category.len() == 5 { n.category.clone() } else { String::new() };
@@ -349,7 +381,7 @@ async fn render_record(
                 .enumerate()
                 .map(|(i, c)| Complaint { index: i, text: c.clone(), reply: l.replies.get(i).cloned().unwrap_or_default() })
                 .collect();
-            for (p, _) in photos_of(state, console, &l.photos).await {
+            for (p, _) in photos_of(state, console, &rec, &moderation).await {
                 before.push(p);
             }
         }
@@ -402,18 +434,20 @@ async fn render_record(
                 source_link = Some((src.to_string(), source.to_owned()));
                 // The source's photos are the "before" side.
                 if let Ok(src_rec) = state.console().record(caller, src).await {
-                    for (p, stage) in photos_of(state, console, src_rec.body.photos()).await {
+                    let src_moderation = state.moderation().of_record(src_rec.id).await?;
+                    for (p, stage) in photos_of(state, console, &src_rec, &src_moderation).await {
                         if stage == Some(PhotoStage::After) { after.push(p) } else { before.push(p) }
                     }
                 }
             }
-            for (p, stage) in photos_of(state, console, &c.photos).await {
+            for (p, stage) in photos_of(state, console, &rec, &moderation).await {
                 if stage == Some(PhotoStage::Before) { before.push(p) } else { after.push(p) }
             }
             timeline = c
                 .timeline
                 .iter()
                 .map(|e| TimelineEntry {
+                    sort_at: e.at,
                     at: local_time(e.at),
                     action: e.action.label_zh(),
                     action_code: e.action.as_str(),
@@ -455,6 +489,42 @@ async fn render_record(
     } else {
         Vec::new()
     };
+    // The edits (every kind but a case, whose steps are its timeline), then moderation, in
+    // time order.
+    if rec.kind() != RecordKind::Case {
+        let changes = state.console().changes(caller, rec.id).await?;
+        timeline = merge_by_time(timeline, change_entries(&changes, &rec, refs_index));
+    }
+    timeline = merge_by_time(timeline, moderation_entries(&moderation, refs_index));
+    let hidden = moderation.hidden.as_ref().map(|h| HiddenView {
+        reason: h.reason.clone(),
+        by: user_name(refs_index, &h.by),
+        at: local_time(h.at),
+    });
+    let moderated: Vec<Photo> = before
+        .iter()
+        .chain(after.iter())
+        .filter(|p| p.public && p.ready)
+        .map(|p| Photo {
+            sha256: p.sha256.clone(),
+            label: p.label.clone(),
+            ready: p.ready,
+            owner: p.owner.clone(),
+            public: p.public,
+            redacted_regions: p.redacted_regions,
+            public_path: p.public_path.clone(),
+            short: p.short.clone(),
+        })
+        .collect();
+    let public_note = match &rec.body {
+        RecordBody::Report(_) => "随手拍上报在 Open311 公开查询中可见，其照片经公开链接提供（已遮挡的照片提供遮挡后的版本）。",
+        RecordBody::Notice(_) => "告知单的办理状态可经二维码公开查看（不含当事人信息和照片）。",
+        RecordBody::Case(c) if c.source == CaseSource::Hotline => "12345 热线案件在 Open311 公开查询中可见（不含照片）。",
+        RecordBody::Case(c) if matches!(c.source, CaseSource::Report { .. }) => {
+            "此案件随来源上报在 Open311 中公开；如需不公开，请隐藏来源上报。来源上报的照片可在下方遮挡。"
+        }
+        _ => "此类记录不对外公开。",
+    };
     let (units, officers) = dispatch_targets(&refs.data, refs_index);
     let can_open = match &rec.body {
         RecordBody::Report(_) => rec.status == Status::Submitted,
@@ -482,6 +552,11 @@ async fn render_record(
         after,
         timeline,
         audit,
+        hidden,
+        moderated,
+        public_note,
+        max_regions: MAX_REGIONS,
+        max_reason: MAX_REASON,
         source_link,
         actions,
         is_case: rec.kind() == RecordKind::Case,
@@ -500,7 +575,7 @@ async fn render_record(
     })
 }
 
-fn record_id(id: &str) -> Result<Uuid, ConsoleError> {
+pub(super) fn record_id(id: &str) -> Result<Uuid, ConsoleError> {
     // A malformed id looks like an unknown one.
     Uuid::parse_str(id).map_err(|_| ConsoleError::NotFound)
 }
@@ -520,6 +595,11 @@ const FLASHES: &[(&str, &str)] = &[
     ("note", "已添加备注"),
     ("void", "已作废"),
     ("status", "状态已更新"),
+    ("hide", "已隐藏，此记录不再公开"),
+    ("unhide", "已取消隐藏，此记录重新公开"),
+    ("redact", "已遮挡，公开版本已更新"),
+    ("publish", "已审核通过，照片已公开"),
+    ("unredact", "已撤回公开版本，照片不再公开"),
 ];
 
 pub async fn record(
@@ -547,7 +627,7 @@ async fn rejected_page(state: &AppState, console: &Console, id: Uuid, rejection:
     Ok((status, Html(page.render()?)).into_response())
 }
 
-fn done(id: Uuid, what: &str) -> Response {
+pub(super) fn done(id: Uuid, what: &str) -> Response {
     Redirect::to(&format!("/admin/records/{id}?done={what}")).into_response()
 }
 
@@ -685,132 +765,6 @@ pub async fn set_status(
         Ok(()) => Ok(done(id, "status")),
         Err(rejection) => rejected_page(&state, &console, id, rejection).await,
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Bulk actions.
-
-struct BulkLine {
-    id: String,
-    number: String,
-    message: String,
-}
-
-#[derive(Template)]
-#[template(path = "console/bulk.html")]
-struct BulkPage {
-    nav: Nav,
-    action_label: String,
-    /// Waiting for confirmation of an action over the whole filter.
-    confirm: bool,
-    count: usize,
-    accepted: usize,
-    rejected: Vec<BulkLine>,
-    created: Vec<String>,
-    back: String,
-    /// The form fields to post again on confirmation.
-    hidden: Vec<(String, String)>,
-}
-
-pub async fn bulk(State(state): State<AppState>, console: Console, Form(form): Form) -> Result<Response, ConsoleError> {
-    console.acting(&form)?;
-    let refs = state.reference().current().await?;
-    let caller = &console.0.session.caller;
-    let (action, label) = match form.required("action", "批量操作")? {
-        "open_case" => (BulkAction::OpenCase, "立案".to_owned()),
-        "dispatch" => {
-            let to = form.required("to", "派遣对象")?;
-            let to = valid_assignee(&refs.index, to).ok_or_else(|| ConsoleError::bad("to", "不是有效的派遣对象"))?;
-            let label = format!("派遣至{}", assignee_name(&refs.index, &to));
-            (BulkAction::Dispatch(to), label)
-        }
-        "void" => {
-            let reason =
-                form.text("reason", "作废原因", 200)?.ok_or_else(|| ConsoleError::bad("reason", "批量作废须填写原因"))?;
-            (BulkAction::Void { reason }, "作废".to_owned())
-        }
-        _ => return Err(ConsoleError::bad("action", "不是有效的批量操作")),
-    };
-    let filter_query = form.get("filter").unwrap_or("").to_owned();
-    let back = format!("/admin/records?{filter_query}");
-    let targets: Vec<Record> = match form.required("scope", "操作范围")? {
-        "selected" => {
-            let ids = form.all("ids");
-            if ids.is_empty() {
-                return Err(ConsoleError::bad("ids", "请先勾选记录"));
-            }
-            if ids.len() > MAX_BULK {
-                return Err(ConsoleError::bad("ids", &format!("一次最多批量处理{MAX_BULK}条")));
-            }
-            let mut out = Vec::new();
-            for id in ids {
-                let id = Uuid::parse_str(id).map_err(|_| ConsoleError::bad("ids", "不是有效的记录编号"))?;
-                if !out.iter().any(|r: &Record| r.id == id) {
-                    out.push(state.console().record(caller, id).await?);
-                }
-            }
-            out
-        }
-        "filter" => {
-            let q = TableQuery::parse(&FormData::parse(filter_query.as_bytes()), &refs.index)?;
-            if !q.is_filtered() {
-                return Err(ConsoleError::bad("filter", "请先筛选，再对全部筛选结果批量操作"));
-            }
-            let found = state.console().collect(caller, &q.filter(), SortKey::OldestFirst, MAX_BULK + 1).await?;
-            if found.len() > MAX_BULK {
-                return Err(ConsoleError::bad("filter", &format!("筛选结果超过{MAX_BULK}条，请缩小范围")));
-            }
-            match form.get("expect").map(|e| e.parse::<usize>()) {
-                // First the count, to confirm.
-                None => {
-                    let hidden = form.pairs().iter().filter(|(k, _)| k != "_csrf" && k != "expect").cloned().collect();
-                    let page = BulkPage {
-                        nav: Nav::new(&console.0, &refs.index, "records"),
-                        action_label: label,
-                        confirm: true,
-                        count: found.len(),
-                        accepted: 0,
-                        rejected: Vec::new(),
-                        created: Vec::new(),
-                        back,
-                        hidden,
-                    };
-                    return Ok(Html(page.render()?).into_response());
-                }
-                Some(Ok(n)) if n == found.len() => found,
-                Some(Ok(n)) => {
-                    return Err(ConsoleError::Conflict(format!(
-                        "筛选结果已变化（确认时 {n} 条，现在 {} 条），请重新确认",
-                        found.len()
-                    )));
-                }
-                Some(Err(_)) => return Err(ConsoleError::bad("expect", "应为数字")),
-            }
-        }
-        _ => return Err(ConsoleError::bad("scope", "不是有效的操作范围")),
-    };
-    let numbers: Vec<(Uuid, String)> = targets.iter().map(|r| (r.id, number_of(r))).collect();
-    let ActionOutcome { accepted, rejected, created } = state.console().bulk(caller, &action, &targets).await?;
-    let number = |id: &Uuid| numbers.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_default();
-    let page = BulkPage {
-        nav: Nav::new(&console.0, &refs.index, "records"),
-        action_label: label,
-        confirm: false,
-        count: targets.len(),
-        accepted: accepted.len(),
-        rejected: rejected
-            .iter()
-            .map(|(id, r)| BulkLine {
-                id: id.to_string(),
-                number: number(id),
-                message: format!("{}（{}）", r.message, r.reason.as_str()),
-            })
-            .collect(),
-        created: created.iter().map(|c| c.to_string()).collect(),
-        back,
-        hidden: Vec::new(),
-    };
-    Ok(Html(page.render()?).into_response())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("console.css", "text/css; charset=utf-8", include_bytes!("../../../static/console/console.css")),
     ("console.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/console/console.js")),
     ("map.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/console/map.js")),
+    ("moderate.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/console/moderate.js")),
     ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/console/vendor/htmx-2.0.11.min.js")),
     ("leaflet.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/console/vendor/leaflet-1.9.4.js")),
     ("leaflet.css", "text/css; charset=utf-8", include_bytes!("../../../static/console/vendor/leaflet-1.9.4.css")),

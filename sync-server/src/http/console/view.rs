@@ -4,7 +4,7 @@
 
 use super::error::ConsoleError;
 use super::form::{FormData, encode};
-use crate::domain::query::{PageAfter, RecordFilter, SortKey};
+use crate::domain::query::{BBox, PageAfter, RecordFilter, SortKey};
 use crate::service::console_sessions::ConsoleSession;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use gridwork_core::cases::Assignee;
@@ -116,12 +116,16 @@ pub fn valid_assignee(refs: &RefIndex, key: &str) -> Option<Assignee> {
     }
 }
 
-/// The number shown for a record: a case's or a notice's, else the start of its id.
+/// The number shown for a record: a case's or a notice's, else the end of its id (a
+/// UUIDv7 starts with its time: records made the same minute share a start, not an end).
 pub fn number_of(rec: &Record) -> String {
     match &rec.body {
         RecordBody::Case(c) => c.number.clone().unwrap_or_else(|| "（待编号）".into()),
         RecordBody::Notice(n) => n.number.clone(),
-        _ => rec.id.to_string()[..8].to_owned(),
+        _ => {
+            let id = rec.id.simple().to_string();
+            id[id.len() - 8..].to_owned()
+        }
     }
 }
 
@@ -261,6 +265,8 @@ pub struct TableQuery {
     pub assignee: String,
     pub author: String,
     pub q: String,
+    /// The map's viewport the table follows (`south,west,north,east`, WGS-84).
+    pub bbox: Option<BBox>,
     pub sort: SortKey,
     pub limit: u32,
     pub after: Option<PageAfter>,
@@ -344,6 +350,9 @@ impl TableQuery {
         if let Some(text) = form.text("q", "搜索内容", MAX_TEXT_QUERY)? {
             q.q = text.replace('\n', " ");
         }
+        if let Some(b) = form.get("bbox") {
+            q.bbox = Some(BBox::parse(b).ok_or_else(|| ConsoleError::bad("bbox", "地图范围应为 南,西,北,东 四个经纬度"))?);
+        }
         if let Some(s) = form.get("sort") {
             q.sort = SORTS
                 .iter()
@@ -387,6 +396,7 @@ impl TableQuery {
             assignee: Some(self.assignee.clone()).filter(|a| !a.is_empty()),
             author: Some(self.author.clone()).filter(|a| !a.is_empty()),
             text: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
+            bbox: self.bbox,
         }
     }
 
@@ -406,7 +416,13 @@ impl TableQuery {
         p.push(("assignee", self.assignee.clone()));
         p.push(("author", self.author.clone()));
         p.push(("q", self.q.clone()));
+        p.push(("bbox", self.bbox.map(|b| b.to_string()).unwrap_or_default()));
         p
+    }
+
+    /// The query without the map's viewport (the table's "whole area" link).
+    pub fn without_bbox(&self) -> String {
+        TableQuery { bbox: None, after: None, ..self.clone() }.query()
     }
 
     /// The query string of this view (filters, sort and page size; not the page).

@@ -194,7 +194,7 @@ async fn top(
                 page: q("page"),
                 page_size: q("page_size"),
             };
-            let list = service.requests(&query).await.map_err(e)?;
+            let list = absolute_media(service.requests(&query).await.map_err(e)?, &headers);
             render(format, &list, xml::requests)
         }
         _ => Err(Open311Error::not_found(format)),
@@ -227,17 +227,36 @@ pub struct Endpoint {
     pub formats: Vec<String>,
 }
 
-/// This endpoint's own URL, from the Host header when it is a plain host[:port].
-fn base_url(headers: &HeaderMap) -> String {
+/// This server's origin (`http://host:port`), from the Host header when it is a plain
+/// host[:port]; empty when there is none.
+fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)));
     let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     match host {
-        Some(h) => format!("{}://{h}{PREFIX}", if https { "https" } else { "http" }),
-        None => PREFIX.to_owned(),
+        Some(h) => format!("{}://{h}", if https { "https" } else { "http" }),
+        None => String::new(),
     }
+}
+
+/// This endpoint's own URL.
+fn base_url(headers: &HeaderMap) -> String {
+    format!("{}{PREFIX}", origin(headers))
+}
+
+/// A `media_url` that is a path of this server (a public photo link) made absolute.
+fn absolute_media(mut list: Vec<ServiceRequest>, headers: &HeaderMap) -> Vec<ServiceRequest> {
+    let origin = origin(headers);
+    for r in &mut list {
+        if let Some(url) = &r.media_url
+            && url.starts_with('/')
+        {
+            r.media_url = Some(format!("{origin}{url}"));
+        }
+    }
+    list
 }
 
 fn discovery(format: Format, headers: &HeaderMap) -> Response {
@@ -293,10 +312,15 @@ async fn service_definition(
 }
 
 /// `GET requests/{id}`: a list of one.
-async fn one_request(State(service): State<Arc<Open311Service>>, path: Result<Path<String>, PathRejection>, uri: Uri) -> Answer {
+async fn one_request(
+    State(service): State<Arc<Open311Service>>,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Answer {
     let (id, format) = file_of(path, &uri)?;
     let one: ServiceRequest = service.request(&id).await.map_err(|e| Open311Error::from_domain(e, format))?;
-    render(format, &[one], xml::requests)
+    render(format, &absolute_media(vec![one], &headers), xml::requests)
 }
 
 /// `GET tokens/{token}`.

@@ -1,6 +1,7 @@
 //! `GET /public/notices/{record id}`: the status page a printed notice's QR code opens.
 //! No sign-in; number, status, deadline, category and district only (no personal data);
-//! plain HTML in Chinese, readable on a phone; unknown ids and errors are HTML pages too.
+//! plain HTML in Chinese, readable on a phone; unknown ids, notices hidden from the public
+//! and errors are HTML pages too.
 
 use super::esc;
 use crate::service::public_notices::{PublicNotice, public_notice};
@@ -21,13 +22,19 @@ pub fn router() -> Router<AppState> {
 
 async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let Ok(id) = Uuid::parse_str(id.trim()) else { return not_found() };
-    match public_notice(state.stores().records.as_ref(), state.reference(), id).await {
+    let stores = state.stores();
+    match public_notice(stores.records.as_ref(), stores.moderation.as_ref(), state.reference(), id).await {
         Ok(Some(n)) => html(StatusCode::OK, &page(&n)),
         Ok(None) => not_found(),
         Err(_) => {
             html(StatusCode::INTERNAL_SERVER_ERROR, &shell("服务暂时不可用", "<h1>服务暂时不可用</h1><p>请稍后再扫码查看。</p>"))
         }
     }
+}
+
+/// An HTML page of this surface (its headers: never cached as is, not indexed).
+pub(super) fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
+    html(status, &shell(title, body))
 }
 
 fn not_found() -> Response {

@@ -1,8 +1,8 @@
-//! Accounts and device sessions in SQLite. Adding a user bumps the reference revision:
-//! devices show users' names from the reference data.
+//! Accounts and device sessions in SQLite. Adding a user, or changing one's role or scope,
+//! bumps the reference revision: devices show users' names from the reference data.
 
 use super::{SqliteStorage, corrupt, from_sql_int, parse_ts, ts};
-use crate::storage::{AccountStore, Result, SessionRow, StorageError, User};
+use crate::storage::{Account, AccountStore, DeviceSession, Result, SessionRow, StorageError, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::model::Role;
@@ -33,6 +33,34 @@ fn user_where(conn: &Connection, column: &str, value: &str) -> Result<Option<Use
     let sql = format!("SELECT {USER_COLS} FROM users WHERE {column} = ?1");
     let t = conn.prepare_cached(&sql)?.query_row([value], |r| user_from_row(r, 0)).optional()?;
     t.map(user_from_tuple).transpose()
+}
+
+fn accounts_where(conn: &Connection, filter: &str, value: Option<&str>) -> Result<Vec<Account>> {
+    let sql = format!("SELECT {USER_COLS}, disabled_at FROM users {filter} ORDER BY username");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let map = |r: &rusqlite::Row<'_>| Ok((user_from_row(r, 0)?, r.get::<_, Option<String>>(7)?));
+    let rows = match value {
+        Some(v) => stmt.query_map([v], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
+        None => stmt.query_map([], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
+    };
+    rows.into_iter()
+        .map(|(u, disabled)| {
+            let disabled_at = disabled.map(|d| parse_ts(&d, "users.disabled_at")).transpose()?;
+            Ok(Account { user: user_from_tuple(u)?, disabled_at })
+        })
+        .collect()
+}
+
+fn user_exists(conn: &Connection, user_id: &str) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM users WHERE id = ?1")?.query_row([user_id], |_| Ok(())).optional()?.is_some())
+}
+
+/// Revoke every live session of `user_id` at `at`; how many.
+fn revoke_all(conn: &Connection, user_id: &str, at: DateTime<Utc>) -> Result<u64> {
+    let n = conn
+        .prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")?
+        .execute(params![user_id, ts(at)])?;
+    Ok(n as u64)
 }
 
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
@@ -122,7 +150,7 @@ impl AccountStore for SqliteStorage {
             let sql = format!(
                 "SELECT s.token_hash, s.user_id, s.device_id, s.device_name, s.created_at, u.{}
                  FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.revoked_at IS NULL",
+                 WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND u.disabled_at IS NULL",
                 USER_COLS.replace(", ", ", u.")
             );
             let row = conn
@@ -169,6 +197,116 @@ impl AccountStore for SqliteStorage {
 
     async fn count_live_sessions(&self) -> Result<u64> {
         self.read(|conn| count(conn, "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL")).await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        self.read(|conn| accounts_where(conn, "", None)).await
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
+        let username = username.to_owned();
+        self.read(move |conn| Ok(accounts_where(conn, "WHERE username = ?1", Some(&username))?.pop())).await
+    }
+
+    async fn set_disabled(&self, user_id: &str, at: Option<DateTime<Utc>>) -> Result<Option<u64>> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            if !user_exists(&tx, &user_id)? {
+                return Ok(None);
+            }
+            let revoked = match at {
+                Some(at) => {
+                    // An account disabled earlier keeps the time it was first disabled.
+                    tx.prepare_cached("UPDATE users SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1")?
+                        .execute(params![user_id, ts(at)])?;
+                    revoke_all(&tx, &user_id, at)?
+                }
+                None => {
+                    // A session stored while it was disabled (a sign-in racing with the
+                    // disabling) was never live, and does not come alive now.
+                    let racing = revoke_all(&tx, &user_id, Utc::now())?;
+                    tx.prepare_cached("UPDATE users SET disabled_at = NULL WHERE id = ?1")?.execute([&user_id])?;
+                    racing
+                }
+            };
+            tx.commit()?;
+            Ok(Some(revoked))
+        })
+        .await
+    }
+
+    async fn set_role_scope(&self, user_id: &str, role: Role, scope: &str, at: DateTime<Utc>) -> Result<Option<u64>> {
+        let (user_id, scope) = (user_id.to_owned(), scope.to_owned());
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let n = tx.prepare_cached("UPDATE users SET role = ?2, scope = ?3 WHERE id = ?1")?.execute(params![
+                user_id,
+                role.as_str(),
+                scope
+            ])?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let revoked = revoke_all(&tx, &user_id, at)?;
+            super::reference::bump_reference_rev(&tx)?;
+            tx.commit()?;
+            Ok(Some(revoked))
+        })
+        .await
+    }
+
+    async fn device_sessions(&self, user_id: Option<&str>) -> Result<Vec<DeviceSession>> {
+        let user_id = user_id.map(str::to_owned);
+        self.read(move |conn| {
+            // The newest session of each (account, device); a live one first among equals.
+            let mut stmt = conn.prepare_cached(
+                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at FROM (
+                     SELECT *, ROW_NUMBER() OVER (
+                         PARTITION BY user_id, device_id
+                         ORDER BY created_at DESC, revoked_at IS NULL DESC, token_hash
+                     ) AS n
+                     FROM sessions WHERE ?1 IS NULL OR user_id = ?1
+                 ) WHERE n = 1
+                 ORDER BY created_at DESC, user_id, device_id",
+            )?;
+            type Tuple = (String, String, String, Option<String>, String, Option<String>, Option<String>);
+            let rows = stmt
+                .query_map([&user_id], |r| -> rusqlite::Result<Tuple> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at)| {
+                    Ok(DeviceSession {
+                        session: SessionRow {
+                            token_hash,
+                            user_id,
+                            device_id,
+                            device_name,
+                            created_at: parse_ts(&created_at, "sessions.created_at")?,
+                            revoked_at: revoked_at.map(|t| parse_ts(&t, "sessions.revoked_at")).transpose()?,
+                        },
+                        last_seen_at: last_seen_at.map(|t| parse_ts(&t, "sessions.last_seen_at")).transpose()?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            // Never backwards (two touches may land out of order).
+            conn.prepare_cached(
+                "UPDATE sessions SET last_seen_at = ?2
+                 WHERE token_hash = ?1 AND (last_seen_at IS NULL OR last_seen_at < ?2)",
+            )?
+            .execute(params![token_hash, ts(at)])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn login_failures(&self, username: &str) -> Result<Option<(u32, DateTime<Utc>)>> {

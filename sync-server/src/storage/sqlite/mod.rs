@@ -6,6 +6,8 @@
 mod accounts;
 mod audit;
 mod clients;
+mod enrolments;
+mod moderation;
 mod numbers;
 mod photos;
 mod records;
@@ -34,6 +36,10 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_open311.sql"),
     include_str!("migrations/006_numbers.sql"),
     include_str!("migrations/007_console.sql"),
+    include_str!("migrations/008_accounts.sql"),
+    include_str!("migrations/009_enrolment.sql"),
+    include_str!("migrations/010_moderation.sql"),
+    include_str!("migrations/011_changes.sql"),
 ];
 
 pub struct SqliteStorage {

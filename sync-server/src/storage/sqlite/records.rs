@@ -132,7 +132,7 @@ fn ids_json(ids: &[Uuid]) -> String {
 
 fn logged_ops(conn: &Connection, op_ids: &[Uuid]) -> Result<HashMap<Uuid, LoggedOp>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT op_id, user_id, record_id, outcome, seq, rejection FROM applied_ops
+        "SELECT op_id, user_id, record_id, outcome, seq, rejection, change FROM applied_ops
          WHERE op_id IN (SELECT value FROM json_each(?1))",
     )?;
     let rows = stmt
@@ -144,11 +144,12 @@ fn logged_ops(conn: &Connection, op_ids: &[Uuid]) -> Result<HashMap<Uuid, Logged
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = HashMap::with_capacity(rows.len());
-    for (op_id, user_id, record_id, outcome, seq, rejection) in rows {
+    for (op_id, user_id, record_id, outcome, seq, rejection, change) in rows {
         let op_id = Uuid::parse_str(&op_id).map_err(|_| corrupt("applied_ops.op_id"))?;
         let outcome = match outcome.as_str() {
             "accepted" => Outcome::Accepted,
@@ -161,7 +162,8 @@ fn logged_ops(conn: &Connection, op_ids: &[Uuid]) -> Result<HashMap<Uuid, Logged
         };
         let seq = seq.map(|s| from_sql_int(s, "applied_ops.seq")).transpose()?;
         let record_id = Uuid::parse_str(&record_id).map_err(|_| corrupt("applied_ops.record_id"))?;
-        out.insert(op_id, LoggedOp { user_id, record_id, result: OpResult { op_id, outcome, seq, rejection } });
+        let change = change.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("applied_ops.change"))).transpose()?;
+        out.insert(op_id, LoggedOp { user_id, record_id, result: OpResult { op_id, outcome, seq, rejection }, change });
     }
     Ok(out)
 }
@@ -304,8 +306,8 @@ fn put_versions(conn: &Connection, versions: Vec<NewVersion>) -> Result<Vec<u64>
 fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
     let now = ts(Utc::now());
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (op_id) DO NOTHING",
+        "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at, change)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
     )?;
     for e in entries {
         let outcome = match e.result.outcome {
@@ -320,7 +322,22 @@ fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
             .transpose()
             .map_err(|err| crate::storage::StorageError::Corrupt(err.to_string()))?;
         let seq = e.result.seq.map(|s| to_sql_int(s, "seq")).transpose()?;
-        stmt.execute(params![e.result.op_id.to_string(), e.user_id, e.record_id.to_string(), outcome, seq, rejection, now])?;
+        let change = e
+            .change
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|err| crate::storage::StorageError::Corrupt(err.to_string()))?;
+        stmt.execute(params![
+            e.result.op_id.to_string(),
+            e.user_id,
+            e.record_id.to_string(),
+            outcome,
+            seq,
+            rejection,
+            now,
+            change
+        ])?;
     }
     Ok(())
 }
@@ -538,6 +555,29 @@ impl RecordStore for SqliteStorage {
             let mut stmt = conn.prepare_cached("SELECT sha256 FROM record_photos WHERE record_id = ?1 ORDER BY sha256")?;
             let rows = stmt.query_map([&record_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
+        })
+        .await
+    }
+
+    async fn changes(&self, record_id: Uuid) -> Result<Vec<(String, crate::storage::Change)>> {
+        let record_id = record_id.to_string();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT user_id, change FROM applied_ops WHERE record_id = ?1 AND change IS NOT NULL AND outcome = 'accepted'",
+            )?;
+            let rows = stmt
+                .query_map([&record_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut out = rows
+                .into_iter()
+                .map(|(user, j)| {
+                    serde_json::from_str::<crate::storage::Change>(&j)
+                        .map(|c| (user, c))
+                        .map_err(|_| corrupt("applied_ops.change"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.sort_by(|a, b| a.1.hlc.cmp(&b.1.hlc));
+            Ok(out)
         })
         .await
     }

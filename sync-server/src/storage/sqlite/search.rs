@@ -76,6 +76,15 @@ fn clause_of(visibility: &Visibility, filter: &RecordFilter, args: &mut Vec<Valu
     if let Some(text) = filter.text.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
         parts.push(format!("instr(search_text, {}) > 0", arg(text.into(), args)));
     }
+    if let Some(b) = filter.bbox {
+        // The place is in the document (a viewport narrows what other filters chose, or
+        // scans once: the map's points are capped, the table pages).
+        let (s, n) = (arg(b.south.into(), args), arg(b.north.into(), args));
+        let (w, e) = (arg(b.west.into(), args), arg(b.east.into(), args));
+        parts.push(format!(
+            "json_extract(doc, '$.location.lat') BETWEEN {s} AND {n} AND json_extract(doc, '$.location.lon') BETWEEN {w} AND {e}"
+        ));
+    }
     if parts.is_empty() { "1".to_owned() } else { parts.join(" AND ") }
 }
 

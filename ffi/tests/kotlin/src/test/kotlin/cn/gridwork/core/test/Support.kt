@@ -24,7 +24,7 @@ const val WC_GRID = "370702001001-01" // 十笏园社区 第1网格 (潍城区)
  * (Process.destroy) when the run ends; it must then exit 0.
  * System property `gridwork.server.bin` (set by the pom) names the binary.
  */
-class DemoServer private constructor(private val process: Process, private val data: Path, val url: String) : AutoCloseable {
+class DemoServer private constructor(private val process: Process, val data: Path, val url: String) : AutoCloseable {
     override fun close() {
         process.destroy() // SIGTERM
         val exited = process.waitFor(30, TimeUnit.SECONDS)
@@ -34,11 +34,25 @@ class DemoServer private constructor(private val process: Process, private val d
         check(process.exitValue() == 0) { "gridwork-server exited with ${process.exitValue()} after SIGTERM" }
     }
 
+    /** A new one-time enrolment code (扫码登录) for [username]: the QR text `gridwork-server enrol-code` prints. */
+    fun enrolCode(username: String): String {
+        val pb = ProcessBuilder(bin(), "enrol-code", "--data", data.toString(), "--user", username, "--server", url)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+        pb.environment()["GRIDWORK_LOG"] = "warn"
+        val process = pb.start()
+        val text = process.inputStream.bufferedReader().readText().trim()
+        check(process.waitFor(60, TimeUnit.SECONDS) && process.exitValue() == 0) { "gridwork-server enrol-code failed" }
+        check(text.startsWith("gridwork://enrol?server=")) { "enrol-code printed $text" }
+        return text
+    }
+
     companion object {
         private const val PREFIX = "gridwork-server listening on "
 
+        fun bin(): String = System.getProperty("gridwork.server.bin") ?: "../../../target/debug/gridwork-server"
+
         fun start(): DemoServer {
-            val bin = System.getProperty("gridwork.server.bin") ?: "../../../target/debug/gridwork-server"
+            val bin = bin()
             require(Files.isExecutable(Path.of(bin))) { "no server binary $bin: cargo build -p gridwork-server" }
             val data = Files.createTempDirectory("gridwork-server-data")
             val pb = ProcessBuilder(bin, "demo", "--data", data.toString(), "--addr", "127.0.0.1:0")
@@ -70,13 +84,17 @@ class WithServer : BeforeAllCallback {
             if (store.get("gridwork-server", DemoServer::class.java) == null) {
                 store.put("gridwork-server", DemoServer.start()) // closed when the run ends
             }
-            url = store.get("gridwork-server", DemoServer::class.java)!!.url
+            demo = store.get("gridwork-server", DemoServer::class.java)!!
+            url = demo.url
         }
     }
 
     companion object {
         @Volatile
         lateinit var url: String
+
+        @Volatile
+        lateinit var demo: DemoServer
     }
 }
 
@@ -89,6 +107,9 @@ abstract class ServerTest {
     private val clients = CopyOnWriteArrayList<GridworkClient>()
 
     val server: String get() = WithServer.url
+
+    /** The QR text of a new one-time enrolment code for [username]. */
+    fun enrolCode(username: String): String = WithServer.demo.enrolCode(username)
 
     fun open(name: String = "device", key: String? = null, url: String = server): GridworkClient =
         GridworkClient.open(tmp.resolve("$name.db").toString(), url, key).also { clients += it }
