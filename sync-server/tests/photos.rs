@@ -470,3 +470,28 @@ async fn unknown_invisible_and_pending_photos() {
     get(&h, &admin, "not-a-hash", false).await.error(StatusCode::NOT_FOUND, "not_found");
     get(&h, &admin, &later_sha.to_uppercase(), false).await.error(StatusCode::NOT_FOUND, "not_found");
 }
+
+/// A flood of started uploads is bounded per account (the staging disk), with a typed 429;
+/// a restart of one already open, another account, and an upload that finishes are not.
+#[tokio::test]
+async fn unfinished_uploads_are_bounded_per_account() {
+    let h = harness().await;
+    let worker = login(&h, "grid.kw01").await;
+    let max = gridwork_server::service::photos::MAX_OPEN_UPLOADS;
+    let fake = |i: usize| format!("{:064x}", i + 1);
+    for i in 0..max {
+        assert_eq!(start(&h, &worker, &fake(i), 1000).await.status, StatusCode::OK, "upload {i}");
+    }
+    let r = start(&h, &worker, &fake(max), 1000).await;
+    let body = r.error(StatusCode::TOO_MANY_REQUESTS, "too_many_uploads");
+    assert!(body.error.message.contains(&max.to_string()), "{}", body.error.message);
+    // The same photo again is the same upload, not a new one.
+    assert_eq!(start(&h, &worker, &fake(0), 1000).await.status, StatusCode::OK);
+    // Another account has its own bound.
+    let other = login(&h, "grid.wc01").await;
+    assert_eq!(start(&h, &other, &fake(max), 1000).await.status, StatusCode::OK);
+    // An upload whose last byte arrived (here refused: the bytes are not that hash) frees its place.
+    let done = patch(&h, &worker, &fake(1), 0, &[0u8; 1000]).await;
+    done.error(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch");
+    assert_eq!(start(&h, &worker, &fake(max + 1), 1000).await.status, StatusCode::OK, "the refused one freed its place");
+}

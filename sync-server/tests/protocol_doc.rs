@@ -23,6 +23,7 @@ fn every_error() -> Vec<AppError> {
         Unauthorized,
         InvalidCredentials,
         TooManyAttempts(30),
+        TooManyUploads(64),
         Forbidden,
         NotFound,
         MethodNotAllowed,
@@ -50,6 +51,7 @@ fn every_error() -> Vec<AppError> {
             | Unauthorized
             | InvalidCredentials
             | TooManyAttempts(_)
+            | TooManyUploads(_)
             | Forbidden
             | NotFound
             | MethodNotAllowed

@@ -69,16 +69,26 @@ impl Server {
         Self::spawn(data, "127.0.0.1:0")
     }
 
+    /// Start a server whose log (at `level`, e.g. `debug`) goes to the file `log`.
+    pub fn start_logging(data: &Path, level: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the server's log file");
+        Self::spawn_with(data, "127.0.0.1:0", level, Stdio::from(file))
+    }
+
     fn spawn(data: &Path, addr: &str) -> Server {
+        Self::spawn_with(data, addr, "warn", Stdio::inherit())
+    }
+
+    fn spawn_with(data: &Path, addr: &str, level: &str, stderr: Stdio) -> Server {
         // The deadline job every second, on a clock tests can move (`set_clock_offset`).
         let mut child = Command::new(server_bin())
             .args(["demo", "--data"])
             .arg(data)
             .args(["--addr", addr, "--deadline-interval-secs", "1", "--clock-offset-file"])
             .arg(data.join(CLOCK_OFFSET_FILE))
-            .env("GRIDWORK_LOG", "warn")
+            .env("GRIDWORK_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start gridwork-server");
         let stdout = child.stdout.take().expect("stdout");

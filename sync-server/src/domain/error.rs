@@ -19,6 +19,9 @@ pub enum DomainError {
     /// seconds (the same answer whether the account exists or not).
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// This account has this many photo uploads started and not finished: finish some first.
+    #[error("too many unfinished uploads")]
+    TooManyUploads { max: usize },
     /// No live session for this token and device.
     #[error("unauthenticated")]
     Unauthenticated,

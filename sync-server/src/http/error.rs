@@ -28,6 +28,9 @@ pub enum AppError {
     /// Sign-in attempts back off after wrong passwords in a row.
     #[error("too many attempts")]
     TooManyAttempts(u64),
+    /// Unfinished photo uploads of one account, at most.
+    #[error("too many unfinished uploads")]
+    TooManyUploads(usize),
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -97,7 +100,7 @@ impl AppError {
             AppError::PhotoPending => StatusCode::NOT_FOUND,
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyAttempts(_) | AppError::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Status(s) => *s,
@@ -115,6 +118,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::TooManyAttempts(_) => "too_many_attempts",
+            AppError::TooManyUploads(_) => "too_many_uploads",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -156,6 +160,7 @@ impl AppError {
             AppError::Unauthorized => "未登录、登录已失效或设备不符，请重新登录".into(),
             AppError::InvalidCredentials => "用户名或密码错误".into(),
             AppError::TooManyAttempts(secs) => format!("密码错误次数过多，请{secs}秒后再试"),
+            AppError::TooManyUploads(max) => format!("未完成的照片上传过多（每个账号最多{max}个），请先完成已开始的上传"),
             AppError::Forbidden => "没有权限执行此操作".into(),
             AppError::NotFound => "请求的资源不存在".into(),
             AppError::MethodNotAllowed => "不支持该请求方法".into(),
@@ -212,6 +217,7 @@ impl From<DomainError> for AppError {
             DomainError::PhotoPending => AppError::PhotoPending,
             DomainError::InvalidCredentials => AppError::InvalidCredentials,
             DomainError::TooManyAttempts { retry_after_secs } => AppError::TooManyAttempts(retry_after_secs),
+            DomainError::TooManyUploads { max } => AppError::TooManyUploads(max),
             DomainError::Unauthenticated => AppError::Unauthorized,
             DomainError::Forbidden => AppError::Forbidden,
             DomainError::Conflict(Conflict::UsernameTaken) => AppError::UsernameTaken,

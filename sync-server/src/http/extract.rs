@@ -127,6 +127,24 @@ where
     }
 }
 
+/// An authenticated admin. Refused (403) before the body is read, so a caller without the
+/// right learns nothing from how the body would have been judged.
+pub struct AdminSession(pub Session);
+
+impl<S> FromRequestParts<S> for AdminSession
+where
+    S: Send + Sync,
+    Arc<AccountsService>: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let BearerSession(session) = BearerSession::from_request_parts(parts, state).await?;
+        session.caller.require_admin()?;
+        Ok(AdminSession(session))
+    }
+}
+
 /// The path with any segment that is not a plain field name masked: map keys come from the
 /// client and could themselves be personal data.
 fn safe_path(path: &serde_path_to_error::Path) -> String {

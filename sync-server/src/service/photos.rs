@@ -158,11 +158,39 @@ pub struct PhotosService {
     files: PhotoFiles,
     store: Arc<dyn PhotoStore>,
     reference: Arc<ReferenceService>,
+    /// The uploads each account has started and not finished (a phone sends its queue one
+    /// photo at a time, so a few; a flood of starts would fill the staging disk).
+    open: std::sync::Mutex<std::collections::HashMap<String, std::collections::HashSet<String>>>,
 }
+
+/// Unfinished uploads one account may have at once.
+pub const MAX_OPEN_UPLOADS: usize = 64;
 
 impl PhotosService {
     pub fn new(files: PhotoFiles, store: Arc<dyn PhotoStore>, reference: Arc<ReferenceService>) -> Self {
-        PhotosService { files, store, reference }
+        PhotosService { files, store, reference, open: Default::default() }
+    }
+
+    /// Count `sha256` as an unfinished upload of `user`, unless that makes too many.
+    fn open_upload(&self, user: &str, sha256: &str) -> Result<(), DomainError> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = open.entry(user.to_owned()).or_default();
+        if !mine.contains(sha256) && mine.len() >= MAX_OPEN_UPLOADS {
+            return Err(DomainError::TooManyUploads { max: MAX_OPEN_UPLOADS });
+        }
+        mine.insert(sha256.to_owned());
+        Ok(())
+    }
+
+    /// The upload is over (stored, or its bytes refused and discarded).
+    fn close_upload(&self, user: &str, sha256: &str) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mine) = open.get_mut(user) {
+            mine.remove(sha256);
+            if mine.is_empty() {
+                open.remove(user);
+            }
+        }
     }
 
     pub fn files(&self) -> &PhotoFiles {
@@ -201,6 +229,7 @@ impl PhotosService {
         if let Some(row) = self.held_for(caller, &req.sha256).await? {
             return Ok(done(&row));
         }
+        self.open_upload(&caller.user_id, &req.sha256)?;
         let (part, size_file, size) = (self.files.part_path(&req.sha256), self.files.size_path(&req.sha256), req.size);
         let offset = blocking(move || prepare_staging(&part, &size_file, size)).await?;
         if offset == req.size {
@@ -310,6 +339,14 @@ impl PhotosService {
     /// staging file; a failure of the blob store or the database keeps it, so the next POST
     /// finishes the upload without the bytes being sent again.
     async fn finish(&self, user_id: &str, sha256: &str, size: u64) -> Result<UploadStatus, DomainError> {
+        let result = self.finish_checked(user_id, sha256, size).await;
+        // Stored, or refused and discarded: no longer open. A failure of the stores keeps
+        // the staging file for the next POST, which counts it again.
+        self.close_upload(user_id, sha256);
+        result
+    }
+
+    async fn finish_checked(&self, user_id: &str, sha256: &str, size: u64) -> Result<UploadStatus, DomainError> {
         let part = self.files.part_path(sha256);
         let size_file = self.files.size_path(sha256);
         let thumb = self.files.thumb_tmp_path(sha256);

@@ -2,7 +2,7 @@
 
 use super::route_of;
 use crate::http::error::AppError;
-use crate::http::extract::{BearerSession, Json};
+use crate::http::extract::{AdminSession, BearerSession, Json};
 use crate::service::{AccountsService, EnrolmentService};
 use crate::state::AppState;
 use axum::Router;
@@ -45,7 +45,7 @@ async fn logout(
 
 async fn revoke(
     State(accounts): State<Arc<AccountsService>>,
-    BearerSession(session): BearerSession,
+    AdminSession(session): AdminSession,
     Json(req): Json<RevokeRequest>,
 ) -> Result<Json<RevokeResponse>, AppError> {
     let revoked = accounts.revoke(&session, &req.username, req.device_id).await?;

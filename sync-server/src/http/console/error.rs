@@ -172,6 +172,7 @@ impl From<DomainError> for ConsoleError {
             DomainError::TooLarge(TooLarge::Batch { max }) => ConsoleError::BadRequest(format!("一次最多处理{max}条")),
             DomainError::TooLarge(TooLarge::Photo { .. }) => ConsoleError::TooLarge,
             DomainError::Interrupted => ConsoleError::BadRequest("请求中断".into()),
+            DomainError::TooManyUploads { max } => ConsoleError::BadRequest(format!("未完成的照片上传过多（最多{max}个）")),
             DomainError::Internal(detail) => ConsoleError::Internal(detail),
         }
     }

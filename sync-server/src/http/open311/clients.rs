@@ -3,7 +3,7 @@
 //! answered this once), list them, revoke one.
 
 use crate::http::error::AppError;
-use crate::http::extract::{BearerSession, Json};
+use crate::http::extract::{AdminSession, Json};
 use crate::service::open311::{ClientInfo, CreatedClient, NewClient, Open311Service};
 use crate::state::AppState;
 use axum::Router;
@@ -23,7 +23,7 @@ pub fn admin_router() -> Router<AppState> {
 
 async fn create(
     State(service): State<Arc<Open311Service>>,
-    BearerSession(session): BearerSession,
+    AdminSession(session): AdminSession,
     Json(new): Json<NewClient>,
 ) -> Result<(StatusCode, Json<CreatedClient>), AppError> {
     Ok((StatusCode::CREATED, Json(service.create_client(&session.caller, new).await?)))
@@ -31,14 +31,14 @@ async fn create(
 
 async fn list(
     State(service): State<Arc<Open311Service>>,
-    BearerSession(session): BearerSession,
+    AdminSession(session): AdminSession,
 ) -> Result<Json<Vec<ClientInfo>>, AppError> {
     Ok(Json(service.clients(&session.caller).await?))
 }
 
 async fn revoke(
     State(service): State<Arc<Open311Service>>,
-    BearerSession(session): BearerSession,
+    AdminSession(session): AdminSession,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, AppError> {
     let id = id.ok().and_then(|Path(s)| Uuid::parse_str(&s).ok()).ok_or(AppError::NotFound)?;
