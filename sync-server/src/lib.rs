@@ -98,7 +98,7 @@ pub async fn start_with_state(state: AppState, addr: SocketAddr) -> anyhow::Resu
     let (stop, stopped) = oneshot::channel::<()>();
     let router = app(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })

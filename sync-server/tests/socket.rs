@@ -83,3 +83,43 @@ async fn login_push_pull_restart_pull() {
     assert_eq!(after.reference_version, before.reference_version);
     server.shutdown().await;
 }
+
+/// Wrong passwords from one client address, spread over many usernames (each under its
+/// own limit), back off that address too: a typed 429 with `Retry-After`, even for a right
+/// password; the connection's address is what counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_guessing_over_many_usernames_backs_off() {
+    use gridwork_server::service::accounts::FREE_ADDRESS_FAILURES;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new = NewUser {
+        username: "grid.kw01".into(),
+        display_name: "孙丽娜".into(),
+        role: Role::GridWorker,
+        scope: fixtures::GRID.into(),
+        password: "网格员的密码123".into(),
+    };
+    gridwork_server::testing::add_users(dir.path(), vec![new]).await;
+    let server = start(ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"))).await.expect("start");
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let attempt = |username: String, password: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let body = LoginRequest { username, password: password.into(), device_id: Uuid::now_v7(), device_name: None };
+            client.post(format!("{base}{}", paths::LOGIN)).json(&body).send().await.expect("login")
+        }
+    };
+    for i in 0..FREE_ADDRESS_FAILURES {
+        // Never more than a few per username: the per-account limit is not what stops them.
+        let r = attempt(format!("guess.{}", i / 3), "wrong").await;
+        assert_eq!(r.status(), 401, "attempt {i}");
+    }
+    let r = attempt("guess.new".into(), "wrong").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+    let right = attempt("grid.kw01".into(), "网格员的密码123").await;
+    assert_eq!(right.status(), 429, "the address waits, whatever it sends");
+    server.shutdown().await;
+}

@@ -127,6 +127,19 @@ where
     }
 }
 
+/// The client's address, when the connection tells it (a real socket served with
+/// `ConnectInfo`; behind a reverse proxy it is the proxy's).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientAddr(addr))
+    }
+}
+
 /// An authenticated admin. Refused (403) before the body is read, so a caller without the
 /// right learns nothing from how the body would have been judged.
 pub struct AdminSession(pub Session);

@@ -35,6 +35,18 @@ pub const FREE_LOGIN_FAILURES: u32 = 5;
 /// The longest wait between attempts.
 pub const MAX_LOGIN_BACKOFF: chrono::Duration = chrono::Duration::minutes(15);
 
+/// Wrong passwords from one client address (any usernames) before its sign-ins back off:
+/// high, as an office's phones share one address behind its NAT.
+pub const FREE_ADDRESS_FAILURES: u32 = 30;
+/// An address's count of wrong passwords starts again after this long without one.
+pub const ADDRESS_FAILURES_FORGOTTEN: chrono::Duration = chrono::Duration::minutes(15);
+
+/// How long after the last of `failures` wrong passwords from one address the next sign-in
+/// from it waits: nothing up to [`FREE_ADDRESS_FAILURES`], then as [`login_backoff`].
+pub fn address_backoff(failures: u32) -> Option<chrono::Duration> {
+    login_backoff(failures.checked_sub(FREE_ADDRESS_FAILURES - FREE_LOGIN_FAILURES)?)
+}
+
 /// How long after the last of `failures` wrong passwords in a row the next attempt waits:
 /// nothing for the first few, then 30 s doubling with each further one, up to 15 minutes.
 pub fn login_backoff(failures: u32) -> Option<chrono::Duration> {
@@ -141,6 +153,9 @@ pub struct AccountsService {
     numbers: Arc<NumberService>,
     /// When this process last wrote each session's last-seen time (by token hash).
     seen: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// Wrong passwords by client address: how many, and when the last was (this process's
+    /// memory: a guesser spreading over usernames meets it; each username has its own, stored).
+    addresses: Mutex<HashMap<std::net::IpAddr, (u32, chrono::DateTime<chrono::Utc>)>>,
 }
 
 /// Is `scope` an org where an account of `role` may be scoped?
@@ -165,7 +180,16 @@ impl AccountsService {
         audit: Arc<AuditService>,
         numbers: Arc<NumberService>,
     ) -> Self {
-        AccountsService { store, reference, clock, passwords, audit, numbers, seen: Mutex::new(HashMap::new()) }
+        AccountsService {
+            store,
+            reference,
+            clock,
+            passwords,
+            audit,
+            numbers,
+            seen: Mutex::new(HashMap::new()),
+            addresses: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Check a username and password; the user on success. A disabled account answers
@@ -191,6 +215,42 @@ impl AccountsService {
     /// tokens end. After [`FREE_LOGIN_FAILURES`] wrong passwords in a row for a username,
     /// each next attempt must wait ([`login_backoff`]).
     pub async fn login(&self, req: LoginRequest) -> Result<LoginResponse, DomainError> {
+        self.login_from(req, None).await
+    }
+
+    /// [`login`](Self::login) from the client address `from` (when the connection tells
+    /// it): after [`FREE_ADDRESS_FAILURES`] wrong passwords from one address, whatever the
+    /// usernames, its next sign-ins wait too.
+    pub async fn login_from(&self, req: LoginRequest, from: Option<std::net::IpAddr>) -> Result<LoginResponse, DomainError> {
+        if let Some(addr) = from {
+            let now = self.clock.now();
+            let addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(&(failures, last)) = addresses.get(&addr)
+                && now - last < ADDRESS_FAILURES_FORGOTTEN
+                && let Some(wait) = address_backoff(failures)
+                && now < last + wait
+            {
+                let ms = u64::try_from((last + wait - now).num_milliseconds()).unwrap_or(0);
+                return Err(DomainError::TooManyAttempts { retry_after_secs: ms.div_ceil(1000).max(1) });
+            }
+        }
+        let result = self.login_checked(req).await;
+        if let (Some(addr), Err(DomainError::InvalidCredentials)) = (from, &result) {
+            let now = self.clock.now();
+            let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = addresses.entry(addr).or_insert((0, now));
+            if now - entry.1 >= ADDRESS_FAILURES_FORGOTTEN {
+                *entry = (0, now);
+            }
+            *entry = (entry.0 + 1, now);
+            if entry.0 == FREE_ADDRESS_FAILURES {
+                tracing::warn!("sign-ins from one client address backing off");
+            }
+        }
+        result
+    }
+
+    async fn login_checked(&self, req: LoginRequest) -> Result<LoginResponse, DomainError> {
         if req.device_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME_CHARS || n.chars().any(char::is_control))
         {
             return Err(DomainError::invalid_input(

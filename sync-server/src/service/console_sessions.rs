@@ -117,17 +117,20 @@ impl ConsoleSessions {
     /// Sign in to the console. Wrong username and wrong password answer alike and back off
     /// as on a device ([`AccountsService::login`]); grid workers have no console
     /// (`Forbidden`, and the session just made is ended at once).
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<(ConsoleCredentials, ConsoleSession), DomainError> {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<(ConsoleCredentials, ConsoleSession), DomainError> {
         let device_id = Uuid::now_v7();
-        let login = self
-            .accounts
-            .login(LoginRequest {
-                username: username.to_owned(),
-                password: password.to_owned(),
-                device_id,
-                device_name: Some(CONSOLE_DEVICE_NAME.to_owned()),
-            })
-            .await?;
+        let request = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            device_id,
+            device_name: Some(CONSOLE_DEVICE_NAME.to_owned()),
+        };
+        let login = self.accounts.login_from(request, from).await?;
         let creds = ConsoleCredentials { device_id, token: login.token };
         let session = self.accounts.authenticate(&creds.token, device_id).await?;
         if !matches!(session.caller.role, Role::Admin | Role::Officer) {

@@ -2,7 +2,7 @@
 
 use super::route_of;
 use crate::http::error::AppError;
-use crate::http::extract::{AdminSession, BearerSession, Json};
+use crate::http::extract::{AdminSession, BearerSession, ClientAddr, Json};
 use crate::service::{AccountsService, EnrolmentService};
 use crate::state::AppState;
 use axum::Router;
@@ -22,9 +22,10 @@ pub fn router() -> Router<AppState> {
 
 async fn login(
     State(accounts): State<Arc<AccountsService>>,
+    ClientAddr(from): ClientAddr,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, AppError> {
-    Ok(Json(accounts.login(req).await?))
+    Ok(Json(accounts.login_from(req, from).await?))
 }
 
 /// Answered exactly like a login; a bad, used or expired code like a wrong password.

@@ -4,6 +4,7 @@ use super::error::ConsoleError;
 use super::form::{Form, QueryData};
 use super::session::{CSRF_FIELD, Console, LOGIN_COOKIE, SESSION_COOKIE, cookie, set_cookie};
 use crate::domain::DomainError;
+use crate::http::extract::ClientAddr;
 use crate::service::console_sessions::{random_token, same_secret};
 use crate::state::AppState;
 use askama::Template;
@@ -50,7 +51,12 @@ pub async fn login_page(headers: HeaderMap, QueryData(q): QueryData) -> Result<R
     login_response(&headers, StatusCode::OK, page)
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form) -> Result<Response, ConsoleError> {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ClientAddr(from): ClientAddr,
+    Form(form): Form,
+) -> Result<Response, ConsoleError> {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     match form.get(CSRF_FIELD) {
         Some(t) if !expected.is_empty() && same_secret(t, &expected) => {}
@@ -69,7 +75,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form)
     if username.is_empty() || password.is_empty() || username.chars().count() > 64 || password.chars().count() > 256 {
         return login_response(&headers, StatusCode::UNPROCESSABLE_ENTITY, again("请输入用户名和密码".into(), String::new()));
     }
-    match state.console_sessions().sign_in(&username, &password).await {
+    match state.console_sessions().sign_in(&username, &password, from).await {
         Ok((creds, _)) => {
             let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, next.as_str())]).into_response();
             let session = set_cookie(&headers, SESSION_COOKIE, Some(&creds.cookie_value()), "/admin");
