@@ -817,3 +817,20 @@ async fn reference_has_an_etag_and_honours_if_none_match() {
     assert_eq!(r.status, StatusCode::OK);
     assert_ne!(r.json::<ReferenceData>().version, data.version);
 }
+
+/// A JSON body that starts and never finishes (a slow or stalled client) is answered a
+/// typed 408 once its time is up, and nothing is applied.
+#[tokio::test]
+async fn a_body_that_never_finishes_is_a_typed_408() {
+    let h = common::harness().await;
+    let worker = common::login(&h, "grid.kw01").await;
+    use futures::StreamExt;
+    let stalled = futures::stream::iter([Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{\"ops\": ["))])
+        .chain(futures::stream::pending());
+    let b = common::authed(Method::POST, "/v1/sync/push", &worker).header("content-type", "application/json");
+    // The clock runs on by itself from here: the server's 120 s pass at once.
+    tokio::time::pause();
+    let r = common::send(&h.app, b, Body::from_stream(stalled)).await;
+    tokio::time::resume();
+    r.error(StatusCode::REQUEST_TIMEOUT, "request_timeout");
+}

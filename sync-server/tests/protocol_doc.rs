@@ -24,6 +24,7 @@ fn every_error() -> Vec<AppError> {
         InvalidCredentials,
         TooManyAttempts(30),
         TooManyUploads(64),
+        RequestTimeout,
         Forbidden,
         NotFound,
         MethodNotAllowed,
@@ -52,6 +53,7 @@ fn every_error() -> Vec<AppError> {
             | InvalidCredentials
             | TooManyAttempts(_)
             | TooManyUploads(_)
+            | RequestTimeout
             | Forbidden
             | NotFound
             | MethodNotAllowed

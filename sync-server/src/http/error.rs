@@ -28,6 +28,9 @@ pub enum AppError {
     /// Sign-in attempts back off after wrong passwords in a row.
     #[error("too many attempts")]
     TooManyAttempts(u64),
+    /// The request body did not arrive within [`crate::http::extract::BODY_TIMEOUT`].
+    #[error("request body timed out")]
+    RequestTimeout,
     /// Unfinished photo uploads of one account, at most.
     #[error("too many unfinished uploads")]
     TooManyUploads(usize),
@@ -101,6 +104,7 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::TooManyAttempts(_) | AppError::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Status(s) => *s,
@@ -119,6 +123,7 @@ impl AppError {
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::TooManyUploads(_) => "too_many_uploads",
+            AppError::RequestTimeout => "request_timeout",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -160,6 +165,7 @@ impl AppError {
             AppError::Unauthorized => "未登录、登录已失效或设备不符，请重新登录".into(),
             AppError::InvalidCredentials => "用户名或密码错误".into(),
             AppError::TooManyAttempts(secs) => format!("密码错误次数过多，请{secs}秒后再试"),
+            AppError::RequestTimeout => "请求内容发送超时，请重试".into(),
             AppError::TooManyUploads(max) => format!("未完成的照片上传过多（每个账号最多{max}个），请先完成已开始的上传"),
             AppError::Forbidden => "没有权限执行此操作".into(),
             AppError::NotFound => "请求的资源不存在".into(),

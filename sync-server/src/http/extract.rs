@@ -22,6 +22,10 @@ use uuid::Uuid;
 /// JSON request body / response.
 pub struct Json<T>(pub T);
 
+/// The longest a request body may take to arrive (a slow client holds a connection and a
+/// task while it trickles in). Generous: a full push batch over a weak 2G link fits.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// URL query string.
 pub struct Query<T>(pub T);
 
@@ -43,7 +47,9 @@ where
             return Err(AppError::UnsupportedMediaType);
         }
         // `Bytes` honours `DefaultBodyLimit`, counted after gzip decoding.
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        let read =
+            tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, state)).await.map_err(|_| AppError::RequestTimeout)?;
+        let bytes = read.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { AppError::PayloadTooLarge } else { AppError::MalformedBody }
         })?;
         parse_json(&bytes).map(Json)

@@ -61,7 +61,10 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         if !is_form {
             return Err(ConsoleError::BadForm);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+        let read = tokio::time::timeout(crate::http::extract::BODY_TIMEOUT, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| ConsoleError::BadRequest("请求内容发送超时，请重试 (request_timeout)".into()))?;
+        let bytes = read.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ConsoleError::TooLarge } else { ConsoleError::BadForm }
         })?;
         Ok(Form(FormData::parse(&bytes)))
