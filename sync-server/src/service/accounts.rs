@@ -40,6 +40,8 @@ pub const MAX_LOGIN_BACKOFF: chrono::Duration = chrono::Duration::minutes(15);
 pub const FREE_ADDRESS_FAILURES: u32 = 30;
 /// An address's count of wrong passwords starts again after this long without one.
 pub const ADDRESS_FAILURES_FORGOTTEN: chrono::Duration = chrono::Duration::minutes(15);
+/// Addresses with wrong passwords remembered at once, at most.
+const MAX_ADDRESSES_KEPT: usize = 10_000;
 
 /// How long after the last of `failures` wrong passwords from one address the next sign-in
 /// from it waits: nothing up to [`FREE_ADDRESS_FAILURES`], then as [`login_backoff`].
@@ -238,6 +240,14 @@ impl AccountsService {
         if let (Some(addr), Err(DomainError::InvalidCredentials)) = (from, &result) {
             let now = self.clock.now();
             let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+            // Bounded: addresses quiet for long are forgotten first (a flood of new
+            // addresses cannot grow this without end).
+            if addresses.len() >= MAX_ADDRESSES_KEPT && !addresses.contains_key(&addr) {
+                addresses.retain(|_, (_, last)| now - *last < ADDRESS_FAILURES_FORGOTTEN);
+                if addresses.len() >= MAX_ADDRESSES_KEPT {
+                    addresses.clear();
+                }
+            }
             let entry = addresses.entry(addr).or_insert((0, now));
             if now - entry.1 >= ADDRESS_FAILURES_FORGOTTEN {
                 *entry = (0, now);

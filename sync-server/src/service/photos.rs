@@ -158,13 +158,32 @@ pub struct PhotosService {
     files: PhotoFiles,
     store: Arc<dyn PhotoStore>,
     reference: Arc<ReferenceService>,
-    /// The uploads each account has started and not finished (a phone sends its queue one
-    /// photo at a time, so a few; a flood of starts would fill the staging disk).
-    open: std::sync::Mutex<std::collections::HashMap<String, std::collections::HashSet<String>>>,
+    /// The uploads each account has started and not finished, with when each was last
+    /// started (a phone sends its queue one photo at a time, so a few; a flood of starts
+    /// would fill the staging disk).
+    open: std::sync::Mutex<std::collections::HashMap<String, std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 /// Unfinished uploads one account may have at once.
 pub const MAX_OPEN_UPLOADS: usize = 64;
+
+/// Count `sha256` among one account's open uploads at `now`: those not started again for
+/// [`OPEN_UPLOAD_COUNTS_FOR`] no longer count; a new one beyond the bound is refused.
+fn count_open(
+    mine: &mut std::collections::HashMap<String, std::time::Instant>,
+    sha256: &str,
+    now: std::time::Instant,
+) -> Result<(), DomainError> {
+    mine.retain(|_, started| now.saturating_duration_since(*started) < OPEN_UPLOAD_COUNTS_FOR);
+    if !mine.contains_key(sha256) && mine.len() >= MAX_OPEN_UPLOADS {
+        return Err(DomainError::TooManyUploads { max: MAX_OPEN_UPLOADS });
+    }
+    mine.insert(sha256.to_owned(), now);
+    Ok(())
+}
+/// An upload not started again for this long no longer counts (a phone that gave up on a
+/// photo never finishes it); its staging file goes with the stale ones at the next start.
+pub const OPEN_UPLOAD_COUNTS_FOR: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 impl PhotosService {
     pub fn new(files: PhotoFiles, store: Arc<dyn PhotoStore>, reference: Arc<ReferenceService>) -> Self {
@@ -174,12 +193,7 @@ impl PhotosService {
     /// Count `sha256` as an unfinished upload of `user`, unless that makes too many.
     fn open_upload(&self, user: &str, sha256: &str) -> Result<(), DomainError> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let mine = open.entry(user.to_owned()).or_default();
-        if !mine.contains(sha256) && mine.len() >= MAX_OPEN_UPLOADS {
-            return Err(DomainError::TooManyUploads { max: MAX_OPEN_UPLOADS });
-        }
-        mine.insert(sha256.to_owned());
-        Ok(())
+        count_open(open.entry(user.to_owned()).or_default(), sha256, std::time::Instant::now())
     }
 
     /// The upload is over (stored, or its bytes refused and discarded).
@@ -825,5 +839,27 @@ mod stale_tests {
         PhotoFiles::new(Arc::new(blobs), &uploads, 1024).expect("photos");
         assert!(!old.exists(), "a week-old unfinished upload is gone");
         assert!(fresh.exists(), "a recent one waits for its device");
+    }
+}
+
+#[cfg(test)]
+mod open_upload_tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn abandoned_uploads_stop_counting_after_an_hour() {
+        let mut mine = std::collections::HashMap::new();
+        let t0 = Instant::now();
+        for i in 0..MAX_OPEN_UPLOADS {
+            count_open(&mut mine, &format!("{i:064x}"), t0).expect("under the bound");
+        }
+        assert!(matches!(count_open(&mut mine, "new", t0), Err(DomainError::TooManyUploads { .. })));
+        // Started again: still the same upload, and counted from now.
+        count_open(&mut mine, &format!("{:064x}", 0), t0 + Duration::from_secs(1800)).expect("the same upload");
+        // An hour on, the ones never started again are given up; the renewed one still counts.
+        let later = t0 + OPEN_UPLOAD_COUNTS_FOR + Duration::from_secs(1);
+        count_open(&mut mine, "new", later).expect("the abandoned ones no longer count");
+        assert_eq!(mine.len(), 2);
     }
 }
