@@ -152,6 +152,15 @@ impl Browser {
         self.find(css).await.text().await.expect("text")
     }
 
+    /// The text of `css` now, or empty if it is not there or was just replaced (a page
+    /// navigating under a poll): for `until` conditions.
+    async fn text_now(&self, css: &str) -> String {
+        match self.c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
     async fn fill(&self, css: &str, value: &str) {
         let e = self.find(css).await;
         e.clear().await.expect("clear");
@@ -501,7 +510,8 @@ async fn the_console_in_a_real_browser() {
     b.fill("#new-scope", KW_GRID).await;
     b.fill("#new-password", "gridwork-demo-新").await;
     b.click("#create-submit").await;
-    b.until("the new account", || async { b.exists("#flash").await && b.text("#accounts").await.contains("grid.kw01c") }).await;
+    b.until("the new account", || async { b.exists("#flash").await && b.text_now("#accounts").await.contains("grid.kw01c") })
+        .await;
     b.goto("/admin/enrol?user=grid.kw01c").await;
     b.click("#enrol-make").await;
     b.until("the QR code", || async { b.exists("#enrol-code svg").await }).await;
@@ -542,7 +552,7 @@ async fn the_console_in_a_real_browser() {
     b.goto(&format!("/admin/records/{}", rubbish.id)).await;
     assert!(b.text(&format!("#public-{sha}")).await.contains("未公开"));
     b.click(&format!("#publish-{sha}")).await;
-    b.until("the approval", || async { b.text(&format!("#public-{sha}")).await.contains("已公开") }).await;
+    b.until("the approval", || async { b.text_now(&format!("#public-{sha}")).await.contains("已公开") }).await;
     b.clean("26-photo-approved").await;
     let after: Value = reqwest::get(&open311).await.unwrap().json().await.unwrap();
     let media = after[0]["media_url"].as_str().expect("a media_url once approved").to_owned();
