@@ -37,9 +37,8 @@ async fn pull(client: &reqwest::Client, base: &str, token: &str, device: Uuid) -
     resp.json().await.expect("pull body")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_push_pull_restart_pull() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// The one account these tests sign in with.
+async fn add_grid_worker(data: &std::path::Path) {
     let new = NewUser {
         username: "grid.kw01".into(),
         display_name: "孙丽娜".into(),
@@ -47,7 +46,13 @@ async fn login_push_pull_restart_pull() {
         scope: fixtures::GRID.into(),
         password: "网格员的密码123".into(),
     };
-    gridwork_server::testing::add_users(dir.path(), vec![new]).await;
+    gridwork_server::testing::add_users(data, vec![new]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_push_pull_restart_pull() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    add_grid_worker(dir.path()).await;
     let config = ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"));
     let server = start(config.clone()).await.expect("start");
     let base = format!("http://{}", server.addr);
@@ -91,14 +96,7 @@ async fn login_push_pull_restart_pull() {
 async fn one_address_guessing_over_many_usernames_backs_off() {
     use gridwork_server::service::accounts::FREE_ADDRESS_FAILURES;
     let dir = tempfile::tempdir().expect("tempdir");
-    let new = NewUser {
-        username: "grid.kw01".into(),
-        display_name: "孙丽娜".into(),
-        role: Role::GridWorker,
-        scope: fixtures::GRID.into(),
-        password: "网格员的密码123".into(),
-    };
-    gridwork_server::testing::add_users(dir.path(), vec![new]).await;
+    add_grid_worker(dir.path()).await;
     let server = start(ServerConfig::new(dir.path(), "127.0.0.1:0".parse().expect("addr"))).await.expect("start");
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
