@@ -21,6 +21,8 @@ fi
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q "pytest>=8"
 python3 -c 'import pytest_asyncio' 2>/dev/null || python3 -m pip install -q "pytest-asyncio>=1.0"
 python3 -c "import PIL" 2>/dev/null || python3 -m pip install -q pillow
+# The app key store of the signing test is Ed25519 from `cryptography`.
+python3 -c "import cryptography" 2>/dev/null || python3 -m pip install -q cryptography
 GRIDWORK_BINDINGS="$out" python3 -m pytest -q ffi/tests/python
 
 # --- Kotlin ----------------------------------------------------------------------------

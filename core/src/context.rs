@@ -7,6 +7,7 @@ use crate::hlc::{Hlc, HlcClock};
 use crate::model::Role;
 use crate::photos::{Network, PhotoFiles, PhotoPolicy};
 use crate::reference::{RefIndex, ReferenceData};
+use crate::signer::{DbKeyStore, KeyStore};
 use crate::store::meta::{self, StoredSession};
 use crate::store::{DbKey, Store, outbox};
 use crate::transport::{Auth, HttpClient, Transport};
@@ -19,6 +20,9 @@ pub struct DeviceConfig {
     pub db_path: PathBuf,
     pub server_url: String,
     pub db_key: Option<DbKey>,
+    /// Allow `http://` to a server that is not this machine (the app chose a server
+    /// without TLS); `https://` and loopback `http://` are always allowed.
+    pub allow_plain_http: bool,
 }
 
 pub struct DeviceContext {
@@ -31,6 +35,8 @@ pub struct DeviceContext {
     network: RwLock<Network>,
     refs: RwLock<Option<(String, Arc<RefIndex>)>>,
     session: RwLock<Option<StoredSession>>,
+    /// Where the signing key lives: the database unless the app gave its platform's.
+    key_store: RwLock<Arc<dyn KeyStore>>,
 }
 
 /// Who edits on this device, owned so that store work on the blocking pool can use it.
@@ -69,8 +75,8 @@ impl DeviceContext {
     /// (`device.db` → `device.photos/`). Works offline.
     pub fn open(config: DeviceConfig, client: Option<Arc<dyn HttpClient>>) -> Result<DeviceContext> {
         let transport = match client {
-            Some(c) => Transport::with_client(&config.server_url, c)?,
-            None => Transport::new(&config.server_url)?,
+            Some(c) => Transport::with_client(&config.server_url, c, config.allow_plain_http)?,
+            None => Transport::new(&config.server_url, config.allow_plain_http)?,
         };
         let store = Arc::new(Store::open(&config.db_path, config.db_key)?);
         let photo_files = PhotoFiles::open(config.db_path.with_extension("photos"))?;
@@ -97,7 +103,9 @@ impl DeviceContext {
             let index = Arc::new(RefIndex::new(&d));
             (d.version, index)
         });
+        let key_store: Arc<dyn KeyStore> = Arc::new(DbKeyStore::new(store.clone()));
         Ok(DeviceContext {
+            key_store: RwLock::new(key_store),
             store,
             transport,
             clock,
@@ -157,6 +165,17 @@ impl DeviceContext {
             .await?;
         write(&self.refs, Some((version, index)));
         Ok(())
+    }
+
+    /// Where the device's signing key lives.
+    pub fn key_store(&self) -> Arc<dyn KeyStore> {
+        read(&self.key_store)
+    }
+
+    /// Keep the signing key in the app's key store from now on (before signing in: the
+    /// key registered at sign-in must be the one that signs).
+    pub fn set_key_store(&self, keys: Arc<dyn KeyStore>) {
+        write(&self.key_store, keys);
     }
 
     pub fn photo_policy(&self) -> PhotoPolicy {

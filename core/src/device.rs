@@ -16,13 +16,20 @@ use crate::stalls::{self, Stall};
 use crate::store::history::{self, RecordDetail};
 use crate::store::outbox::{self, RejectedChange};
 use crate::store::records::{self, LocalRecord, RecordQuery};
-use crate::store::{meta, nearby, photos};
+use crate::store::{meta, nearby, photos, purge};
 use crate::transport::HttpClient;
 use crate::{session, sync};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
+
+/// Records as a list shows them: parties masked.
+fn masked(rows: Vec<LocalRecord>) -> Vec<LocalRecord> {
+    rows.into_iter()
+        .map(|l| LocalRecord { record: crate::privacy::masked_for_list(l.record), sync_state: l.sync_state })
+        .collect()
+}
 
 pub struct Device {
     ctx: Arc<DeviceContext>,
@@ -41,8 +48,14 @@ impl Device {
 
     /// [`Device::open`] with another HTTP client (tests pass the server's router).
     pub fn open_with(config: DeviceConfig, client: Option<Arc<dyn HttpClient>>) -> Result<Device> {
+        let ctx = DeviceContext::open(config, client)?;
+        // Parties past their retention go before anything is shown, offline too; a failure
+        // is retried at the next sync and must not keep the app from opening.
+        if let Err(e) = purge::run(&ctx.store, purge::device_now(&ctx.clock)) {
+            tracing::warn!(error = %e, "could not remove the party of closed notices");
+        }
         Ok(Device {
-            ctx: Arc::new(DeviceContext::open(config, client)?),
+            ctx: Arc::new(ctx),
             sync_lock: tokio::sync::Mutex::new(()),
             cancel: tokio::sync::Notify::new(),
             observers: Arc::new(Observers::default()),
@@ -159,8 +172,9 @@ impl Device {
 
     /// A stall's inspections on this device (notices and service logs linked to it),
     /// newest first: its page in the app.
+    /// Lists mask a notice's party ([`crate::privacy::mask_party`]); [`Device::get`] shows it.
     pub fn stall_inspections(&self, code: &str) -> Result<Vec<LocalRecord>> {
-        self.ctx.store.read(|c| records::stall_inspections(c, code))
+        Ok(masked(self.ctx.store.read(|c| records::stall_inspections(c, code))?))
     }
 
     /// Working minutes left to a case's deadline now (negative: overdue); `None` when no
@@ -193,8 +207,11 @@ impl Device {
         self.ctx.store.read(|c| history::detail(c, id))
     }
 
+    /// Records matching `query`, newest first, as a list shows them: a notice's party name
+    /// and phone masked (`张*`, `138****1234`), a removed one as 已清除 ([`Device::get`]
+    /// shows the record whole).
     pub fn list(&self, query: &RecordQuery) -> Result<Vec<LocalRecord>> {
-        self.ctx.store.read(|c| records::list(c, query))
+        Ok(masked(self.ctx.store.read(|c| records::list(c, query))?))
     }
 
     /// How many local changes wait to be pushed.
@@ -264,6 +281,17 @@ impl Device {
 
     pub fn free_photo_space(&self) -> Result<u64> {
         download::free_space(&self.ctx)
+    }
+
+    /// Keep the signing key in the app's platform key store (call before signing in; by
+    /// default it lives in this device's database).
+    pub fn set_key_store(&self, keys: std::sync::Arc<dyn crate::signer::KeyStore>) {
+        self.ctx.set_key_store(keys)
+    }
+
+    /// The public key (hex) the device registers at sign-in and signs its changes with.
+    pub fn device_key(&self) -> Result<String> {
+        crate::signer::public_key_hex(&*self.ctx.key_store())
     }
 
     pub fn set_photo_policy(&self, policy: PhotoPolicy) -> Result<()> {

@@ -67,6 +67,9 @@ pub enum Error {
     /// sign in and deal with them before anyone else may use it.
     #[error("another user's changes wait on this device")]
     OtherUsersData,
+    /// The device's signing key could not be read or used (the platform key store failed).
+    #[error("key store: {0}")]
+    KeyStore(String),
 }
 
 impl From<crate::sql::MigrateError> for Error {

@@ -55,6 +55,9 @@ pub struct SyncReport {
     pub photos_uploaded: u64,
     /// Photo bytes sent (part of `bytes_sent`), resends included.
     pub photo_bytes_sent: u64,
+    /// The server had been restored from a backup (or lost what this device saw): the
+    /// changes it lost were queued again and the device pulled afresh.
+    pub restarted: bool,
 }
 
 /// Body bytes of one exchange as they crossed the wire (compressed).
@@ -83,6 +86,7 @@ impl SyncReport {
         self.bytes_received += other.bytes_received;
         self.photos_uploaded += other.photos_uploaded;
         self.photo_bytes_sent += other.photo_bytes_sent;
+        self.restarted |= other.restarted;
     }
 }
 

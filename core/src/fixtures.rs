@@ -90,9 +90,7 @@ pub fn records() -> Vec<Record> {
             RecordBody::Notice(Notice {
                 number: "奎文城管告字〔2026〕第000001号".into(),
                 category: "QL-STALL".into(),
-                party: Party {
-                    name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into())
-                },
+                party: Party::new("张某", Some("老张水果店".into()), Some("13805361234".into())),
                 facts: "店外占用人行道摆放水果".into(),
                 legal_basis: "《潍坊市城市市容和环境卫生管理办法》第十六条".into(),
                 deadline: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),

@@ -10,6 +10,7 @@
 //! ([`sync`], [`session`], [`edit`], [`photos`]) and the [`Device`] facade the apps hold.
 
 pub mod cases;
+pub mod evidence;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod geo;
@@ -51,6 +52,8 @@ pub mod photos;
 pub mod session;
 #[cfg(feature = "device")]
 pub mod shown;
+#[cfg(feature = "device")]
+pub mod signer;
 #[cfg(feature = "device")]
 pub mod store;
 #[cfg(feature = "device")]

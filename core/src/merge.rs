@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// A record with the clock of the last accepted write of each field.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredRecord {
     pub record: Record,
     pub clocks: BTreeMap<String, Hlc>,
@@ -75,6 +75,11 @@ fn rebuild_body(kind_tag: &str, fields: Map<String, Value>) -> Result<RecordBody
     serde_json::from_value(Value::Object(outer)).map_err(|_| internal("合并后的记录无法解析"))
 }
 
+/// Only the server and a device's own purge remove a party; nobody sends the marker.
+fn purged_party() -> Rejection {
+    Rejection::new(RejectReason::Invalid, Some("party.purged"), "不能提交已清除的当事人信息")
+}
+
 /// Apply `op` to `current` (None if the record does not exist yet), stamped `hlc`, at time
 /// `now`. Returns the new state, or why the op is refused.
 pub fn apply_op(
@@ -93,6 +98,11 @@ pub fn apply_op(
             let kind = new.body.kind();
             if !rights::may_create(kind, actor.role) {
                 return Err(Rejection::new(RejectReason::WrongRole, None, rights::create_refusal(kind)));
+            }
+            if let RecordBody::Notice(n) = &new.body
+                && n.party.purged
+            {
+                return Err(purged_party());
             }
             if new.status != kind.initial_status() {
                 return Err(Rejection::new(RejectReason::InvalidTransition, Some("status"), "新记录的状态应为初始状态"));
@@ -163,6 +173,11 @@ pub fn apply_op(
             }
             if patch.body.as_ref().is_some_and(|b| b.kind() != kind) {
                 return Err(Rejection::new(RejectReason::KindMismatch, Some("body"), "修改内容与记录类型不符"));
+            }
+            if let Some(BodyPatch::Notice(n)) = &patch.body
+                && n.party.as_ref().is_some_and(|p| p.purged)
+            {
+                return Err(purged_party());
             }
             check_scope(&cur.record, actor, refs)?;
             let body_names = match &patch.body {
@@ -428,6 +443,36 @@ mod tests {
         let s = apply_op(Some(&s), &older, &older.hlc, &who, &refs, Utc::now()).unwrap();
         let RecordBody::Notice(n) = &s.record.body else { panic!() };
         assert_eq!(n.facts, "new");
+    }
+
+    #[test]
+    fn nobody_sends_a_purged_party_but_a_purged_record_still_takes_edits() {
+        let refs = fixtures::refs();
+        let who = actor(Role::Officer, Some(fixtures::DISTRICT));
+        let (mut op, mut base) = create_notice();
+        if let OpAction::Create(new) = &mut op.action
+            && let RecordBody::Notice(n) = &mut new.body
+        {
+            n.party = crate::model::Party::removed();
+        }
+        let refused = apply_op(None, &op, &op.hlc, &who, &refs, Utc::now()).unwrap_err();
+        assert_eq!((refused.reason, refused.field.as_deref()), (RejectReason::Invalid, Some("party.purged")));
+        let patch = |party| RecordPatch {
+            body: Some(BodyPatch::Notice(NoticePatch { party: Some(party), ..Default::default() })),
+            ..Default::default()
+        };
+        let edit = update(patch(crate::model::Party::removed()), Hlc::new(300, 0, "a"));
+        assert_eq!(apply_op(Some(&base), &edit, &edit.hlc, &who, &refs, Utc::now()).unwrap_err().reason, RejectReason::Invalid);
+        // A device's copy without its party (as pulled after the retention) takes other edits.
+        crate::privacy::purge_party(&mut base.record);
+        let facts = update(
+            RecordPatch {
+                body: Some(BodyPatch::Notice(NoticePatch { facts: Some("补充".into()), ..Default::default() })),
+                ..Default::default()
+            },
+            Hlc::new(400, 0, "a"),
+        );
+        apply_op(Some(&base), &facts, &facts.hlc, &who, &refs, Utc::now()).unwrap();
     }
 
     #[test]

@@ -319,6 +319,29 @@ pub struct Party {
     pub shop_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The name, shop and phone were removed after the city's retention period
+    /// ([`crate::privacy::purge_party`]): `name` is then [`Party::PURGED_LABEL`]. Set only
+    /// by the server (in what devices pull) and by a device's own purge; an op carrying it
+    /// is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub purged: bool,
+}
+
+impl Party {
+    /// What a screen shows for a removed party (`purged`).
+    pub const PURGED_LABEL: &'static str = "已清除";
+    /// The stable code of a removed party, for apps and logs.
+    pub const PURGED_CODE: &'static str = "party_purged";
+
+    /// A party as it is kept.
+    pub fn new(name: impl Into<String>, shop_name: Option<String>, phone: Option<String>) -> Party {
+        Party { name: name.into(), shop_name, phone, purged: false }
+    }
+
+    /// A party whose personal data was removed.
+    pub fn removed() -> Party {
+        Party { name: Party::PURGED_LABEL.to_owned(), shop_name: None, phone: None, purged: true }
+    }
 }
 
 impl std::fmt::Debug for Party {

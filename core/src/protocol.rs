@@ -116,6 +116,10 @@ pub struct LoginRequest {
     pub device_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// The device's Ed25519 public key (hex), registered with the session: the ops this
+    /// session pushes must then be signed with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -147,6 +151,9 @@ pub struct EnrolRequest {
     pub device_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
+    /// As in [`LoginRequest::device_key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolRequest {
@@ -288,6 +295,11 @@ pub struct Op {
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub ops: Vec<Op>,
+    /// The device's signature of each op, in the same order (hex Ed25519, see
+    /// [`crate::evidence`]). Required when the session registered a key at sign-in; the
+    /// server keeps each with its op.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigs: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -325,6 +337,8 @@ pub enum RejectReason {
     NumberNotIssued,
     /// A notice number already on another notice.
     NumberUsed,
+    /// The op's signature does not hold for the key the device registered at sign-in.
+    BadSignature,
 }
 
 impl RejectReason {
@@ -342,6 +356,7 @@ impl RejectReason {
             RejectReason::StaleStep => "stale_step",
             RejectReason::NumberNotIssued => "number_not_issued",
             RejectReason::NumberUsed => "number_used",
+            RejectReason::BadSignature => "bad_signature",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -359,6 +374,7 @@ impl RejectReason {
             StaleStep,
             NumberNotIssued,
             NumberUsed,
+            BadSignature,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -377,6 +393,7 @@ impl RejectReason {
             RejectReason::StaleStep => "案件已被他人先行办理",
             RejectReason::NumberNotIssued => "告知单编号不是发给本设备的号段",
             RejectReason::NumberUsed => "告知单编号已被使用",
+            RejectReason::BadSignature => "设备签名无效",
         }
     }
 }
@@ -425,6 +442,9 @@ pub struct PullQuery {
     pub since: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// The `epoch` of the answer the cursor came from (absent on a first pull).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
 }
 
 /// A record the caller may no longer see (e.g. a case dispatched elsewhere): the device
@@ -451,6 +471,21 @@ pub struct PullResponse {
     /// Version of the reference data; fetch `/v1/reference` when it differs from yours.
     pub reference_version: String,
     pub server_hlc: Hlc,
+    /// Days after a notice is closed that its party (name, shop, phone) stays on a device
+    /// (`--party-retention-days`; 0: removed at the closure). The device keeps it for
+    /// offline use; absent from an older server: the device keeps what it had, else
+    /// [`crate::privacy::DEFAULT_PARTY_RETENTION_DAYS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party_retention_days: Option<u32>,
+    /// The history the cursor belongs to; the device sends it back with its next pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// The server was restored from a backup, or its cursor is ahead of the server: what
+    /// the device saw above this seq is gone. The device marks the changes the server
+    /// accepted with a higher seq as pending again, drops its copies of what it pulled,
+    /// and pulls from 0 (`records` is then empty and `next` is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<u64>,
 }
 
 /// Body of every error response: `{"error": {"code": "...", "message": "..."}}`.

@@ -33,6 +33,7 @@ pub async fn login(ctx: &DeviceContext, username: &str, password: &str) -> Resul
         password: password.to_owned(),
         device_id: ctx.device_id,
         device_name: None,
+        device_key: Some(crate::signer::public_key_hex(&*ctx.key_store())?),
     };
     let (resp, _) = match ctx.transport.login(&req).await {
         Err(Error::Server { status: 401, .. }) => return Err(Error::InvalidCredentials),
@@ -52,7 +53,12 @@ pub async fn enrol(ctx: &DeviceContext, qr_text: &str) -> Result<UserInfo> {
     if !same_server(&link.server, base) {
         return Err(Error::EnrolLink(EnrolLinkError::OtherServer));
     }
-    let req = EnrolRequest { code: link.code, device_id: ctx.device_id, device_name: None };
+    let req = EnrolRequest {
+        code: link.code,
+        device_id: ctx.device_id,
+        device_name: None,
+        device_key: Some(crate::signer::public_key_hex(&*ctx.key_store())?),
+    };
     let (resp, _) = match ctx.transport.enrol(&req).await {
         Err(Error::Server { status: 401, .. }) => return Err(Error::InvalidEnrolCode),
         other => other?,

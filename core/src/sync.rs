@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::events::{SyncObserver, SyncPhase, SyncProgress, SyncReport, notify};
 use crate::protocol::{MAX_PUSH_OPS, Op, OpResult, Outcome, PushRequest, RejectReason, Rejection};
 use crate::shown::Replay;
-use crate::store::{meta, outbox};
+use crate::store::{meta, outbox, purge};
 use crate::transport::Auth;
 use chrono::Utc;
 use std::collections::BTreeSet;
@@ -24,6 +24,11 @@ pub const PULL_PAGE: u32 = 1000;
 pub async fn run(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
     let mut report = push(ctx, observer).await?;
     report.add(&pull(ctx, observer).await?);
+    if report.restarted {
+        // What the restored server lost goes again, then what others pushed again comes.
+        report.add(&push(ctx, observer).await?);
+        report.add(&pull(ctx, observer).await?);
+    }
     // An officer running low on notice numbers gets another block.
     crate::numbers::top_up(ctx).await?;
     if ctx.photos_allowed() {
@@ -96,7 +101,11 @@ async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, batch: Vec<Op>, report:
     let ids: Vec<_> = batch.iter().map(|o| o.op_id).collect();
     let attempted = ids.clone();
     ctx.store.write_async(move |tx| outbox::mark_attempted(tx, &attempted)).await?;
-    let request = PushRequest { ops: batch };
+    // Each op signed with the device's key: the server keeps the signature as evidence.
+    let keys = ctx.key_store();
+    let device_id = ctx.device_id.to_string();
+    let sigs = batch.iter().map(|op| crate::signer::sign_op(&*keys, &device_id, op)).collect::<Result<Vec<_>>>()?;
+    let request = PushRequest { ops: batch, sigs };
     match ctx.transport.push(auth, &request).await {
         Ok((resp, wire)) => {
             report.count(wire);
@@ -139,13 +148,40 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
     let auth = ctx.auth(&session, &device_id);
     let mut report = SyncReport::default();
     let mut progress = SyncProgress { phase: SyncPhase::Pulling, ..Default::default() };
-    let mut cursor = ctx.store.read_async(meta::cursor).await?;
+    let (mut cursor, mut epoch) = ctx.store.read_async(|c| Ok((meta::cursor(c)?, meta::epoch(c)?))).await?;
     let mut reference_checked = false;
     loop {
-        let (page, wire) = ctx.transport.pull(auth, cursor, PULL_PAGE).await?;
+        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE).await?;
         report.count(wire);
         ctx.clock.observe(&page.server_hlc);
+        if let Some(base) = page.restart {
+            // Once per pull: a server that keeps answering so is broken, not restored.
+            if report.restarted {
+                return Err(Error::Decode("the server asked twice to pull from the start".into()));
+            }
+            let new_epoch = page.epoch;
+            let requeued = ctx
+                .store
+                .write_async(move |tx| {
+                    let n = outbox::requeue_after(tx, base)?;
+                    crate::store::photos::requeue_uploaded(tx)?;
+                    crate::store::restart_pull(tx)?;
+                    match new_epoch {
+                        Some(e) => meta::set(tx, meta::EPOCH, &e.to_string())?,
+                        None => meta::delete(tx, meta::EPOCH)?,
+                    }
+                    Ok(n)
+                })
+                .await?;
+            tracing::warn!(base, requeued, "the server lost changes (restored from a backup): pulling afresh");
+            report.restarted = true;
+            (cursor, epoch) = (0, new_epoch);
+            continue;
+        }
         let (n, next, has_more) = ((page.records.len() + page.removed.len()) as u64, page.next, page.has_more);
+        let retention = page.party_retention_days;
+        let page_epoch = page.epoch;
+        epoch = page_epoch.or(epoch);
         let reference_version = page.reference_version;
         let clock = ctx.clock.peek().to_string();
         let replay = Replay::of(ctx);
@@ -159,6 +195,12 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
                     replay.remove(tx, gone.id)?;
                 }
                 meta::set(tx, meta::CURSOR, &next.to_string())?;
+                if let Some(e) = page_epoch {
+                    meta::set(tx, meta::EPOCH, &e.to_string())?;
+                }
+                if let Some(days) = retention {
+                    meta::set(tx, meta::PARTY_RETENTION_DAYS, &days.to_string())?;
+                }
                 meta::set(tx, meta::HLC, &clock)
             })
             .await?;
@@ -179,5 +221,16 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
             break;
         }
     }
+    purge_parties(ctx).await;
     Ok(report)
+}
+
+/// Remove the parties of notices closed longer ago than the retention (after each pull,
+/// and when the device opens). A failure is logged and retried at the next sync: it must
+/// not stop the sync.
+pub async fn purge_parties(ctx: &DeviceContext) {
+    let now = purge::device_now(&ctx.clock);
+    if let Err(e) = purge::run_async(&ctx.store, now).await {
+        tracing::warn!(error = %e, "could not remove the party of closed notices");
+    }
 }

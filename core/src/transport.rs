@@ -174,19 +174,36 @@ impl std::fmt::Debug for Transport {
     }
 }
 
+/// Is `url`'s host this machine: `localhost`, 127.0.0.0/8 or `::1`?
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Check a server URL: `https://` to anywhere, `http://` only to this machine (loopback)
+/// unless `allow_plain_http` (the app chose a server without TLS, e.g. on a closed network).
+pub fn check_server_url(server_url: &str, allow_plain_http: bool) -> Result<()> {
+    let url = reqwest::Url::parse(server_url.trim_end_matches('/'))
+        .map_err(|_| Error::Argument("服务器地址无效 (server_url)".into()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::Argument("服务器地址应以 http:// 或 https:// 开头 (server_url)".into()));
+    }
+    if url.scheme() == "http" && !allow_plain_http && !is_loopback(&url) {
+        return Err(Error::Argument("不安全的连接：仅允许 https:// 或本机地址 (plain_http_refused)".into()));
+    }
+    Ok(())
+}
+
 impl Transport {
-    /// HTTP to `server_url` with the default client.
-    pub fn new(server_url: &str) -> Result<Transport> {
-        Self::with_client(server_url, Arc::new(ReqwestClient::default()))
+    /// HTTP to `server_url` with the default client; see [`check_server_url`].
+    pub fn new(server_url: &str, allow_plain_http: bool) -> Result<Transport> {
+        Self::with_client(server_url, Arc::new(ReqwestClient::default()), allow_plain_http)
     }
 
-    pub fn with_client(server_url: &str, client: Arc<dyn HttpClient>) -> Result<Transport> {
-        let base = server_url.trim_end_matches('/').to_owned();
-        let url = reqwest::Url::parse(&base).map_err(|_| Error::Argument("服务器地址无效 (server_url)".into()))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(Error::Argument("服务器地址应以 http:// 或 https:// 开头 (server_url)".into()));
-        }
-        Ok(Transport { client, base })
+    /// `server_url` through `client`; see [`check_server_url`].
+    pub fn with_client(server_url: &str, client: Arc<dyn HttpClient>, allow_plain_http: bool) -> Result<Transport> {
+        check_server_url(server_url, allow_plain_http)?;
+        Ok(Transport { client, base: server_url.trim_end_matches('/').to_owned() })
     }
 
     pub fn base_url(&self) -> &str {
@@ -316,8 +333,16 @@ impl Transport {
         self.call(Method::Post, paths::PUSH, Some(auth), Some(req)).await
     }
 
-    pub async fn pull(&self, auth: Auth<'_>, since: u64, limit: u32) -> Result<(protocol::PullResponse, WireBytes)> {
-        let path = format!("{}?since={since}&limit={limit}", paths::PULL);
+    /// A page after `since`, a cursor of the history `epoch` (None on a first pull).
+    pub async fn pull(
+        &self,
+        auth: Auth<'_>,
+        since: u64,
+        epoch: Option<u64>,
+        limit: u32,
+    ) -> Result<(protocol::PullResponse, WireBytes)> {
+        let epoch = epoch.map(|e| format!("&epoch={e}")).unwrap_or_default();
+        let path = format!("{}?since={since}&limit={limit}{epoch}", paths::PULL);
         self.call::<(), _>(Method::Get, &path, Some(auth), None).await
     }
 
@@ -347,4 +372,51 @@ async fn read_all(mut body: Box<dyn ResponseBody>) -> Result<Vec<u8>> {
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> bool {
+        matches!(check_server_url(url, false), Err(Error::Argument(m)) if m.contains("plain_http_refused"))
+    }
+
+    #[test]
+    fn https_anywhere_plain_http_only_to_loopback() {
+        for ok in [
+            "https://gw.example.cn",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:8080/",
+            "http://LOCALHOST",
+            "http://[::1]:8080",
+        ] {
+            assert!(check_server_url(ok, false).is_ok(), "{ok}");
+        }
+        for plain in
+            ["http://gw.example.cn", "http://10.0.0.5:8080", "http://[::2]", "http://localhost.example.cn", "http://128.0.0.1"]
+        {
+            assert!(refused(plain), "{plain}");
+            assert!(check_server_url(plain, true).is_ok(), "{plain} allowed");
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_refused_whatever_is_allowed() {
+        for bad in ["", "gw.example.cn", "ftp://gw.example.cn", "http://", "file:///tmp/x"] {
+            for allow in [false, true] {
+                let err = check_server_url(bad, allow).expect_err(bad);
+                assert!(matches!(&err, Error::Argument(m) if !m.contains("plain_http_refused")), "{bad}: {err:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn transport_refuses_plain_http_to_another_machine() {
+        assert!(matches!(Transport::new("http://gw.example.cn", false), Err(Error::Argument(_))));
+        assert_eq!(Transport::new("http://gw.example.cn/", true).expect("allowed").base_url(), "http://gw.example.cn");
+        assert_eq!(Transport::new("https://gw.example.cn/", false).expect("https").base_url(), "https://gw.example.cn");
+    }
 }

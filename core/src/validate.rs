@@ -152,6 +152,10 @@ pub fn validate_record(rec: &Record, refs: &RefIndex) -> Result<(), Rejection> {
             if !extra && !standard_category(&n.category, refs, true) {
                 return Err(invalid("category", "应为七乱、门前五包或国标事项小类代码"));
             }
+            // A party removed after the retention period keeps nothing but the marker.
+            if n.party.purged && n.party != crate::model::Party::removed() {
+                return Err(invalid("party.purged", "已清除的当事人信息不应再有内容"));
+            }
             text("party.name", &n.party.name, true, MAX_PARTY_NAME_CHARS)?;
             if let Some(s) = &n.party.shop_name {
                 text("party.shop_name", s, false, MAX_SHOP_NAME_CHARS)?;

@@ -37,6 +37,20 @@ fn a_large_camera_photo_is_downscaled_and_loses_its_exif_but_the_record_keeps_it
 }
 
 #[test]
+fn a_photo_twice_the_bound_is_decoded_at_half_scale_and_fitted_like_a_full_decode() {
+    let (_d, store) = store();
+    // A quarter turn: stored portrait, 2048 px long, as a full decode fitted would give.
+    let input = sample_jpeg(4200, 2800, 90, 12, Some(&SampleExif { orientation: 6, ..Default::default() }));
+    let got = ingest::process(&input, &store, &IngestOptions::default()).unwrap();
+    assert_eq!((got.width, got.height), (1365, 2048));
+    assert!(got.bytes < input.len() as u64);
+    let kept = image::load_from_memory(&stored(&store, &got.sha256)).unwrap();
+    assert_eq!((kept.width(), kept.height()), (1365, 2048));
+    let thumb = image::load_from_memory(&std::fs::read(store.thumb_path(&got.sha256)).unwrap()).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (213, 320));
+}
+
+#[test]
 fn a_small_well_compressed_photo_is_kept_as_it_was_minus_exif() {
     let (_d, store) = store();
     let input = sample_jpeg(800, 600, 50, 2, Some(&SampleExif::default()));

@@ -25,6 +25,10 @@ struct Cli {
     /// Server address.
     #[arg(long, env = "GRIDWORK_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// Allow plain http:// to a server that is not this machine (no TLS: everything,
+    /// passwords included, travels in clear). https:// and loopback http:// need no flag.
+    #[arg(long, global = true, env = "GRIDWORK_ALLOW_PLAIN_HTTP")]
+    allow_plain_http: bool,
     /// Database key (64 hex digits = raw key, anything else = passphrase). From the
     /// environment only, so it stays out of shell history and process lists.
     #[arg(skip)]
@@ -214,6 +218,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         db_path: cli.db.clone(),
         server_url: cli.server.clone(),
         db_key: cli.key.as_deref().map(DbKey::parse),
+        allow_plain_http: cli.allow_plain_http,
     })?;
     let json = cli.json;
     match cli.cmd {
@@ -261,7 +266,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 body: RecordBody::Notice(Notice {
                     number: device.next_notice_number()?,
                     category,
-                    party: Party { name, shop_name: shop, phone },
+                    party: Party::new(name, shop, phone),
                     facts,
                     legal_basis: basis,
                     deadline,

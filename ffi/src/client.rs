@@ -36,9 +36,12 @@ impl GridworkClient {
     /// Open (creating on first use) the device database at `db_path`; works offline.
     /// `db_key`: 64 hex digits is a raw key (from the platform keystore), anything else a
     /// passphrase; None leaves the file unencrypted. A wrong key is `WrongKey`.
-    #[uniffi::constructor(default(db_key))]
-    pub fn open(db_path: String, server_url: String, db_key: Option<String>) -> Result<Arc<Self>> {
-        let config = DeviceConfig { db_path: db_path.into(), server_url, db_key: db_key.as_deref().map(DbKey::parse) };
+    /// `server_url` must be `https://`, or `http://` to this machine (loopback), unless
+    /// `allow_plain_http` (the app explicitly chose a server without TLS); else `Argument`.
+    #[uniffi::constructor(default(db_key = None, allow_plain_http = false))]
+    pub fn open(db_path: String, server_url: String, db_key: Option<String>, allow_plain_http: bool) -> Result<Arc<Self>> {
+        let config =
+            DeviceConfig { db_path: db_path.into(), server_url, db_key: db_key.as_deref().map(DbKey::parse), allow_plain_http };
         Ok(Arc::new(GridworkClient { inner: Arc::new(Device::open(config)?) }))
     }
 

@@ -56,6 +56,10 @@ pub enum GridworkError {
     /// sign in and deal with them first (or the device be reset by an admin).
     #[error("{msg}")]
     OtherUsersData { msg: String },
+    /// The device's signing key could not be used (the app's key store failed): nothing
+    /// was sent unsigned.
+    #[error("{msg}")]
+    KeyStore { msg: String },
 }
 
 impl GridworkError {
@@ -117,6 +121,8 @@ impl From<CoreError> for GridworkError {
             CoreError::OtherUsersData => GridworkError::OtherUsersData {
                 msg: "本机还有其他用户未同步或被退回的记录，请该用户先登录处理".into(),
             },
+            // Written for users, with its code in brackets.
+            CoreError::KeyStore(msg) => GridworkError::KeyStore { msg },
         }
     }
 }

@@ -8,6 +8,7 @@ uniffi::setup_scaffolding!("gridwork");
 mod android;
 mod client;
 mod error;
+mod keys;
 mod listener;
 mod print;
 mod remote;
@@ -16,6 +17,7 @@ mod types;
 
 pub use client::{GridworkClient, enrol_server};
 pub use error::GridworkError;
+pub use keys::{DeviceKeyStore, KeyStoreError};
 pub use listener::{ListenerError, SyncListener, TaskHandle};
 pub use status::{CaseStatus, NoticeStatus, RecordStatus, ReportStatus, ServiceLogStatus};
 pub use types::*;

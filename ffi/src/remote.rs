@@ -102,6 +102,8 @@ pub enum RejectReason {
     NumberNotIssued,
     /// A notice number already on another notice.
     NumberUsed,
+    /// The change's signature does not hold for this device's registered key.
+    BadSignature,
 }
 
 #[uniffi::remote(Enum)]
@@ -173,6 +175,10 @@ pub struct Party {
     pub shop_name: Option<String>,
     #[uniffi(default)]
     pub phone: Option<String>,
+    /// Removed after the city's retention period (`party_purged`): `name` is then 已清除 and
+    /// there is no shop or phone. Never set it in a draft or an edit.
+    #[uniffi(default)]
+    pub purged: bool,
 }
 
 /// Who runs a 小蓝棚. Personal data: officers and admins see it; others get it masked.

@@ -28,6 +28,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub addr: SocketAddr,
     pub blobs: BlobConfig,
+    /// Reverse proxies (addresses or CIDR blocks, `--trusted-proxy`) whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client; empty: the socket's peer is
+    /// the client and those headers are ignored.
+    pub trusted_proxies: Vec<crate::http::forwarded::ProxyNet>,
     /// Largest photo accepted, in bytes.
     pub max_photo_bytes: u64,
     /// How often the deadline job looks for what went overdue.
@@ -37,6 +41,11 @@ pub struct ServerConfig {
     /// The CJK font the console's PDFs (the 通报) embed: `--font` / `GRIDWORK_FONT`, else
     /// [`DEFAULT_FONT`] if the machine has it.
     pub font: Option<PathBuf>,
+    /// Serve HTTPS with this certificate and key (`--tls-cert`/`--tls-key`); `None`: plain
+    /// HTTP (behind a reverse proxy that does TLS, or on loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Days a closed notice's party still reaches devices (`--party-retention-days`).
+    pub party_retention_days: u32,
 }
 
 impl ServerConfig {
@@ -46,10 +55,13 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             addr,
             blobs: BlobConfig::Local,
+            trusted_proxies: Vec::new(),
             max_photo_bytes: DEFAULT_MAX_PHOTO_BYTES,
             deadline_interval: Duration::from_secs(60),
             clock_offset_file: None,
             font: default_font_path(),
+            tls: None,
+            party_retention_days: gridwork_core::privacy::DEFAULT_PARTY_RETENTION_DAYS,
         }
     }
 

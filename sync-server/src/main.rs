@@ -7,7 +7,9 @@ use gridwork_server::blobs::s3::S3Config;
 use gridwork_server::bootstrap;
 use gridwork_server::domain::DomainError;
 use gridwork_server::domain::clock::{ServerClock, WallClock};
+use gridwork_server::http::forwarded::{ProxyNet, TrustedProxies};
 use gridwork_server::service::accounts::{NewUser, Passwords};
+use gridwork_server::service::evidence::PhotoFile;
 use gridwork_server::service::{AccountsService, ReferenceService};
 use gridwork_server::{AppState, BlobConfig, ServerConfig, open_store, start_with_state};
 use std::io::Write;
@@ -32,6 +34,8 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         photos: PhotoArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Serve, after seeding the demo city (潍坊) into an empty store.
     Demo {
@@ -41,6 +45,8 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         photos: PhotoArgs,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Manage accounts.
     User {
@@ -51,6 +57,21 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Back up the SQLite deployment in DIR into TO while it serves: a consistent copy of the
+    /// database, then the photo files (blobs/). Restore by serving TO (stop the server,
+    /// put TO in place of DIR, start). Devices that synced after the backup learn of the
+    /// restore at their next sync, push again what the server lost, and pull afresh.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long, value_name = "TO")]
+        to: PathBuf,
+    },
+    /// Signed evidence: a record checked against what its devices signed.
+    Evidence {
+        #[command(subcommand)]
+        command: EvidenceCommand,
     },
     /// Notice numbers.
     Numbers {
@@ -78,6 +99,30 @@ enum NumbersCommand {
     Report {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvidenceCommand {
+    /// Check a record field by field against the ops its devices signed (each signature
+    /// against the key registered at sign-in) and each photo file against its signed hash;
+    /// exit 1 if anything was changed. Either on a data directory (no server needs to run)
+    /// with --data DIR ID, or on an evidence bundle (证据包, from the console) with
+    /// --bundle FILE, its photos looked up in --photo-dir.
+    Verify {
+        #[arg(long, value_name = "DIR", required_unless_present = "bundle", requires = "record")]
+        data: Option<PathBuf>,
+        /// The record's id (with --data).
+        #[arg(value_name = "ID")]
+        record: Option<String>,
+        #[arg(long, value_name = "FILE", conflicts_with = "data")]
+        bundle: Option<PathBuf>,
+        /// Where the bundle's photos are: files named by their SHA-256 (with any extension),
+        /// or a copy of a data directory's blobs/.
+        #[arg(long, value_name = "DIR", requires = "bundle")]
+        photo_dir: Option<PathBuf>,
+        #[command(flatten)]
+        photos: PhotoArgs,
     },
 }
 
@@ -125,6 +170,15 @@ struct PhotoArgs {
     /// console's PDFs (通报); default: WenQuanYi Micro Hei if installed.
     #[arg(long, value_name = "PATH", env = "GRIDWORK_FONT")]
     font: Option<PathBuf>,
+    /// A reverse proxy (an address or a CIDR block, e.g. 127.0.0.1 or 10.0.0.0/8) whose
+    /// X-Forwarded-For / Forwarded headers name the client (repeatable; the environment
+    /// variable takes a comma-separated list). From any other peer those headers are ignored.
+    #[arg(long = "trusted-proxy", value_name = "IP|CIDR", env = "GRIDWORK_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxy: Vec<ProxyNet>,
+    /// Days after a notice is closed (rectified or cancelled) that its party (name, shop,
+    /// phone) stays on officers' devices; 0: removed at the closure. The console keeps it.
+    #[arg(long, default_value_t = gridwork_core::privacy::DEFAULT_PARTY_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    party_retention_days: u32,
 }
 
 impl PhotoArgs {
@@ -133,6 +187,8 @@ impl PhotoArgs {
         config.max_photo_bytes = self.max_photo_mb * 1024 * 1024;
         config.deadline_interval = std::time::Duration::from_secs(self.deadline_interval_secs);
         config.clock_offset_file = self.clock_offset_file;
+        config.trusted_proxies = self.trusted_proxy;
+        config.party_retention_days = self.party_retention_days;
         if let Some(font) = self.font {
             config.font = Some(font);
         }
@@ -147,6 +203,30 @@ impl PhotoArgs {
                 let bucket = self.s3_bucket.context("--blob-store s3 需要 --s3-bucket")?;
                 BlobConfig::S3(S3Config { endpoint: self.s3_endpoint, bucket, region: self.s3_region, access_key, secret_key })
             }
+        };
+        Ok(config)
+    }
+}
+
+/// HTTPS served by the server itself (no reverse proxy in front).
+#[derive(Args)]
+struct TlsArgs {
+    /// Serve HTTPS with this certificate chain (PEM, server certificate first); read again
+    /// when the file changes. Needs --tls-key.
+    #[arg(long, value_name = "FILE", env = "GRIDWORK_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM). Needs --tls-cert.
+    #[arg(long, value_name = "FILE", env = "GRIDWORK_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn apply(self, mut config: ServerConfig) -> anyhow::Result<ServerConfig> {
+        config.tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(gridwork_server::tls::TlsFiles::new(cert, key)),
+            (None, None) => None,
+            (Some(_), None) => bail!("--tls-cert 需要同时提供 --tls-key（私钥文件）"),
+            (None, Some(_)) => bail!("--tls-key 需要同时提供 --tls-cert（证书文件）"),
         };
         Ok(config)
     }
@@ -195,8 +275,8 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data, addr, photos } => serve(photos.into_config(data, addr)?, false).await,
-        Command::Demo { data, addr, photos } => serve(photos.into_config(data, addr)?, true).await,
+        Command::Serve { data, addr, photos, tls } => serve(tls.apply(photos.into_config(data, addr)?)?, false).await,
+        Command::Demo { data, addr, photos, tls } => serve(tls.apply(photos.into_config(data, addr)?)?, true).await,
         Command::Audit { command: AuditCommand::Verify { data } } => {
             let stores = open_store(data).await?;
             let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
@@ -211,6 +291,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(seq) => {
                     bail!("审计记录第 {seq} 条起被改动 (audit trail broken at entry {seq}); 之前 {} 条完好", report.checked)
                 }
+            }
+        }
+        Command::Backup { data, to } => backup(&data, &to).await,
+        Command::Evidence { command: EvidenceCommand::Verify { data, record, bundle, photo_dir, photos } } => {
+            match (data, record, bundle) {
+                (Some(data), Some(record), None) => {
+                    verify_evidence(photos.into_config(data, SocketAddr::from(([127, 0, 0, 1], 0)))?, &record).await
+                }
+                (None, _, Some(bundle)) => verify_bundle(&bundle, photo_dir.as_deref()),
+                _ => bail!("请给出 --data DIR 与记录编号，或 --bundle FILE (--data DIR ID | --bundle FILE)"),
             }
         }
         Command::Numbers { command: NumbersCommand::Report { data } } => {
@@ -325,7 +415,13 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     }
     let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock())
         .await?
-        .with_font(gridwork_server::config::PdfFont::at(config.font.clone()));
+        .with_font(gridwork_server::config::PdfFont::at(config.font.clone()))
+        .with_trusted_proxies(TrustedProxies::new(config.trusted_proxies.clone()))
+        .with_party_retention_days(config.party_retention_days);
+    if !config.trusted_proxies.is_empty() {
+        let list = config.trusted_proxies.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+        tracing::info!(proxies = %list, "client addresses from X-Forwarded-For / Forwarded of these proxies only");
+    }
     if config.font.is_none() {
         tracing::warn!("no CJK font (--font / GRIDWORK_FONT): the console's PDF bulletins are off");
     }
@@ -333,11 +429,14 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
         tracing::info!("seeded the demo city");
     }
     let users = state.accounts().user_count().await?;
-    let mut server = start_with_state(state, config.addr).await?;
+    let mut server = match config.tls.clone() {
+        Some(files) => gridwork_server::tls::start_with_state_tls(state, config.addr, files).await?,
+        None => start_with_state(state, config.addr).await?,
+    };
     server.run_deadlines(config.deadline_interval);
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "gridwork-server listening on http://{}", server.addr)?;
+        writeln!(out, "gridwork-server listening on {}", server.url())?;
         if demo {
             writeln!(out, "演示账号（密码相同）：")?;
             writeln!(out, "{}{}{}管辖范围", pad("用户名", 18), pad("密码", 16), pad("角色", 10))?;
@@ -389,4 +488,151 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+/// `gridwork-server evidence verify --data`: print each field's and photo's verdict; fail if
+/// any is broken.
+async fn verify_evidence(config: ServerConfig, record: &str) -> anyhow::Result<()> {
+    let id = uuid::Uuid::parse_str(record.trim()).context("记录编号应为 UUID (record id)")?;
+    let files = config.open_photo_files()?;
+    let stores = open_store(config.data_dir.clone()).await?;
+    let service = gridwork_server::service::EvidenceService::new(stores.records.clone(), files.blobs().clone(), None);
+    let check = service.check(id).await;
+    stores.close().await?;
+    let check = check?.with_context(|| format!("没有记录 {id} (no such record)"))?;
+    let photos: Vec<(String, &str, &str, bool)> =
+        check.photos.iter().map(|(sha, f)| (sha.clone(), f.code(), f.label(), *f == PhotoFile::Altered)).collect();
+    let complete = check.photos.iter().all(|(_, f)| *f == PhotoFile::Intact);
+    print_evidence(&check.report, check.ops.len(), &photos, complete)
+}
+
+/// `gridwork-server evidence verify --bundle`: the same check on a bundle file alone.
+fn verify_bundle(file: &std::path::Path, photo_dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use sha2::Digest;
+    let text = std::fs::read(file).with_context(|| format!("读取证据包 {} 失败", file.display()))?;
+    let bundle: gridwork_core::evidence::EvidenceBundle =
+        serde_json::from_slice(&text).context("证据包格式无效 (not an evidence bundle)")?;
+    if bundle.format != gridwork_core::evidence::BUNDLE_FORMAT {
+        bail!("不支持的证据包格式 {} (unsupported bundle format)", bundle.format);
+    }
+    let report = bundle.check();
+    let mut photos = Vec::new();
+    let mut complete = true;
+    for sha in &report.photos {
+        let found = photo_dir.and_then(|dir| find_photo(dir, sha));
+        let (code, label, broken) = match found {
+            None => {
+                complete = false;
+                ("not_checked", "未提供照片文件，未校验", false)
+            }
+            Some(path) => {
+                let bytes = std::fs::read(&path).with_context(|| format!("读取照片 {} 失败", path.display()))?;
+                if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
+                    ("intact", PhotoFile::Intact.label(), false)
+                } else {
+                    complete = false;
+                    ("altered", PhotoFile::Altered.label(), true)
+                }
+            }
+        };
+        photos.push((sha.clone(), code, label, broken));
+    }
+    println!("证据包 (bundle) {}", file.display());
+    print_evidence(&report, bundle.ops.len(), &photos, complete)
+}
+
+/// The file of photo `sha256` under `dir`: named by its hash (any extension), or where a
+/// data directory's blobs/ keeps it.
+fn find_photo(dir: &std::path::Path, sha256: &str) -> Option<PathBuf> {
+    let blob = dir.join(gridwork_server::blobs::photo_key(sha256));
+    if blob.is_file() {
+        return Some(blob);
+    }
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.split('.').next() == Some(sha256)))
+}
+
+/// Each field's verdict, each photo's (sha, code, label, broken), the bad signatures; an
+/// error if anything is broken.
+fn print_evidence(
+    report: &gridwork_core::evidence::EvidenceReport,
+    signed_ops: usize,
+    photos: &[(String, &str, &str, bool)],
+    photos_complete: bool,
+) -> anyhow::Result<()> {
+    use gridwork_core::evidence::FieldVerdict;
+    let id = report.record_id;
+    println!("记录 {id}: {signed_ops} 条签名修改 (signed ops)");
+    for (field, verdict) in &report.fields {
+        let by = match verdict {
+            FieldVerdict::Signed { op_id, user_id, device_id } => format!("\t{user_id}\t{device_id}\t{op_id}"),
+            FieldVerdict::BadSignature { op_id } | FieldVerdict::Altered { op_id } => format!("\t\t\t{op_id}"),
+            FieldVerdict::Unsigned => String::new(),
+        };
+        println!("{field}\t{}\t{}{by}", verdict.code(), verdict.label());
+    }
+    for (sha, code, label, _) in photos {
+        println!("photo {sha}\t{code}\t{label}");
+    }
+    for op in &report.bad_signatures {
+        println!("bad_signature\t{op}");
+    }
+    if !report.intact() || photos.iter().any(|p| p.3) {
+        bail!("记录 {id} 与设备签名不符 (evidence broken)");
+    }
+    let all_signed = report.fields.iter().all(|(_, v)| matches!(v, FieldVerdict::Signed { .. }));
+    if all_signed && photos_complete {
+        println!("完好：全部内容与设备签名一致 (intact, fully signed)");
+    } else {
+        println!("完好：签名均有效，部分内容无设备签名或照片未校验 (intact, partly unsigned)");
+    }
+    Ok(())
+}
+
+/// `gridwork-server backup`: the database first (a snapshot), then the photo files, which
+/// are never changed once written: every file the snapshot lists was there before it.
+async fn backup(data: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    let (from, into) = (data.to_path_buf(), to.to_path_buf());
+    let report = tokio::task::spawn_blocking(move || gridwork_server::storage::sqlite::backup::backup(&from, &into))
+        .await
+        .context("backup")?
+        .context("备份数据库失败 (database backup)")?;
+    let (from, into) = (data.join("blobs"), to.join("blobs"));
+    let files = tokio::task::spawn_blocking(move || copy_tree(&from, &into)).await.context("backup")??;
+    println!(
+        "已备份 {} 条记录（序号至 {}）和 {files} 个照片文件到 {} (backed up records, photo files)",
+        report.records,
+        report.base,
+        to.display()
+    );
+    println!("照片存于 S3 时不在此备份中，请使用对象存储自身的版本或复制功能 (S3 photos are not copied)");
+    Ok(())
+}
+
+/// Copy the files under `from` into `to` (made as needed), skipping the blob store's
+/// `.tmp` directory of unfinished puts; how many.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<u64> {
+    if !from.is_dir() {
+        return Ok(0);
+    }
+    std::fs::create_dir_all(to)?;
+    let mut n = 0;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == ".tmp" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            n += copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).with_context(|| format!("复制 {} 失败", src.display()))?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     audit: Arc<AuditService>,
     numbers: Arc<NumberService>,
     enrolment: Arc<crate::service::EnrolmentService>,
+    /// Records checked against what their devices signed.
+    evidence: Arc<crate::service::EvidenceService>,
     stalls: Arc<StallService>,
     open311: Arc<Open311Service>,
     /// Hidden records and redacted public photos.
@@ -39,6 +41,8 @@ pub struct AppState {
     stores: Stores,
     /// The CJK font of the console's PDFs.
     font: Arc<crate::config::PdfFont>,
+    /// The reverse proxies whose forwarded client addresses are believed.
+    trusted_proxies: Arc<crate::http::forwarded::TrustedProxies>,
 }
 
 impl AppState {
@@ -76,6 +80,8 @@ impl AppState {
             audit.clone(),
             numbers.clone(),
         ));
+        let evidence =
+            Arc::new(crate::service::EvidenceService::new(stores.records.clone(), files.blobs().clone(), Some(audit.clone())));
         let photos = Arc::new(PhotosService::new(files, stores.photos.clone(), reference.clone()));
         let moderation = Arc::new(crate::service::moderation::ModerationService::new(
             stores.moderation.clone(),
@@ -87,6 +93,7 @@ impl AppState {
         ));
         Ok(AppState {
             moderation,
+            evidence,
             open311: Arc::new(Open311Service::new(
                 stores.clients.clone(),
                 stores.records.clone(),
@@ -125,6 +132,7 @@ impl AppState {
             clock,
             stores,
             font: Arc::new(crate::config::PdfFont::from_env()),
+            trusted_proxies: Arc::default(),
         })
     }
 
@@ -143,6 +151,10 @@ impl AppState {
     }
 
     /// The admin console's use cases.
+    pub fn evidence(&self) -> &Arc<crate::service::EvidenceService> {
+        &self.evidence
+    }
+
     pub fn console(&self) -> &Arc<ConsoleService> {
         &self.console
     }
@@ -201,9 +213,23 @@ impl AppState {
         &self.font
     }
 
+    /// This state with closed notices' parties reaching devices for `days` after the
+    /// closure ([`crate::domain::retention`]).
+    pub fn with_party_retention_days(self, days: u32) -> Self {
+        self.sync.set_party_retention_days(days);
+        self
+    }
+
     /// This state with another PDF font.
     pub fn with_font(mut self, font: crate::config::PdfFont) -> Self {
         self.font = Arc::new(font);
+        self
+    }
+
+    /// This state believing the client addresses these reverse proxies forward (none by
+    /// default: the socket's peer is the client).
+    pub fn with_trusted_proxies(mut self, proxies: crate::http::forwarded::TrustedProxies) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
         self
     }
 
@@ -286,5 +312,11 @@ impl FromRef<AppState> for Arc<Open311Service> {
 impl FromRef<AppState> for Arc<ExportService> {
     fn from_ref(s: &AppState) -> Self {
         s.export.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::http::forwarded::TrustedProxies> {
+    fn from_ref(s: &AppState) -> Self {
+        s.trusted_proxies.clone()
     }
 }

@@ -62,7 +62,7 @@ impl Req {
 }
 
 fn push_body(ops: Vec<Op>) -> PushRequest {
-    PushRequest { ops }
+    PushRequest { ops, sigs: vec![] }
 }
 
 fn create(n: usize) -> Op {

@@ -66,7 +66,7 @@ fn hlc() -> Hlc {
 }
 
 async fn push(h: &Harness, who: &Login, rec: Record) {
-    let body = serde_json::to_vec(&PushRequest { ops: vec![fixtures::create_op(rec, hlc())] }).expect("json");
+    let body = serde_json::to_vec(&PushRequest { ops: vec![fixtures::create_op(rec, hlc())], sigs: vec![] }).expect("json");
     let r =
         send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", text(&r));

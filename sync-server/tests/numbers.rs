@@ -26,7 +26,7 @@ async fn issue_notice(h: &Harness, who: &Login, number: &str) -> Option<RejectRe
     let RecordBody::Notice(n) = &mut rec.body else { unreachable!() };
     n.number = number.into();
     let op: Op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev"));
-    let body = serde_json::to_value(PushRequest { ops: vec![op] }).expect("json");
+    let body = serde_json::to_value(PushRequest { ops: vec![op], sigs: vec![] }).expect("json");
     let r = call(h, Method::POST, paths::PUSH, who, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
     let resp: PushResponse = r.json();

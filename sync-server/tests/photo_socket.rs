@@ -83,7 +83,13 @@ async fn serve(config: ServerConfig) -> (RunningServer, Client) {
     let device = Uuid::now_v7();
     let r = http
         .post(format!("{base}{}", paths::LOGIN))
-        .json(&LoginRequest { username: "grid.kw01".into(), password: PASSWORD.into(), device_id: device, device_name: None })
+        .json(&LoginRequest {
+            username: "grid.kw01".into(),
+            password: PASSWORD.into(),
+            device_id: device,
+            device_name: None,
+            device_key: None,
+        })
         .send()
         .await
         .expect("login");
@@ -118,7 +124,7 @@ async fn push_report(c: &Client, bytes: &[u8], sha256: &str, width: u32, height:
         }];
     }
     let ops = vec![fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"))];
-    let r = c.req(reqwest::Method::POST, paths::PUSH).json(&PushRequest { ops }).send().await.expect("push");
+    let r = c.req(reqwest::Method::POST, paths::PUSH).json(&PushRequest { ops, sigs: vec![] }).send().await.expect("push");
     let pushed: PushResponse = r.json().await.expect("push body");
     assert_eq!(pushed.results[0].outcome, Outcome::Accepted, "{pushed:?}");
 }

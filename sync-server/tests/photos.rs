@@ -72,7 +72,7 @@ async fn push_report(h: &Harness, who: &Login, photos: Vec<PhotoRef>) {
         r.photos = photos;
     }
     let op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"));
-    let body = serde_json::to_vec(&PushRequest { ops: vec![op] }).expect("json");
+    let body = serde_json::to_vec(&PushRequest { ops: vec![op], sigs: vec![] }).expect("json");
     let r =
         send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
@@ -395,7 +395,7 @@ async fn push_report_in(h: &Harness, who: &Login, grid: &str, community: &str, p
         r.photos = photos;
     }
     let op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev1"));
-    let body = serde_json::to_vec(&PushRequest { ops: vec![op] }).expect("json");
+    let body = serde_json::to_vec(&PushRequest { ops: vec![op], sigs: vec![] }).expect("json");
     let r =
         send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));

@@ -961,10 +961,10 @@ fn the_openapi_schemas_have_the_docs_fields_limits_and_enums() {
         use wire::RejectReason::*;
         match wire::RejectReason::parse(r).unwrap_or_else(|| panic!("unknown reason {r}")) {
             Invalid | OutOfScope | NotFound | AlreadyExists | KindMismatch | InvalidTransition | OpIdConflict | WrongRole
-            | NotAssignee | StaleStep | NumberNotIssued | NumberUsed => {}
+            | NotAssignee | StaleStep | NumberNotIssued | NumberUsed | BadSignature => {}
         }
     }
-    assert_eq!(reasons.len(), 12, "every RejectReason is in the OpenAPI enum");
+    assert_eq!(reasons.len(), 13, "every RejectReason is in the OpenAPI enum");
     let limit = openapi::build()["paths"][paths::PULL]["get"]["parameters"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["name"] == "limit").cloned())
@@ -990,6 +990,7 @@ fn the_doc_names_every_reason_step_header_and_path() {
         StaleStep,
         NumberNotIssued,
         NumberUsed,
+        BadSignature,
     ] {
         assert!(doc.contains(&format!("`{}`", r.as_str())), "the rejection reason `{}` is not in the doc", r.as_str());
     }

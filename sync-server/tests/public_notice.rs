@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 async fn push(h: &Harness, who: &Login, rec: gridwork_core::model::Record) {
     let op = fixtures::create_op(rec, Hlc::new(1_700_000_000_000, 0, "dev"));
-    let body = serde_json::to_string(&PushRequest { ops: vec![op] }).expect("json");
+    let body = serde_json::to_string(&PushRequest { ops: vec![op], sigs: vec![] }).expect("json");
     let r =
         send(&h.app, authed(Method::POST, paths::PUSH, who).header("content-type", "application/json"), Body::from(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));

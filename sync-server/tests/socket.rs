@@ -17,6 +17,7 @@ async fn login(client: &reqwest::Client, base: &str, device: Uuid) -> String {
             password: "网格员的密码123".into(),
             device_id: device,
             device_name: None,
+            device_key: None,
         })
         .send()
         .await
@@ -69,7 +70,7 @@ async fn login_push_pull_restart_pull() {
         .post(format!("{base}{}", paths::PUSH))
         .bearer_auth(&token)
         .header(DEVICE_HEADER, device.to_string())
-        .json(&PushRequest { ops })
+        .json(&PushRequest { ops, sigs: vec![] })
         .send()
         .await
         .expect("push");
@@ -103,7 +104,13 @@ async fn one_address_guessing_over_many_usernames_backs_off() {
     let attempt = |username: String, password: &'static str| {
         let (client, base) = (client.clone(), base.clone());
         async move {
-            let body = LoginRequest { username, password: password.into(), device_id: Uuid::now_v7(), device_name: None };
+            let body = LoginRequest {
+                username,
+                password: password.into(),
+                device_id: Uuid::now_v7(),
+                device_name: None,
+                device_key: None,
+            };
             client.post(format!("{base}{}", paths::LOGIN)).json(&body).send().await.expect("login")
         }
     };

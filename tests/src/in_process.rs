@@ -50,7 +50,13 @@ impl InProcess {
 
     /// A device on its own database under `dir`, talking to this server.
     pub fn device(self: &Arc<Self>, dir: &Path, name: &str) -> Device {
-        let config = DeviceConfig { db_path: dir.join(format!("{name}.db")), server_url: BASE.into(), db_key: None };
+        // Not a network at all: the requests go straight to the router.
+        let config = DeviceConfig {
+            db_path: dir.join(format!("{name}.db")),
+            server_url: BASE.into(),
+            db_key: None,
+            allow_plain_http: true,
+        };
         Device::open_with(config, Some(self.clone())).expect("open device")
     }
 

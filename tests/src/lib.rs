@@ -186,8 +186,13 @@ impl Drop for Server {
 
 /// A device core with its own database file under `dir`.
 pub fn device(dir: &Path, name: &str, url: &str) -> Device {
-    Device::open(DeviceConfig { db_path: dir.join(format!("{name}.db")), server_url: url.to_owned(), db_key: None })
-        .expect("open device")
+    Device::open(DeviceConfig {
+        db_path: dir.join(format!("{name}.db")),
+        server_url: url.to_owned(),
+        db_key: None,
+        allow_plain_http: false,
+    })
+    .expect("open device")
 }
 
 /// A device logged in as `user` (demo password).
@@ -222,7 +227,7 @@ pub fn notice(device: &Device, grid: &str) -> Draft {
             // Empty: the device takes the next number of its blocks with the notice.
             number: String::new(),
             category: "QL-STALL".into(),
-            party: Party { name: "张某".into(), shop_name: Some("老张水果店".into()), phone: Some("13805361234".into()) },
+            party: Party::new("张某", Some("老张水果店".into()), Some("13805361234".into())),
             facts: "店外占用人行道摆放水果".into(),
             legal_basis: "《潍坊市城市市容和环境卫生管理办法》第十六条".into(),
             deadline: chrono::Utc::now().date_naive() + chrono::Days::new(3),

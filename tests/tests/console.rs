@@ -464,6 +464,17 @@ async fn the_console_in_a_real_browser() {
     assert!(audit.contains("reveal") && audit.contains("party_phone"), "{audit}");
     assert!(!audit.contains(&phone), "the trail never holds the value");
     b.clean("11-audit").await;
+    // 校验链 from the page (the filter kept), then the trail by action.
+    b.click("#verify-chain").await;
+    b.until("the chain's verdict", || async { b.exists("#chain-verdict").await }).await;
+    let verdict = b.text("#chain-verdict").await;
+    assert!(verdict.contains("链完整") && verdict.contains("chain intact"), "{verdict}");
+    assert!(b.path().await.contains(&format!("target={notice_id}")), "{}", b.path().await);
+    b.select("#audit-action", "reveal").await;
+    b.click("#audit-filters button[type=submit]").await;
+    b.until("the action filter", || async { b.path().await.contains("action=reveal") }).await;
+    assert!(b.text("#audit").await.contains("查看个人信息"));
+    b.clean("11b-audit-verified").await;
 
     // Bulk 作废 with a reason, on the two selected rows.
     b.goto(&format!("/admin/records?q={}", urlencode(&format!("{tag} 重复上报")))).await;

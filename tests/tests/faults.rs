@@ -73,7 +73,13 @@ struct Phone {
 
 impl Phone {
     fn open(db: &Path, url: &str) -> Device {
-        Device::open(DeviceConfig { db_path: db.to_path_buf(), server_url: url.to_owned(), db_key: None }).expect("open device")
+        Device::open(DeviceConfig {
+            db_path: db.to_path_buf(),
+            server_url: url.to_owned(),
+            db_key: None,
+            allow_plain_http: false,
+        })
+        .expect("open device")
     }
 
     fn d(&self) -> &Device {

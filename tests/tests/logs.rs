@@ -61,13 +61,11 @@ async fn no_personal_data_in_the_servers_or_the_devices_logs() {
     officer.sync().await.unwrap();
     let mut draft = notice(&officer, KW_GRID);
     if let RecordBody::Notice(n) = &mut draft.body {
-        n.party =
-            Party { name: "司马光明".into(), shop_name: Some("光明鲜果行".into()), phone: Some("13805369921".into()) };
+        n.party = Party::new("司马光明", Some("光明鲜果行".into()), Some("13805369921".into()));
     }
     let issued = officer.create(draft).unwrap();
     officer.sync().await.unwrap();
-    let party =
-        Party { name: "司马光明".into(), shop_name: Some("光明鲜果行".into()), phone: Some("15966021877".into()) };
+    let party = Party::new("司马光明", Some("光明鲜果行".into()), Some("15966021877".into()));
     let patch = NoticePatch { party: Some(party), ..Default::default() };
     officer.update(issued.id, RecordPatch { body: Some(BodyPatch::Notice(patch)), ..Default::default() }).unwrap();
     officer.sync().await.unwrap();

@@ -47,11 +47,13 @@ async fn push_raw(server: &Server, device: &Device, number: &str) -> Option<Reje
     n.number = number.into();
     let op: Op = gridwork_core::fixtures::create_op(rec, gridwork_core::hlc::Hlc::new(1_800_000_000_000, 0, "forger"));
     let session = device.context().session().unwrap();
+    // Signed with the device's own key, as its sync would: only the number is forged.
+    let sig = gridwork_core::signer::sign_op(&*device.context().key_store(), &device.device_id().to_string(), &op).unwrap();
     let resp = reqwest::Client::new()
         .post(format!("{}{}", server.url, paths::PUSH))
         .bearer_auth(&session.token)
         .header(gridwork_core::protocol::DEVICE_HEADER, device.device_id().to_string())
-        .json(&PushRequest { ops: vec![op] })
+        .json(&PushRequest { ops: vec![op], sigs: vec![sig] })
         .send()
         .await
         .unwrap();

@@ -39,11 +39,14 @@ async fn seed(server: &Server, dir: &std::path::Path) {
                 )
             })
             .collect();
+        let keys = officer.context().key_store();
+        let device_id = officer.device_id().to_string();
+        let sigs = ops.iter().map(|op| gridwork_core::signer::sign_op(&*keys, &device_id, op).expect("sign")).collect();
         let resp = http
             .post(format!("{}{}", server.url, paths::PUSH))
             .bearer_auth(&session.token)
             .header(paths_device_header(), officer.device_id().to_string())
-            .json(&PushRequest { ops })
+            .json(&PushRequest { ops, sigs })
             .send()
             .await
             .expect("push");

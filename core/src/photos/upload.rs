@@ -1,20 +1,23 @@
-//! The photo upload queue: after the records, photos go one by one, resumably. For each,
-//! the server first says how much it already has (all of it: nothing is sent), then the
-//! rest goes in chunks read from the file, so memory stays at one chunk whatever the
-//! photo's or the batch's size. A cut connection costs at most the bytes in flight: the
+//! The photo upload queue: after the records, photos go oldest first, two at a time,
+//! resumably. For each, the server first says how much it already has (all of it: nothing
+//! is sent), then the rest goes in chunks read from the file, so memory stays at one chunk
+//! per photo in flight whatever the photos' or the batch's size. A cut connection costs at most the bytes in flight: the
 //! server keeps what it received and the next attempt starts there.
 
 use crate::context::DeviceContext;
 use crate::error::{Error, Result};
 use crate::events::{SyncObserver, SyncPhase, SyncProgress, SyncReport, notify};
 use crate::protocol::UploadStart;
-use crate::store::photos;
+use crate::store::photos::{self, PendingPhoto};
+use crate::transport::Auth;
 use chrono::Utc;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
-/// Bytes per append request.
-pub const CHUNK_BYTES: u64 = 512 * 1024;
+/// Bytes per append request: a photo as ingest makes it (2048 px, well under 1 MiB)
+/// usually goes in one request, one round trip and one server flush.
+pub const CHUNK_BYTES: u64 = 1024 * 1024;
 
 fn read_chunk(path: &std::path::Path, offset: u64, len: u64) -> Result<Vec<u8>> {
     let io = |e: std::io::Error| Error::Io(format!("reading a photo: {}", e.kind()));
@@ -30,7 +33,27 @@ async fn chunk_at(path: PathBuf, offset: u64, len: u64) -> Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || read_chunk(&path, offset, len)).await.map_err(|e| Error::Io(format!("worker: {e}")))?
 }
 
-/// Upload every photo in the queue, oldest first.
+/// Photos in flight at once. When the last byte of a photo arrives the server checks and
+/// stores it (hash, decode, thumbnail, blob store, database): on a fast link most of a
+/// photo's time, during which the next photo's bytes can already go. Each photo is still
+/// sent and resumed on its own, and memory stays at one chunk per photo in flight.
+pub const PARALLEL_UPLOADS: usize = 2;
+
+/// The progress shared by the photos in flight.
+struct Shared<'a> {
+    progress: Mutex<SyncProgress>,
+    observer: Option<&'a dyn SyncObserver>,
+}
+
+impl Shared<'_> {
+    fn update(&self, f: impl FnOnce(&mut SyncProgress)) {
+        let mut p = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut p);
+        notify(self.observer, &p);
+    }
+}
+
+/// Upload every photo in the queue, oldest first ([`PARALLEL_UPLOADS`] at a time).
 pub async fn upload_all(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
     let session = ctx.require_session()?;
     let device_id = ctx.device_id.to_string();
@@ -40,68 +63,101 @@ pub async fn upload_all(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>
     if queue.is_empty() {
         return Ok(report);
     }
-    let mut progress = SyncProgress {
-        phase: SyncPhase::UploadingPhotos,
-        photos_total: queue.len() as u64,
-        photo_bytes_total: queue.iter().map(|p| p.bytes).sum(),
-        ..Default::default()
+    let shared = Shared {
+        progress: Mutex::new(SyncProgress {
+            phase: SyncPhase::UploadingPhotos,
+            photos_total: queue.len() as u64,
+            photo_bytes_total: queue.iter().map(|p| p.bytes).sum(),
+            ..Default::default()
+        }),
+        observer,
     };
-    for photo in queue {
-        let path = ctx.photo_files.path(&photo.sha256);
-        progress.current_photo = Some(photo.sha256.clone());
-        progress.current_photo_bytes_total = photo.bytes;
-        progress.current_photo_bytes_done = 0;
-        notify(observer, &progress);
-        let sha = photo.sha256.clone();
-        if !path.is_file() {
-            ctx.store.write_async(move |tx| photos::mark_failed(tx, &sha, "file_missing")).await?;
-            continue;
+    for batch in queue.chunks(PARALLEL_UPLOADS) {
+        let results = match batch {
+            [a, b] => {
+                let (x, y) = tokio::join!(upload_one(ctx, auth, a, &shared), upload_one(ctx, auth, b, &shared));
+                vec![x, y]
+            }
+            more => {
+                let mut out = Vec::with_capacity(more.len());
+                for photo in more {
+                    out.push(upload_one(ctx, auth, photo, &shared).await);
+                }
+                out
+            }
+        };
+        for r in results {
+            report.add(&r?);
         }
-        ctx.store.write_async(move |tx| photos::mark_attempt(tx, &sha)).await?;
-        let start = UploadStart { sha256: photo.sha256.clone(), size: photo.bytes };
-        let (mut status, wire) = ctx.transport.upload_start(auth, &start).await?;
-        report.count(wire);
-        let base = progress.photo_bytes_done;
-        loop {
-            progress.current_photo_bytes_done = status.offset.min(photo.bytes);
-            progress.photo_bytes_done = base + progress.current_photo_bytes_done;
-            notify(observer, &progress);
-            if status.complete {
+    }
+    shared.update(|p| p.current_photo = None);
+    Ok(report)
+}
+
+/// Upload one photo of the queue: what the server has, then the rest in chunks.
+async fn upload_one(ctx: &DeviceContext, auth: Auth<'_>, photo: &PendingPhoto, shared: &Shared<'_>) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let path = ctx.photo_files.path(&photo.sha256);
+    shared.update(|p| {
+        p.current_photo = Some(photo.sha256.clone());
+        p.current_photo_bytes_total = photo.bytes;
+        p.current_photo_bytes_done = 0;
+    });
+    let sha = photo.sha256.clone();
+    if !path.is_file() {
+        ctx.store.write_async(move |tx| photos::mark_failed(tx, &sha, "file_missing")).await?;
+        return Ok(report);
+    }
+    ctx.store.write_async(move |tx| photos::mark_attempt(tx, &sha)).await?;
+    let start = UploadStart { sha256: photo.sha256.clone(), size: photo.bytes };
+    let (mut status, wire) = ctx.transport.upload_start(auth, &start).await?;
+    report.count(wire);
+    // This photo's bytes counted in the overall progress so far.
+    let mut counted = 0;
+    loop {
+        let done = status.offset.min(photo.bytes);
+        shared.update(|p| {
+            p.current_photo = Some(photo.sha256.clone());
+            p.current_photo_bytes_total = photo.bytes;
+            p.current_photo_bytes_done = done;
+            p.photo_bytes_done = (p.photo_bytes_done + done).saturating_sub(counted);
+        });
+        counted = done;
+        if status.complete {
+            let sha = photo.sha256.clone();
+            ctx.store.write_async(move |tx| photos::mark_uploaded(tx, &sha, Utc::now())).await?;
+            report.photos_uploaded += 1;
+            break;
+        }
+        if status.offset >= photo.bytes {
+            return Err(Error::Decode("upload offset past the end of the photo".into()));
+        }
+        let chunk = chunk_at(path.clone(), status.offset, CHUNK_BYTES.min(photo.bytes - status.offset)).await?;
+        let sent = chunk.len() as u64;
+        match ctx.transport.upload_append(auth, &photo.sha256, status.offset, chunk).await {
+            Ok((next, wire)) => {
+                report.count(wire);
+                report.photo_bytes_sent += sent;
+                status = next;
+            }
+            // Someone (another attempt, another device) moved the offset: ask again.
+            Err(Error::Server { status: 409, .. }) => {
+                let (next, wire) = ctx.transport.upload_start(auth, &start).await?;
+                report.count(wire);
+                status = next;
+            }
+            // A permanent refusal of this file; keep it (never delete) and go on.
+            Err(Error::Server { status: 413 | 415 | 422, code, .. }) => {
                 let sha = photo.sha256.clone();
-                ctx.store.write_async(move |tx| photos::mark_uploaded(tx, &sha, Utc::now())).await?;
-                report.photos_uploaded += 1;
+                ctx.store.write_async(move |tx| photos::mark_failed(tx, &sha, &code)).await?;
                 break;
             }
-            if status.offset >= photo.bytes {
-                return Err(Error::Decode("upload offset past the end of the photo".into()));
-            }
-            let chunk = chunk_at(path.clone(), status.offset, CHUNK_BYTES.min(photo.bytes - status.offset)).await?;
-            let sent = chunk.len() as u64;
-            match ctx.transport.upload_append(auth, &photo.sha256, status.offset, chunk).await {
-                Ok((next, wire)) => {
-                    report.count(wire);
-                    report.photo_bytes_sent += sent;
-                    status = next;
-                }
-                // Someone (another attempt, another device) moved the offset: ask again.
-                Err(Error::Server { status: 409, .. }) => {
-                    let (next, wire) = ctx.transport.upload_start(auth, &start).await?;
-                    report.count(wire);
-                    status = next;
-                }
-                // A permanent refusal of this file; keep it (never delete) and go on.
-                Err(Error::Server { status: 413 | 415 | 422, code, .. }) => {
-                    let sha = photo.sha256.clone();
-                    ctx.store.write_async(move |tx| photos::mark_failed(tx, &sha, &code)).await?;
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
+            Err(e) => return Err(e),
         }
-        progress.photos_done += 1;
-        progress.photo_bytes_done = base + photo.bytes;
     }
-    progress.current_photo = None;
-    notify(observer, &progress);
+    shared.update(|p| {
+        p.photos_done += 1;
+        p.photo_bytes_done = (p.photo_bytes_done + photo.bytes).saturating_sub(counted);
+    });
     Ok(report)
 }

@@ -9,9 +9,15 @@ use serde::{Deserialize, Serialize};
 pub const DEVICE_ID: &str = "device_id";
 pub const SESSION: &str = "session";
 pub const CURSOR: &str = "pull_cursor";
+/// The server's history the cursor belongs to (`PullResponse::epoch`).
+pub const EPOCH: &str = "pull_epoch";
 pub const REFERENCE: &str = "reference";
 pub const HLC: &str = "hlc";
 pub const PHOTO_POLICY: &str = "photo_policy";
+/// The device's Ed25519 secret key (hex) when the database keeps it (`signer::DbKeyStore`).
+pub const SIGNING_KEY: &str = "signing_key";
+/// Days a closed notice's party stays on this device, as the server last said.
+pub const PARTY_RETENTION_DAYS: &str = "party_retention_days";
 /// The account whose records and changes this database holds; survives a logout.
 pub const DATA_OWNER: &str = "data_owner";
 
@@ -51,6 +57,11 @@ pub fn set_json<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result
     set(conn, key, &serde_json::to_string(value)?)
 }
 
+/// The server history of the stored cursor, if a server named one.
+pub fn epoch(conn: &Connection) -> Result<Option<u64>> {
+    get(conn, EPOCH)?.map(|s| s.parse().map_err(|_| crate::error::corrupt("meta.pull_epoch"))).transpose()
+}
+
 pub fn cursor(conn: &Connection) -> Result<u64> {
     get(conn, CURSOR)?
         .map(|s| s.parse().map_err(|_| crate::error::corrupt("meta.pull_cursor")))
@@ -60,4 +71,13 @@ pub fn cursor(conn: &Connection) -> Result<u64> {
 
 pub fn reference(conn: &Connection) -> Result<Option<ReferenceData>> {
     get_json(conn, REFERENCE)
+}
+
+/// Days a closed notice's party stays here: the server's setting as last pulled, else
+/// [`crate::privacy::DEFAULT_PARTY_RETENTION_DAYS`].
+pub fn party_retention_days(conn: &Connection) -> Result<u32> {
+    get(conn, PARTY_RETENTION_DAYS)?
+        .map(|s| s.parse().map_err(|_| crate::error::corrupt("meta.party_retention_days")))
+        .transpose()
+        .map(|d| d.unwrap_or(crate::privacy::DEFAULT_PARTY_RETENTION_DAYS))
 }

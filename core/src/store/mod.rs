@@ -11,6 +11,7 @@ pub mod nearby;
 pub mod numbers;
 pub mod outbox;
 pub mod photos;
+pub mod purge;
 pub mod records;
 pub mod schema;
 
@@ -122,6 +123,14 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Copy the write-ahead log into the database and truncate it, so that no old version
+    /// of a rewritten page stays in the log file ([`purge`]).
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Run `f` on a read-only connection (WAL: readers never wait for the writer).

@@ -70,6 +70,20 @@ pub fn accepted_after(conn: &Connection, record_id: Uuid, seq: u64) -> Result<Ve
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 
+/// The server lost everything above `seq` (it was restored from a backup): the changes it
+/// had accepted with a higher seq are pending again, to be pushed again (the server knows
+/// their op ids no more). How many.
+pub fn requeue_after(conn: &Connection, seq: u64) -> Result<u64> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let n = conn
+        .prepare_cached(
+            "UPDATE outbox SET state = 'pending', server_seq = NULL, done_at = NULL, attempts = 0
+             WHERE state = 'accepted' AND server_seq > ?1",
+        )?
+        .execute([seq])?;
+    Ok(n as u64)
+}
+
 pub fn mark_attempted(conn: &Connection, op_ids: &[Uuid]) -> Result<()> {
     let mut stmt = conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE op_id = ?1")?;
     for id in op_ids {

@@ -46,6 +46,18 @@ pub fn queue(conn: &Connection) -> Result<Vec<PendingPhoto>> {
     .collect()
 }
 
+/// The server may have lost photos (restored from a backup): every photo taken here whose
+/// file is still on the device goes through the upload queue again (the server answers at
+/// once for those it has).
+pub fn requeue_uploaded(conn: &Connection) -> Result<u64> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE photos SET uploaded_at = NULL WHERE origin = 'local' AND uploaded_at IS NOT NULL AND has_file = 1",
+        )?
+        .execute([])?;
+    Ok(n as u64)
+}
+
 pub fn mark_uploaded(conn: &Connection, sha: &str, now: DateTime<Utc>) -> Result<()> {
     conn.prepare_cached("UPDATE photos SET uploaded_at = ?2 WHERE sha256 = ?1 AND uploaded_at IS NULL")?
         .execute(params![sha, ts(now)])?;

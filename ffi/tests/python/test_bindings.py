@@ -29,6 +29,7 @@ EXPORTED = {
         "attach_photo", "detach_photo", "photo_file", "fetch_photo", "photo_queue",
         "free_photo_space", "set_photo_policy", "photo_policy", "set_network", "upload_photos",
         "open_case", "case_step", "take_photo", "case_of", "case_remaining",
+        "set_key_store", "device_key",
     ],
     "TaskHandle": ["cancel", "is_cancelled"],
 }
@@ -129,6 +130,55 @@ async def test_unreachable_server_and_bad_url(open_client, tmp_path):
         await client.login("grid.kw01", PASSWORD)
     with pytest.raises(gw.GridworkError.Argument):
         gw.GridworkClient.open(str(tmp_path / "x.db"), "ftp://example.invalid", None)
+
+
+class AppKeyStore(gw.DeviceKeyStore):
+    """The app's key store: an Ed25519 key in memory (a phone keeps it in its platform's
+    key store), and a switch that makes it fail."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.key = Ed25519PrivateKey.generate()
+        self.broken = False
+        self.signed = 0
+
+    def public_key(self):
+        from cryptography.hazmat.primitives import serialization
+
+        if self.broken:
+            raise gw.KeyStoreError.Failed("keystore locked")
+        return self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def sign(self, message):
+        if self.broken:
+            raise gw.KeyStoreError.Failed("keystore locked")
+        self.signed += 1
+        return self.key.sign(bytes(message))
+
+
+async def test_the_apps_key_store_signs_every_change(open_client, login):
+    keys = AppKeyStore()
+    officer = open_client("officer")
+    officer.set_key_store(keys)
+    keys.broken = True
+    with pytest.raises(gw.GridworkError.KeyStore) as e:
+        await officer.login("officer.kuiwen", PASSWORD)
+    assert "key_store" in e.value.msg
+    keys.broken = False
+    await officer.login("officer.kuiwen", PASSWORD)
+    assert officer.device_key() == keys.public_key().hex()
+    officer.create_notice(notice_draft())
+    keys.broken = True
+    with pytest.raises(gw.GridworkError.KeyStore):
+        await officer.sync_now()
+    assert officer.pending_count() == 1, "nothing was sent unsigned"
+    keys.broken = False
+    assert (await officer.sync_now()).accepted == 1
+    assert keys.signed >= 1
+    # Without an app key store the key lives in the device database, the same each time.
+    worker = await login("grid.kw01")
+    assert len(worker.device_key()) == 64 and worker.device_key() == worker.device_key()
 
 
 async def test_enrol_by_qr_code_syncs_and_the_code_is_used_once(open_client, login, server, enrol_code):

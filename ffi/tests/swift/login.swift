@@ -83,4 +83,18 @@ check(manhole != nil && !manhole!.name.isEmpty && [.matter, .component].contains
 checkEqual(try fresh.numbersLeft(), 0)
 guard case .NoNumbers = await thrown({ try fresh.nextNoticeNumber() }) else { fail() }
 
+// The app's key store signs; one that fails stops the sign-in (nothing unsigned is sent).
+// Without one the key lives in the device database: 64 hex digits, the same each time.
+final class LockedKeyStore: DeviceKeyStore, @unchecked Sendable {
+    func publicKey() throws -> Data { throw KeyStoreError.Failed(msg: "keystore locked") }
+    func sign(message: Data) throws -> Data { throw KeyStoreError.Failed(msg: "keystore locked") }
+}
+let locked = try openClient("locked")
+locked.setKeyStore(keys: LockedKeyStore())
+guard case .KeyStore = await thrown({ try await locked.login(username: "grid.kw01", password: password) })
+else { fail("not KeyStore") }
+check(locked.currentUser() == nil)
+checkEqual(try worker.deviceKey().count, 64)
+checkEqual(try worker.deviceKey(), try worker.deviceKey())
+
 finish("login")

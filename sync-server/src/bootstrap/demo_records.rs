@@ -514,7 +514,7 @@ impl DemoPlan {
                 let notice = Notice {
                     number,
                     category: tpl.category.into(),
-                    party: Party { name: tpl.party.into(), shop_name: Some(tpl.shop.into()), phone: Some(tpl.phone.into()) },
+                    party: Party::new(tpl.party, Some(tpl.shop.into()), Some(tpl.phone.into())),
                     facts: tpl.facts.into(),
                     legal_basis: tpl.basis.into(),
                     deadline: local_date(at) + Duration::days(if j == 2 { 1 } else { 3 }),

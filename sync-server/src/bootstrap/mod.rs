@@ -95,7 +95,8 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<bool> {
         state.accounts().add_user(new)
     });
     let accounts = futures::future::try_join_all(adds).await?;
-    let refs = state.reference().current().await?;
+    // Afresh: every account just added is in it (the plan dispatches to the officers).
+    let refs = state.reference().reload().await?;
 
     // The history, each event at its own time on the server's clock, the deadline job
     // running before each as it would have.

@@ -44,6 +44,7 @@ fn session_of(user_id: &str, hash: &str, device: &str, minute: i64) -> SessionRo
         device_name: Some(format!("设备{device}")),
         created_at: at(minute),
         revoked_at: None,
+        device_key: None,
     }
 }
 
@@ -108,6 +109,8 @@ pub async fn sessions_create_find_revoke(s: Stores) {
         device_name: Some("测试手机".into()),
         created_at: at,
         revoked_at: None,
+        // The registered key comes back with the session.
+        device_key: Some(format!("{:0>64}", hash)),
     };
     for (h, d) in [("h0", "dev1"), ("h1", "dev1"), ("h2", "dev4"), ("h3", "dev2"), ("h4", "dev3")] {
         s.accounts.create_session(sess(h, d)).await.expect("create");

@@ -4,7 +4,7 @@
 
 use super::push;
 use crate::domain::audit::first_broken;
-use crate::storage::{NewAudit, Stores};
+use crate::storage::{AuditCursor, AuditQuery, NewAudit, Stores};
 use chrono::{TimeZone, Utc};
 use gridwork_core::fixtures;
 use gridwork_core::protocol::Outcome;
@@ -93,4 +93,41 @@ pub async fn case_steps_are_audited_with_their_push(s: Stores) {
     };
     assert_eq!(push(&s, "u1", vec![again]).await[0].outcome, Outcome::Rejected);
     assert_eq!(s.audit.audit_page(0, 10, Some(&id.to_string())).await.expect("page").len(), 2);
+}
+
+pub async fn the_audit_trail_pages_both_ways_by_action_and_target(s: Stores) {
+    let q = |cursor, limit, action: Option<&str>, target: Option<&str>| AuditQuery {
+        cursor,
+        limit,
+        action: action.map(Into::into),
+        target: target.map(Into::into),
+    };
+    assert!(s.audit.audit_find(q(AuditCursor::Before(None), 10, None, None)).await.expect("find").is_empty());
+    // 1..=9: every third a `revoke` (3, 6, 9); the even ones about rec-a.
+    for n in 1..=9 {
+        let mut e = entry(n, if n % 2 == 0 { Some("rec-a") } else { None });
+        if n % 3 == 0 {
+            e.action = "revoke".into();
+        }
+        s.audit.append_audit(e).await.expect("append");
+    }
+    let seqs = |v: Vec<crate::storage::AuditEntry>| v.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let find = |query| {
+        let s = s.clone();
+        async move { seqs(s.audit.audit_find(query).await.expect("find")) }
+    };
+    assert_eq!(find(q(AuditCursor::Before(None), 4, None, None)).await, [9, 8, 7, 6], "newest first");
+    assert_eq!(find(q(AuditCursor::Before(Some(6)), 4, None, None)).await, [5, 4, 3, 2], "the next page");
+    assert_eq!(find(q(AuditCursor::Before(Some(2)), 4, None, None)).await, [1]);
+    assert!(find(q(AuditCursor::Before(Some(1)), 4, None, None)).await.is_empty());
+    assert_eq!(find(q(AuditCursor::After(0), 4, None, None)).await, [1, 2, 3, 4], "oldest first");
+    assert_eq!(find(q(AuditCursor::After(7), 4, None, None)).await, [8, 9]);
+    assert_eq!(find(q(AuditCursor::Before(None), 10, Some("revoke"), None)).await, [9, 6, 3], "by action");
+    assert_eq!(find(q(AuditCursor::Before(Some(9)), 1, Some("revoke"), None)).await, [6]);
+    assert_eq!(find(q(AuditCursor::After(0), 10, None, Some("rec-a"))).await, [2, 4, 6, 8], "by target");
+    assert_eq!(find(q(AuditCursor::Before(None), 10, Some("revoke"), Some("rec-a"))).await, [6], "both");
+    assert!(find(q(AuditCursor::Before(None), 10, Some("nothing"), None)).await.is_empty());
+    // The entries are those the chain covers, whole.
+    let found = s.audit.audit_find(q(AuditCursor::After(0), 100, None, None)).await.expect("find");
+    assert_eq!(found, s.audit.audit_page(0, 100, None).await.expect("page"));
 }

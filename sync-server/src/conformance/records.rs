@@ -2,7 +2,7 @@
 //! the op log's rules (at most once, the first answer repeated, op ids bound to their
 //! first use) hold on every backend; the concurrency cases pin down the pull cursor.
 
-use super::{COMMUNITY2, GRID2, GRID3, push, reference, seeded, user};
+use super::{COMMUNITY2, GRID2, GRID3, admin, push, reference, seeded, sync_service, user};
 use crate::domain::access::Visibility;
 use crate::storage::{NewVersion, SessionRow, Stores};
 use chrono::Utc;
@@ -205,6 +205,7 @@ where
                 device_name: None,
                 created_at: Utc::now(),
                 revoked_at: None,
+                device_key: None,
             })
             .await
             .expect("session");
@@ -351,10 +352,64 @@ pub async fn a_dropped_unit_of_work_changes_nothing(s: Stores) {
             seq: Some(seq),
             rejection: None,
         };
-        tx.log_ops(vec![crate::storage::LoggedOp { user_id: "u1".into(), record_id, result, change: None }]).await.expect("log");
+        let entry = crate::storage::LoggedOp { user_id: "u1".into(), record_id, result, change: None, evidence: None };
+        tx.log_ops(vec![entry]).await.expect("log");
     }
     assert_eq!(s.records.counts().await.expect("counts"), before);
     assert!(s.records.pull(&Visibility::All, 0, 10).await.expect("pull").records.is_empty());
     let res = push(&s, "u1", vec![create(report_in(fixtures::GRID, fixtures::COMMUNITY, 9), 100)]).await;
     assert_eq!(res[0].outcome, Outcome::Accepted, "the record id was never taken: {res:?}");
+}
+
+/// A signed push keeps each accepted op with its signature, key and stamp; the record's
+/// fields then check out against them. A signature that does not hold is refused, and a
+/// push without a key keeps nothing.
+pub async fn signed_ops_are_kept_as_evidence(s: Stores) {
+    use gridwork_core::evidence;
+    let sync = sync_service(&s).await;
+    let caller = admin("u1");
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let public = evidence::encode_key(&key.verifying_key());
+    let rec = report_in(fixtures::GRID, fixtures::COMMUNITY, 41);
+    let ops = vec![create(rec.clone(), 100), describe(rec.id, "楼道堆放杂物已清理", 200)];
+    let sigs = ops.iter().map(|op| evidence::sign(&key, &caller.device_id, op)).collect();
+    let res = sync.push_signed(&caller, Some(&public), ops.clone(), sigs).await.expect("push").results;
+    assert!(res.iter().all(|r| r.outcome == Outcome::Accepted), "{res:?}");
+
+    let (stored, kept) = s.records.evidence(rec.id).await.expect("evidence").expect("the record");
+    assert_eq!(kept.iter().map(|k| k.op.op_id).collect::<Vec<_>>(), ops.iter().map(|o| o.op_id).collect::<Vec<_>>());
+    assert!(kept.iter().all(|k| k.public_key == public && k.user_id == "u1" && k.device_id == caller.device_id));
+    let report = evidence::check(&stored, &kept);
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(
+        report.verdict("description"),
+        Some(&evidence::FieldVerdict::Signed { op_id: ops[1].op_id, user_id: "u1".into(), device_id: caller.device_id.clone() })
+    );
+
+    // Signed by another key: refused, nothing kept.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let forged = describe(rec.id, "被篡改的描述", 300);
+    let sig = evidence::sign(&other, &caller.device_id, &forged);
+    let res = sync.push_signed(&caller, Some(&public), vec![forged], vec![sig]).await.expect("push").results;
+    assert_eq!(res[0].rejection.as_ref().map(|r| r.reason), Some(RejectReason::BadSignature), "{res:?}");
+    // Unsigned (a session without a key, or the console): applied, kept without evidence.
+    let plain = describe(rec.id, "管理员补充说明", 400);
+    assert_eq!(push(&s, "u1", vec![plain]).await[0].outcome, Outcome::Accepted);
+    let (stored, kept) = s.records.evidence(rec.id).await.expect("evidence").expect("the record");
+    assert_eq!(kept.len(), 2, "neither the forged nor the unsigned edit is evidence");
+    let report = evidence::check(&stored, &kept);
+    assert_eq!(report.verdict("description"), Some(&evidence::FieldVerdict::Unsigned));
+    assert!(report.intact(), "an unsigned edit is not a broken one: {report:?}");
+    assert!(s.records.evidence(Uuid::from_u128(1)).await.expect("evidence").is_none());
+}
+
+/// The timeline: an epoch of its own, base 0 on a new store, the high water following the
+/// sequence.
+pub async fn the_timeline_follows_the_sequence(s: Stores) {
+    let first = s.records.timeline().await.expect("timeline");
+    assert_eq!((first.base, first.high_water), (0, 0));
+    let res = push(&s, "u1", vec![create(report_in(fixtures::GRID, fixtures::COMMUNITY, 51), 100)]).await;
+    let seq = res[0].seq.expect("seq");
+    let now = s.records.timeline().await.expect("timeline");
+    assert_eq!((now.epoch, now.base, now.high_water), (first.epoch, 0, seq));
 }

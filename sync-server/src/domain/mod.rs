@@ -11,5 +11,6 @@ pub mod error;
 pub mod figures;
 pub mod query;
 pub mod reference;
+pub mod retention;
 
 pub use error::DomainError;

@@ -134,15 +134,21 @@ where
 }
 
 /// The client's address, when the connection tells it (a real socket served with
-/// `ConnectInfo`; behind a reverse proxy it is the proxy's).
+/// `ConnectInfo`): the peer's, or, when the peer is a trusted reverse proxy
+/// (`--trusted-proxy`), the one it forwarded ([`crate::http::forwarded`]).
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    Arc<crate::http::forwarded::TrustedProxies>: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        Ok(ClientAddr(addr))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let proxies = Arc::<crate::http::forwarded::TrustedProxies>::from_ref(state);
+        Ok(ClientAddr(peer.map(|peer| proxies.client_addr(peer, &parts.headers))))
     }
 }
 
@@ -278,8 +284,8 @@ mod tests {
         assert!(
             matches!(parse_query::<PullQuery>("since=abc"), Err(AppError::InvalidRequest(m)) if m.starts_with("since") && !m.contains("abc"))
         );
-        assert!(matches!(parse_query::<PullQuery>("since=5&limit=10"), Ok(PullQuery { since: 5, limit: Some(10) })));
-        assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None })));
+        assert!(matches!(parse_query::<PullQuery>("since=5&limit=10"), Ok(PullQuery { since: 5, limit: Some(10), epoch: None })));
+        assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None, epoch: None })));
         assert!(parse_query::<PullQuery>("bogus=1").is_err());
     }
 }

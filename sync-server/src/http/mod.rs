@@ -7,6 +7,7 @@ pub mod api;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod open311;
 pub mod openapi;
 pub mod public;

@@ -142,6 +142,7 @@ pub fn schemas() -> Map<String, Value> {
         RejectReason::StaleStep,
         RejectReason::NumberNotIssued,
         RejectReason::NumberUsed,
+        RejectReason::BadSignature,
     ];
     let photos = |max: usize| array(r("PhotoRef"), Some(max));
     let notice_categories: Vec<&str> = NOTICE_EXTRA_CATEGORIES.iter().map(|(c, _)| *c).collect();
@@ -244,6 +245,7 @@ pub fn schemas() -> Map<String, Value> {
                 "shop_name": text(MAX_SHOP_NAME_CHARS),
                 "phone": { "type": "string", "pattern": "^[0-9 -]+$",
                            "description": format!("mobile or landline: {} to {} digits once `-` and spaces are dropped; 11 digits start with 1 or 0 (`13805361234`, `0536-8231234`)", PHONE_DIGITS.start(), PHONE_DIGITS.end()) },
+                "purged": { "type": "boolean", "description": "the party was removed after the retention period (`party_purged`): `name` is 已清除, no shop or phone; only in what the server sends, an op with it is refused" },
             }),
         ),
     );
@@ -426,7 +428,16 @@ pub fn schemas() -> Map<String, Value> {
     put(
         "PushRequest",
         described(
-            object(&["ops"], json!({ "ops": array(r("Op"), Some(MAX_PUSH_OPS)) })),
+            object(
+                &["ops"],
+                json!({
+                    "ops": array(r("Op"), Some(MAX_PUSH_OPS)),
+                    "sigs": described(
+                        array(json!({ "type": "string", "pattern": "^[0-9a-fA-F]{128}$" }), Some(MAX_PUSH_OPS)),
+                        "the device's Ed25519 signature of each op, in order (see Signed evidence in docs/protocol.md); required, one per op, when the session registered a `device_key`",
+                    ),
+                }),
+            ),
             format!(
                 "Applied in order, in one transaction, each op id at most once; at most {MAX_PUSH_OPS} ops (`batch_too_large`) and {MAX_BODY_BYTES} bytes after gzip decoding"
             ),
@@ -458,6 +469,9 @@ pub fn schemas() -> Map<String, Value> {
                 "records": array(r("Record"), None),
                 "removed": array(object(&["id", "seq"], json!({ "id": r("Uuid"), "seq": uint() })), None),
                 "next": uint(), "has_more": { "type": "boolean" }, "reference_version": { "type": "string" }, "server_hlc": r("Hlc"),
+                "party_retention_days": { "type": "integer", "minimum": 0, "description": "days a closed notice's party stays on a device (`--party-retention-days`)" },
+                "epoch": described(uint(), "the history the cursor belongs to: send it back as `epoch` with the next pull"),
+                "restart": described(uint(), "the server was restored from a backup: what the device saw above this seq is gone; push again what was accepted above it and pull from 0"),
             }),
         ),
     );
@@ -469,6 +483,7 @@ pub fn schemas() -> Map<String, Value> {
                 "username": { "type": "string" }, "password": { "type": "string" },
                 "device_id": described(r("Uuid"), "the device's own id, a UUID (made once, UUIDv7); sent as `x-gridwork-device` on every later call, and the node of the device's HLC"),
                 "device_name": text(100),
+                "device_key": described(json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }), "the device's Ed25519 public key (hex), registered with the session: its pushes must then be signed; not a valid key: 422"),
             }),
         ),
     );
@@ -481,6 +496,7 @@ pub fn schemas() -> Map<String, Value> {
                     "code": described(text(crate::service::enrolment::MAX_CODE_TEXT), "the one-time code of the QR code `gridwork://enrol?server=<url>&code=<code>` (or as typed): 32 characters of Crockford base32, any case, `-` or spaces between groups allowed; valid 10 minutes, for one sign-in"),
                     "device_id": described(r("Uuid"), "the device's own id, as for a login"),
                     "device_name": text(100),
+                    "device_key": described(json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }), "the device's Ed25519 public key (hex), registered with the session: its pushes must then be signed; not a valid key: 422"),
                 }),
             ),
             "扫码登录: sign in with a one-time enrolment code an admin made (console `/admin/enrol`); answered like a login",
@@ -724,6 +740,7 @@ fn v1(path: &str) -> String {
 pub fn build() -> Value {
     let mut p = Map::new();
     let since = query("since", uint(), "the cursor: the `next` of the previous page (0 for everything)");
+    let epoch = query("epoch", uint(), "the `epoch` of the answer the cursor came from (absent on a first pull)");
     let limit = query(
         "limit",
         json!({ "type": "integer", "minimum": 1, "default": DEFAULT_PULL_LIMIT }),
@@ -754,7 +771,7 @@ pub fn build() -> Value {
     );
     p.insert(paths::REVOKE.into(), json!({ "post": device_op("吊销会话 revoke sessions (admin)", vec![], Some(r("RevokeRequest")), json!({ "200": ok("revoked", r("RevokeResponse")) })) }));
     p.insert(paths::PUSH.into(), json!({ "post": device_op("推送 push ops", vec![], Some(r("PushRequest")), json!({ "200": ok("one result per op", r("PushResponse")) })) }));
-    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
+    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit, epoch], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
     p.insert(
         paths::REFERENCE.into(),
         json!({ "get": device_op(

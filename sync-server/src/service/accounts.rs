@@ -125,6 +125,16 @@ pub struct Session {
     pub caller: Caller,
     pub user: User,
     pub token_hash: String,
+    /// The public key (hex) the device registered at sign-in: its pushes must be signed.
+    pub device_key: Option<String>,
+}
+
+/// A device key given at sign-in must be an Ed25519 public key (64 hex digits).
+pub(crate) fn check_device_key(key: Option<&str>) -> Result<(), DomainError> {
+    match key.map(gridwork_core::evidence::parse_key) {
+        Some(Err(_)) => Err(DomainError::invalid_input("device_key", "device_key: 应为64位十六进制的 Ed25519 公钥")),
+        _ => Ok(()),
+    }
 }
 
 /// A new account as an admin (or the command line) asks for it.
@@ -261,6 +271,7 @@ impl AccountsService {
     }
 
     async fn login_checked(&self, req: LoginRequest) -> Result<LoginResponse, DomainError> {
+        check_device_key(req.device_key.as_deref())?;
         if req.device_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME_CHARS || n.chars().any(char::is_control))
         {
             return Err(DomainError::invalid_input(
@@ -310,15 +321,16 @@ impl AccountsService {
                 device_name: req.device_name,
                 created_at: self.clock.now(),
                 revoked_at: None,
+                device_key: req.device_key.clone(),
             })
             .await?;
         tracing::info!(user = %user.id, "login");
         // The device changed hands: another account's notice numbers on it are given up.
         let device = req.device_id.to_string();
         self.numbers.give_up(&user.id, Whose::Device { device_id: &device, keep_user: Some(&user.id) }).await?;
-        self.audit
-            .record(&user.id, "sign_in", Some(&user.id), serde_json::json!({ "device": req.device_id.to_string() }))
-            .await?;
+        // The key in the chained trail: the evidence its signatures give rests on it.
+        let detail = serde_json::json!({ "device": req.device_id.to_string(), "device_key": req.device_key });
+        self.audit.record(&user.id, "sign_in", Some(&user.id), detail).await?;
         Ok(LoginResponse { token, user: user.info(), server_hlc: self.clock.tick() })
     }
 
@@ -335,7 +347,7 @@ impl AccountsService {
         self.touch(&hash);
         let caller =
             Caller { user_id: user.id.clone(), device_id: device_id.to_string(), role: user.role, scope: user.scope.clone() };
-        Ok(Session { caller, user, token_hash: hash })
+        Ok(Session { caller, user, token_hash: hash, device_key: session.device_key })
     }
 
     /// Note that a session was used now: written at most once per [`LAST_SEEN_EVERY`] per

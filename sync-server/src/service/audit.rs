@@ -8,7 +8,7 @@ use crate::domain::DomainError;
 use crate::domain::access::Caller;
 use crate::domain::audit::ChainCheck;
 use crate::domain::clock::ServerClock;
-use crate::storage::{AuditEntry, AuditStore, NewAudit};
+use crate::storage::{AuditEntry, AuditQuery, AuditStore, NewAudit};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -60,6 +60,14 @@ impl AuditService {
     ) -> Result<Vec<AuditEntry>, DomainError> {
         caller.require_admin()?;
         Ok(self.store.audit_page(after, limit.clamp(1, VERIFY_PAGE), target).await?)
+    }
+
+    /// Entries as `query` asks (admins only): newest or oldest first, keyset-paged by seq,
+    /// by action and target; at most [`VERIFY_PAGE`] at once.
+    pub async fn find(&self, caller: &Caller, mut query: AuditQuery) -> Result<Vec<AuditEntry>, DomainError> {
+        caller.require_admin()?;
+        query.limit = query.limit.clamp(1, VERIFY_PAGE);
+        Ok(self.store.audit_find(query).await?)
     }
 
     /// Walk the whole chain; where it first breaks.

@@ -129,6 +129,7 @@ impl ConsoleSessions {
             password: password.to_owned(),
             device_id,
             device_name: Some(CONSOLE_DEVICE_NAME.to_owned()),
+            device_key: None,
         };
         let login = self.accounts.login_from(request, from).await?;
         let creds = ConsoleCredentials { device_id, token: login.token };

@@ -180,6 +180,7 @@ impl EnrolmentService {
 
     /// A device signs in with a code: answered like a login.
     pub async fn enrol(&self, req: EnrolRequest) -> Result<LoginResponse, DomainError> {
+        crate::service::accounts::check_device_key(req.device_key.as_deref())?;
         if req.device_name.as_ref().is_some_and(|n| n.chars().count() > MAX_DEVICE_NAME_CHARS || n.chars().any(char::is_control))
         {
             return Err(DomainError::invalid_input(
@@ -223,12 +224,13 @@ impl EnrolmentService {
                 device_name: req.device_name,
                 created_at: self.clock.now(),
                 revoked_at: None,
+                device_key: req.device_key.clone(),
             })
             .await?;
         tracing::info!(user = %user.id, "enrolled");
         // As a login: the device changed hands, another account's notice numbers on it end.
         self.numbers.give_up(&user.id, Whose::Device { device_id: &device, keep_user: Some(&user.id) }).await?;
-        let detail = serde_json::json!({ "device": device, "via": "enrol" });
+        let detail = serde_json::json!({ "device": device, "via": "enrol", "device_key": req.device_key });
         self.audit.record(&user.id, "sign_in", Some(&user.id), detail).await?;
         Ok(LoginResponse { token, user: user.info(), server_hlc: self.clock.tick() })
     }

@@ -763,6 +763,9 @@ struct FileEnds {
 /// fault, not the server's). `Err`: the file could not be opened.
 fn decode_thumbnail(src: &Path) -> io::Result<Option<(image::RgbImage, (u32, u32))>> {
     use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+    if let Some(thumb) = decode_jpeg_thumbnail(src)? {
+        return Ok(Some(thumb));
+    }
     let file = io::BufReader::new(fs::File::open(src)?);
     let decoded = (|| -> image::ImageResult<(image::RgbImage, (u32, u32))> {
         let mut reader = ImageReader::new(file).with_guessed_format()?;
@@ -782,6 +785,50 @@ fn decode_thumbnail(src: &Path) -> io::Result<Option<(image::RgbImage, (u32, u32
         Ok((img.to_rgb8(), dims))
     })();
     Ok(decoded.ok())
+}
+
+/// [`decode_thumbnail`] of a JPEG decoded at a reduced DCT scale (1/2 to 1/8, the
+/// smallest still at least [`THUMB_EDGE`] on the long edge): every byte is still decoded,
+/// the inverse transform and colour conversion only for the pixels the thumbnail needs.
+/// `Ok(None)` when the file is not a JPEG this decoder reads (8-bit grey or colour); the
+/// caller then decodes it in full as before.
+fn decode_jpeg_thumbnail(src: &Path) -> io::Result<Option<(image::RgbImage, (u32, u32))>> {
+    use image::DynamicImage;
+    let mut head = [0u8; 3];
+    let mut file = fs::File::open(src)?;
+    if file.read(&mut head)? < 3 || head != [0xFF, 0xD8, 0xFF] {
+        return Ok(None);
+    }
+    let bytes = fs::read(src)?;
+    let decoded = (|| {
+        let mut decoder = jpeg_decoder::Decoder::new(bytes.as_slice());
+        decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_ALLOC).unwrap_or(usize::MAX));
+        decoder.read_info().ok()?;
+        let info = decoder.info()?;
+        let dims = (u32::from(info.width), u32::from(info.height));
+        if dims.0.max(dims.1) > MAX_DECODE_EDGE {
+            return None;
+        }
+        let edge = u16::try_from(THUMB_EDGE).ok()?;
+        let (w, h) = decoder.scale(edge.min(info.width), edge.min(info.height)).ok()?;
+        let pixels = decoder.decode().ok()?;
+        let pixels = match info.pixel_format {
+            jpeg_decoder::PixelFormat::RGB24 => pixels,
+            jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+            _ => return None,
+        };
+        let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_raw(u32::from(w), u32::from(h), pixels)?);
+        let orientation = decoder
+            .exif_data()
+            .and_then(image::metadata::Orientation::from_exif_chunk)
+            .unwrap_or(image::metadata::Orientation::NoTransforms);
+        img.apply_orientation(orientation);
+        if img.width().max(img.height()) > THUMB_EDGE {
+            img = img.thumbnail(THUMB_EDGE, THUMB_EDGE);
+        }
+        Some((img.into_rgb8(), dims))
+    })();
+    Ok(decoded)
 }
 
 /// Write a thumbnail as JPEG to `dest`.

@@ -46,13 +46,22 @@ impl ReferenceService {
     /// Rebuild the cache from storage now (after this process changed users or reference).
     pub async fn reload(&self) -> Result<Arc<RefCache>, DomainError> {
         let cache = Arc::new(load(self.store.as_ref(), self.accounts.as_ref()).await?);
-        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = cache.clone();
-        Ok(cache)
+        Ok(keep_newer(&mut self.cache.write().unwrap_or_else(|p| p.into_inner()), cache))
     }
 
     fn cached(&self) -> Arc<RefCache> {
         self.cache.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+}
+
+/// Put `cache` in `slot` unless the slot holds a newer revision; what the slot holds then.
+/// Reloads run concurrently (accounts added at once): one that read an older revision must
+/// not replace a newer cache, or a user just added goes missing until the next recheck.
+fn keep_newer(slot: &mut Arc<RefCache>, cache: Arc<RefCache>) -> Arc<RefCache> {
+    if cache.revision >= slot.revision {
+        *slot = cache;
+    }
+    slot.clone()
 }
 
 async fn load(store: &dyn ReferenceStore, accounts: &dyn AccountStore) -> Result<RefCache, DomainError> {
@@ -64,4 +73,24 @@ async fn load(store: &dyn ReferenceStore, accounts: &dyn AccountStore) -> Result
     let (calendar, time_limits) = store.worktime().await?.unwrap_or_default();
     let stalls = store.stalls().await?;
     RefCache::build(ReferenceData { version: String::new(), orgs, categories, users, calendar, time_limits, stalls }, revision)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(revision: u64) -> Arc<RefCache> {
+        Arc::new(RefCache::build(gridwork_core::fixtures::reference_data(), revision).expect("cache"))
+    }
+
+    #[test]
+    fn a_reload_of_an_older_revision_keeps_the_newer_cache() {
+        let mut slot = cache(5);
+        let newer = cache(7);
+        assert!(Arc::ptr_eq(&keep_newer(&mut slot, newer.clone()), &newer));
+        // The slower of two concurrent reloads, which read revision 6 before the other's write.
+        assert!(Arc::ptr_eq(&keep_newer(&mut slot, cache(6)), &newer), "the newer cache stays");
+        let again = cache(7);
+        assert!(Arc::ptr_eq(&keep_newer(&mut slot, again.clone()), &again), "the same revision again replaces it");
+    }
 }

@@ -8,12 +8,14 @@ use crate::domain::access::Caller;
 use crate::domain::access::Visibility;
 use crate::domain::clock::ServerClock;
 use crate::domain::error::{InvalidKind, TooLarge};
+use crate::domain::retention::PartyRetention;
 use crate::service::audit::AuditService;
 use crate::service::cases;
 use crate::service::reference::ReferenceService;
 use crate::storage::numbers::{NumberKey, NumberState, NumberUse};
 use crate::storage::{Change, LoggedOp, LostField, NewAudit, NewVersion, PhotoSight, PhotoStore, RecordStore};
 use chrono::{DateTime, Utc};
+use gridwork_core::evidence::{self, SignedOp};
 use gridwork_core::hlc::Hlc;
 use gridwork_core::merge::{Actor, StoredRecord, apply_op};
 use gridwork_core::model::{Record, RecordBody, RecordKind, Role, Status};
@@ -34,6 +36,8 @@ pub struct SyncService {
     reference: Arc<ReferenceService>,
     clock: Arc<ServerClock>,
     audit: Arc<AuditService>,
+    /// How long closed notices' parties reach devices ([`PartyRetention`]).
+    retention: PartyRetention,
 }
 
 /// An op's answer while the batch is planned: known now, or the sequence number of a
@@ -51,22 +55,55 @@ impl SyncService {
         clock: Arc<ServerClock>,
         audit: Arc<AuditService>,
     ) -> Self {
-        SyncService { records, photos, reference, clock, audit }
+        SyncService { records, photos, reference, clock, audit, retention: PartyRetention::default() }
     }
 
-    /// Apply `ops` for `caller`, in order, in one transaction.
+    /// Days a closed notice's party still reaches devices (`--party-retention-days`).
+    pub fn set_party_retention_days(&self, days: u32) {
+        self.retention.set_days(days)
+    }
+
+    /// Apply `ops` for `caller`, in order, in one transaction: ops the server makes itself
+    /// (the console, its jobs, Open311), which no device signs.
     pub async fn push(&self, caller: &Caller, ops: Vec<Op>) -> Result<PushResponse, DomainError> {
+        self.push_signed(caller, None, ops, Vec::new()).await
+    }
+
+    /// Apply a device's push. When its session registered a key (`device_key`), every op
+    /// must come with its signature (`sigs`, in order): an op whose signature does not hold
+    /// is rejected `bad_signature`; each accepted op is kept with its signature as evidence.
+    pub async fn push_signed(
+        &self,
+        caller: &Caller,
+        device_key: Option<&str>,
+        ops: Vec<Op>,
+        sigs: Vec<String>,
+    ) -> Result<PushResponse, DomainError> {
         precheck(&ops)?;
+        let signed = match device_key {
+            Some(key) if sigs.len() == ops.len() => Some(Signed { key, sigs }),
+            Some(_) => {
+                return Err(DomainError::invalid_input("sigs", "sigs: 每个修改都应附设备签名，且顺序与 ops 一致 (sigs)"));
+            }
+            // A session without a key signs nothing: what it sent is kept unsigned.
+            None => None,
+        };
         let results = if ops.is_empty() {
             Vec::new()
         } else {
             let refs = self.reference.current().await?;
-            self.apply(caller, &refs.index, ops).await?
+            self.apply(caller, &refs.index, ops, signed.as_ref()).await?
         };
         Ok(PushResponse { results, server_hlc: self.clock.peek() })
     }
 
-    async fn apply(&self, caller: &Caller, refs: &RefIndex, ops: Vec<Op>) -> Result<Vec<OpResult>, DomainError> {
+    async fn apply(
+        &self,
+        caller: &Caller,
+        refs: &RefIndex,
+        ops: Vec<Op>,
+        signed: Option<&Signed<'_>>,
+    ) -> Result<Vec<OpResult>, DomainError> {
         let mut tx = self.records.begin().await?;
         let op_ids: Vec<Uuid> = ops.iter().map(|o| o.op_id).collect();
         let logged = tx.logged_ops(&op_ids).await?;
@@ -113,7 +150,9 @@ impl SyncService {
         let mut new_entries: Vec<usize> = Vec::new();
         // What each accepted create or edit changed, by its answer's index.
         let mut changes: HashMap<usize, Change> = HashMap::new();
-        for op in &ops {
+        // The stamp of each op the rules accepted, by its answer's index (for its evidence).
+        let mut stamps: HashMap<usize, Hlc> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
             let first_use = logged
                 .get(&op.op_id)
                 .map(|l| (l.user_id == caller.user_id, l.record_id, None))
@@ -135,6 +174,15 @@ impl SyncService {
                 continue;
             }
             let cur = current.get(&op.record_id);
+            if let Some(s) = signed
+                && evidence::verify(s.key, &caller.device_id, op, &s.sigs[i]).is_err()
+            {
+                let refusal = Rejection::new(RejectReason::BadSignature, Some("sigs"), "设备签名与修改内容不符 (sigs)");
+                this_batch.insert(op.op_id, (op.record_id, answers.len()));
+                new_entries.push(answers.len());
+                answers.push(Answer::Known(rejected(op.op_id, refusal)));
+                continue;
+            }
             let mut stamped = None;
             let outcome = match self.rules(caller, refs, cur, op, now) {
                 Ok((next, stamp)) => {
@@ -188,6 +236,9 @@ impl SyncService {
             {
                 changes.insert(answers.len(), change);
             }
+            if let (Ok(_), Some(stamp)) = (&outcome, &stamped) {
+                stamps.insert(answers.len(), stamp.clone());
+            }
             let answer = match outcome {
                 Ok((next, _)) if cur.is_some_and(|c| c.record == next.state.record && c.clocks == next.state.clocks) => {
                     // Nothing changed (every field lost to a later write): the record keeps its version.
@@ -235,6 +286,17 @@ impl SyncService {
                 record_id: ops[i].record_id,
                 result: results[i].clone(),
                 change: changes.remove(&i),
+                evidence: match (signed, stamps.remove(&i)) {
+                    (Some(s), Some(stamp)) if results[i].outcome == Outcome::Accepted => Some(SignedOp {
+                        op: ops[i].clone(),
+                        sig: s.sigs[i].clone(),
+                        user_id: caller.user_id.clone(),
+                        device_id: caller.device_id.clone(),
+                        public_key: s.key.to_owned(),
+                        stamp,
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         tx.log_ops(entries).await?;
@@ -342,7 +404,26 @@ impl SyncService {
             None => DEFAULT_PULL_LIMIT,
         };
         let refs = self.reference.current().await?;
-        let page = self.records.pull(&caller.visibility(&refs.index), query.since, limit).await?;
+        // A cursor from another history (a backup was restored since), or beyond anything
+        // this server ever numbered: the device must start again (see `PullResponse::restart`).
+        let timeline = self.records.timeline().await?;
+        let other_history = query.epoch.is_some_and(|e| e != timeline.epoch);
+        if query.since > 0 && (other_history || query.since > timeline.high_water) {
+            tracing::warn!(since = query.since, high_water = timeline.high_water, other_history, "a device's cursor is ahead");
+            return Ok(PullResponse {
+                records: Vec::new(),
+                removed: Vec::new(),
+                next: 0,
+                has_more: true,
+                reference_version: refs.data.version.clone(),
+                server_hlc: self.clock.peek(),
+                party_retention_days: Some(self.retention.days()),
+                epoch: Some(timeline.epoch),
+                restart: Some(if other_history { timeline.base } else { timeline.high_water }),
+            });
+        }
+        let mut page = self.records.pull(&caller.visibility(&refs.index), query.since, limit).await?;
+        self.retention.for_devices(&mut page.records, self.clock.now());
         Ok(PullResponse {
             records: page.records,
             removed: page.removed,
@@ -350,6 +431,9 @@ impl SyncService {
             has_more: page.has_more,
             reference_version: refs.data.version.clone(),
             server_hlc: self.clock.peek(),
+            party_retention_days: Some(self.retention.days()),
+            epoch: Some(timeline.epoch),
+            restart: None,
         })
     }
 }
@@ -406,6 +490,12 @@ fn conflict() -> Rejection {
 }
 
 /// Checks made on the whole batch before anything is applied.
+/// The key of a pushing session and the signatures its ops came with.
+struct Signed<'a> {
+    key: &'a str,
+    sigs: Vec<String>,
+}
+
 fn precheck(ops: &[Op]) -> Result<(), DomainError> {
     if ops.len() > MAX_PUSH_OPS {
         return Err(DomainError::TooLarge(TooLarge::Batch { max: MAX_PUSH_OPS }));

@@ -95,6 +95,8 @@ pub struct SessionRow {
     pub device_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The Ed25519 public key (hex) the device registered at this sign-in, if it did.
+    pub device_key: Option<String>,
 }
 
 /// An account as an admin manages it: the user, and since when it is disabled (a disabled
@@ -125,6 +127,16 @@ pub struct PullPage {
     pub has_more: bool,
 }
 
+/// The history a store's record sequence belongs to. A restored backup starts a new epoch
+/// whose `base` is the highest seq the backup held: what a device saw above it is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    pub epoch: u64,
+    pub base: u64,
+    /// The highest seq now.
+    pub high_water: u64,
+}
+
 /// The op log's entry for one op id: the account that first used it, its record, and the
 /// answer it got (repeated to every retry).
 #[derive(Clone, Debug, PartialEq)]
@@ -134,6 +146,8 @@ pub struct LoggedOp {
     pub result: OpResult,
     /// What an accepted create or edit changed (the record's timeline).
     pub change: Option<Change>,
+    /// The accepted op as its device signed it, when the session registered a key.
+    pub evidence: Option<gridwork_core::evidence::SignedOp>,
 }
 
 /// What one accepted create or edit did to a record: which fields it changed, and which it
@@ -316,6 +330,11 @@ pub trait RecordStore: Send + Sync {
     async fn photos_of_record(&self, record_id: Uuid) -> Result<Vec<String>>;
     /// The accepted creates and edits of a record, with who sent them, in stamp order.
     async fn changes(&self, record_id: Uuid) -> Result<Vec<(String, Change)>>;
+    /// Which history the sequence belongs to, and how far it goes now.
+    async fn timeline(&self) -> Result<Timeline>;
+    /// A record's current state with its field clocks, and every signed op kept for it in
+    /// the order they were accepted (None if there is no such record).
+    async fn evidence(&self, record_id: Uuid) -> Result<Option<(StoredRecord, Vec<gridwork_core::evidence::SignedOp>)>>;
 }
 
 /// One transaction over records and the op log.
@@ -410,6 +429,29 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: NewAudit) -> Result<u64>;
     /// Entries after `after` in order, at most `limit`; only those about `target` if given.
     async fn audit_page(&self, after: u64, limit: u32, target: Option<&str>) -> Result<Vec<AuditEntry>>;
+    /// Entries as `query` asks: keyset-paged by seq either way, filtered by action and
+    /// target, at most `query.limit`.
+    async fn audit_find(&self, query: AuditQuery) -> Result<Vec<AuditEntry>>;
+}
+
+/// Where a page of the audit trail starts, and which way it runs (keyset paging by seq).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditCursor {
+    /// Oldest first: entries with a seq above this (0: from the first).
+    After(u64),
+    /// Newest first: entries with a seq below this (`None`: from the newest).
+    Before(Option<u64>),
+}
+
+/// A page of the audit trail to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub cursor: AuditCursor,
+    pub limit: u32,
+    /// Only entries with this action code.
+    pub action: Option<String>,
+    /// Only entries about this record or account.
+    pub target: Option<String>,
 }
 
 /// What a backend does besides its aggregates.

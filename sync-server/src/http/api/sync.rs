@@ -20,7 +20,7 @@ async fn push(
     BearerSession(session): BearerSession,
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushResponse>, AppError> {
-    Ok(Json(sync.push(&session.caller, req.ops).await?))
+    Ok(Json(sync.push_signed(&session.caller, session.device_key.as_deref(), req.ops, req.sigs).await?))
 }
 
 async fn pull(

@@ -13,12 +13,14 @@
 //!   layers' own error answers (a body too large, a panic) become such pages too.
 
 mod accounts;
+mod audit;
 mod auth;
 mod bulk;
 mod bulletin;
 mod downloads;
 mod enrol;
 mod error;
+mod evidence;
 mod figures;
 mod form;
 mod map;
@@ -58,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/records.csv", get(downloads::csv).post(downloads::csv_personal))
         .route("/records.xlsx", get(downloads::xlsx).post(downloads::xlsx_personal))
         .route("/records.geojson", get(downloads::geojson).post(downloads::geojson_personal))
+        .route("/records/{id}/evidence", get(evidence::page))
+        .route("/records/{id}/evidence/bundle", post(evidence::bundle))
         .route("/records/{id}/reveal", post(records::reveal))
         .route("/records/{id}/open", post(records::open_case))
         .route("/records/{id}/step", post(records::step))
@@ -69,7 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/records/{id}/photos/{sha256}/unredact", post(moderation::unredact))
         .route("/records/{id}/photos/{sha256}/public", get(moderation::redacted_photo))
         .route("/bulk", post(bulk::bulk))
-        .route("/audit", get(records::audit))
+        .route("/audit", get(audit::page))
         .route("/enrol", get(enrol::enrol_page).post(enrol::make_code))
         .route("/accounts", get(accounts::page).post(accounts::create))
         .route("/accounts/{id}/disable", post(accounts::disable))

@@ -1,8 +1,8 @@
 //! The records and cases: the table (filters that combine, free text, sort, keyset
 //! paging, bulk actions), one record (every field, personal data masked until revealed,
-//! photos, the timeline, the case actions, replies, notes), photos, the audit trail.
-//! Bulk actions are in `bulk.rs`, moderation in `moderation.rs`, the timeline in
-//! `timeline.rs`.
+//! photos, the timeline, the case actions, replies, notes), photos. Bulk actions are in
+//! `bulk.rs`, moderation in `moderation.rs`, the timeline in `timeline.rs`, the audit
+//! trail's page in `audit.rs`.
 
 use super::error::ConsoleError;
 use super::form::{Form, FormData, QueryData};
@@ -149,7 +149,6 @@ struct HiddenView {
 
 struct AuditRow {
     seq: u64,
-    target: String,
     at: String,
     actor: String,
     action: String,
@@ -479,7 +478,6 @@ pub(super) async fn render_record(
             .into_iter()
             .map(|e| AuditRow {
                 seq: e.seq,
-                target: e.target.unwrap_or_default(),
                 at: gridwork_core::time::parse_ts(&e.at).map(local_time).unwrap_or(e.at),
                 actor: user_name(refs_index, &e.actor),
                 action: e.action,
@@ -765,52 +763,6 @@ pub async fn set_status(
         Ok(()) => Ok(done(id, "status")),
         Err(rejection) => rejected_page(&state, &console, id, rejection).await,
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// The audit trail.
-
-#[derive(Template)]
-#[template(path = "console/audit.html")]
-struct AuditPage {
-    nav: Nav,
-    target: String,
-    rows: Vec<AuditRow>,
-    next: Option<String>,
-}
-
-pub async fn audit(State(state): State<AppState>, console: Console, QueryData(q): QueryData) -> Result<Response, ConsoleError> {
-    let caller = &console.0.session.caller;
-    caller.require_admin()?;
-    let refs = state.reference().current().await?;
-    let after = match q.get("after") {
-        Some(a) => a.parse::<u64>().map_err(|_| ConsoleError::bad("after", "应为数字"))?,
-        None => 0,
-    };
-    let target = match q.get("target") {
-        Some(t) if t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(t.to_owned()),
-        Some(_) => return Err(ConsoleError::bad("target", "不是有效的记录或账号编号")),
-        None => None,
-    };
-    const PAGE: u32 = 200;
-    let entries = state.audit().page(caller, after, PAGE, target.as_deref()).await?;
-    let next = (entries.len() == PAGE as usize).then(|| {
-        let last = entries.last().map(|e| e.seq).unwrap_or(0);
-        super::form::encode(&[("target", target.clone().unwrap_or_default()), ("after", last.to_string())])
-    });
-    let rows = entries
-        .into_iter()
-        .map(|e| AuditRow {
-            seq: e.seq,
-            target: e.target.clone().unwrap_or_default(),
-            at: gridwork_core::time::parse_ts(&e.at).map(local_time).unwrap_or(e.at),
-            actor: if e.actor == "-" { "（未知）".into() } else { user_name(&refs.index, &e.actor) },
-            action: e.action,
-            detail: e.detail,
-        })
-        .collect();
-    let page = AuditPage { nav: Nav::new(&console.0, &refs.index, "audit"), target: target.unwrap_or_default(), rows, next };
-    Ok(Html(page.render()?).into_response())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -127,8 +127,8 @@ impl AccountStore for SqliteStorage {
             tx.prepare_cached("UPDATE sessions SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL")?
                 .execute(params![s.device_id, ts(s.created_at)])?;
             tx.prepare_cached(
-                "INSERT INTO sessions (token_hash, user_id, device_id, device_name, created_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO sessions (token_hash, user_id, device_id, device_name, created_at, revoked_at, device_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 s.token_hash,
@@ -136,7 +136,8 @@ impl AccountStore for SqliteStorage {
                 s.device_id,
                 s.device_name,
                 ts(s.created_at),
-                s.revoked_at.map(ts)
+                s.revoked_at.map(ts),
+                s.device_key
             ])?;
             tx.commit()?;
             Ok(())
@@ -148,7 +149,7 @@ impl AccountStore for SqliteStorage {
         let token_hash = token_hash.to_owned();
         self.read(move |conn| {
             let sql = format!(
-                "SELECT s.token_hash, s.user_id, s.device_id, s.device_name, s.created_at, u.{}
+                "SELECT s.token_hash, s.user_id, s.device_id, s.device_name, s.created_at, s.device_key, u.{}
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND u.disabled_at IS NULL",
                 USER_COLS.replace(", ", ", u.")
@@ -156,14 +157,16 @@ impl AccountStore for SqliteStorage {
             let row = conn
                 .prepare_cached(&sql)?
                 .query_row([&token_hash], |r| {
-                    let session: (String, String, String, Option<String>, String) =
-                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                    Ok((session, user_from_row(r, 5)?))
+                    let session: (String, String, String, Option<String>, String, Option<String>) =
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+                    Ok((session, user_from_row(r, 6)?))
                 })
                 .optional()?;
-            let Some(((token_hash, user_id, device_id, device_name, created_at), user)) = row else { return Ok(None) };
+            let Some(((token_hash, user_id, device_id, device_name, created_at, device_key), user)) = row else {
+                return Ok(None);
+            };
             let created_at = parse_ts(&created_at, "sessions.created_at")?;
-            let session = SessionRow { token_hash, user_id, device_id, device_name, created_at, revoked_at: None };
+            let session = SessionRow { token_hash, user_id, device_id, device_name, created_at, revoked_at: None, device_key };
             Ok(Some((session, user_from_tuple(user)?)))
         })
         .await
@@ -261,7 +264,7 @@ impl AccountStore for SqliteStorage {
         self.read(move |conn| {
             // The newest session of each (account, device); a live one first among equals.
             let mut stmt = conn.prepare_cached(
-                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at FROM (
+                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key FROM (
                      SELECT *, ROW_NUMBER() OVER (
                          PARTITION BY user_id, device_id
                          ORDER BY created_at DESC, revoked_at IS NULL DESC, token_hash
@@ -270,14 +273,14 @@ impl AccountStore for SqliteStorage {
                  ) WHERE n = 1
                  ORDER BY created_at DESC, user_id, device_id",
             )?;
-            type Tuple = (String, String, String, Option<String>, String, Option<String>, Option<String>);
+            type Tuple = (String, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>);
             let rows = stmt
                 .query_map([&user_id], |r| -> rusqlite::Result<Tuple> {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
-                .map(|(token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at)| {
+                .map(|(token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key)| {
                     Ok(DeviceSession {
                         session: SessionRow {
                             token_hash,
@@ -286,6 +289,7 @@ impl AccountStore for SqliteStorage {
                             device_name,
                             created_at: parse_ts(&created_at, "sessions.created_at")?,
                             revoked_at: revoked_at.map(|t| parse_ts(&t, "sessions.revoked_at")).transpose()?,
+                            device_key,
                         },
                         last_seen_at: last_seen_at.map(|t| parse_ts(&t, "sessions.last_seen_at")).transpose()?,
                     })

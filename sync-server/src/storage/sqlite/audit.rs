@@ -3,7 +3,7 @@
 
 use super::{SqliteStorage, corrupt, from_sql_int, to_sql_int, ts};
 use crate::domain::audit::{GENESIS, Link, entry_hash};
-use crate::storage::{AuditEntry, AuditStore, NewAudit, Result};
+use crate::storage::{AuditCursor, AuditEntry, AuditQuery, AuditStore, NewAudit, Result};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -47,37 +47,50 @@ impl AuditStore for SqliteStorage {
                 "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log
                  WHERE seq > ?1 AND (?3 IS NULL OR target = ?3) ORDER BY seq LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![to_sql_int(after, "after")?, i64::from(limit), target], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (seq, at, actor, action, target, detail, prev_hash, hash) = row?;
-                if seq < 1 {
-                    return Err(corrupt("audit_log.seq"));
-                }
-                out.push(AuditEntry {
-                    seq: from_sql_int(seq, "audit_log.seq")?,
-                    at,
-                    actor,
-                    action,
-                    target,
-                    detail,
-                    prev_hash,
-                    hash,
-                });
-            }
-            Ok(out)
+            let rows = stmt.query_map(params![to_sql_int(after, "after")?, i64::from(limit), target], row)?;
+            collect(rows)
         })
         .await
     }
+
+    async fn audit_find(&self, query: AuditQuery) -> Result<Vec<AuditEntry>> {
+        self.read(move |conn| {
+            // Keyset paging: a range of seq (the primary key), walked from one end.
+            let (above, below, sql) = match query.cursor {
+                AuditCursor::After(after) => (to_sql_int(after, "after")?, i64::MAX, FIND_OLDEST_FIRST),
+                AuditCursor::Before(before) => {
+                    (0, before.map(|b| to_sql_int(b, "before")).transpose()?.unwrap_or(i64::MAX), FIND_NEWEST_FIRST)
+                }
+            };
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![above, below, query.action, query.target, i64::from(query.limit)], row)?;
+            collect(rows)
+        })
+        .await
+    }
+}
+
+const FIND_OLDEST_FIRST: &str = "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log
+     WHERE seq > ?1 AND seq < ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target = ?4)
+     ORDER BY seq LIMIT ?5";
+const FIND_NEWEST_FIRST: &str = "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log
+     WHERE seq > ?1 AND seq < ?2 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR target = ?4)
+     ORDER BY seq DESC LIMIT ?5";
+
+type RawEntry = (i64, String, String, String, Option<String>, String, String, String);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEntry> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+}
+
+fn collect(rows: impl Iterator<Item = rusqlite::Result<RawEntry>>) -> Result<Vec<AuditEntry>> {
+    let mut out = Vec::new();
+    for r in rows {
+        let (seq, at, actor, action, target, detail, prev_hash, hash) = r?;
+        if seq < 1 {
+            return Err(corrupt("audit_log.seq"));
+        }
+        out.push(AuditEntry { seq: from_sql_int(seq, "audit_log.seq")?, at, actor, action, target, detail, prev_hash, hash });
+    }
+    Ok(out)
 }

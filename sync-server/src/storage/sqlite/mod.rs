@@ -5,6 +5,7 @@
 
 mod accounts;
 mod audit;
+pub mod backup;
 mod clients;
 mod enrolments;
 mod moderation;
@@ -40,6 +41,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_enrolment.sql"),
     include_str!("migrations/010_moderation.sql"),
     include_str!("migrations/011_changes.sql"),
+    include_str!("migrations/012_evidence.sql"),
+    include_str!("migrations/013_timeline.sql"),
 ];
 
 pub struct SqliteStorage {

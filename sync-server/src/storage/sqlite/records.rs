@@ -163,7 +163,9 @@ fn logged_ops(conn: &Connection, op_ids: &[Uuid]) -> Result<HashMap<Uuid, Logged
         let seq = seq.map(|s| from_sql_int(s, "applied_ops.seq")).transpose()?;
         let record_id = Uuid::parse_str(&record_id).map_err(|_| corrupt("applied_ops.record_id"))?;
         let change = change.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("applied_ops.change"))).transpose()?;
-        out.insert(op_id, LoggedOp { user_id, record_id, result: OpResult { op_id, outcome, seq, rejection }, change });
+        // The evidence is read only when a record is checked (`evidence`), never on a push.
+        let result = OpResult { op_id, outcome, seq, rejection };
+        out.insert(op_id, LoggedOp { user_id, record_id, result, change, evidence: None });
     }
     Ok(out)
 }
@@ -306,8 +308,8 @@ fn put_versions(conn: &Connection, versions: Vec<NewVersion>) -> Result<Vec<u64>
 fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
     let now = ts(Utc::now());
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at, change)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (op_id) DO NOTHING",
+        "INSERT INTO applied_ops (op_id, user_id, record_id, outcome, seq, rejection, applied_at, change, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (op_id) DO NOTHING",
     )?;
     for e in entries {
         let outcome = match e.result.outcome {
@@ -328,6 +330,12 @@ fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|err| crate::storage::StorageError::Corrupt(err.to_string()))?;
+        let evidence = e
+            .evidence
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|err| crate::storage::StorageError::Corrupt(err.to_string()))?;
         stmt.execute(params![
             e.result.op_id.to_string(),
             e.user_id,
@@ -336,7 +344,8 @@ fn log_ops(conn: &Connection, entries: Vec<LoggedOp>) -> Result<()> {
             seq,
             rejection,
             now,
-            change
+            change,
+            evidence
         ])?;
     }
     Ok(())
@@ -578,6 +587,43 @@ impl RecordStore for SqliteStorage {
                 .collect::<Result<Vec<_>>>()?;
             out.sort_by(|a, b| a.1.hlc.cmp(&b.1.hlc));
             Ok(out)
+        })
+        .await
+    }
+
+    async fn timeline(&self) -> Result<crate::storage::Timeline> {
+        self.read(|conn| {
+            let (epoch, base, high): (i64, i64, i64) = conn
+                .prepare_cached(
+                    "SELECT (SELECT value FROM meta WHERE key = 'epoch'), (SELECT value FROM meta WHERE key = 'epoch_base'),
+                            (SELECT COALESCE(MAX(seq), 0) FROM records)",
+                )?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(crate::storage::Timeline {
+                epoch: from_sql_int(epoch, "meta.epoch")?,
+                base: from_sql_int(base, "meta.epoch_base")?,
+                high_water: from_sql_int(high, "records.seq")?,
+            })
+        })
+        .await
+    }
+
+    async fn evidence(&self, record_id: Uuid) -> Result<Option<(StoredRecord, Vec<gridwork_core::evidence::SignedOp>)>> {
+        self.read(move |conn| {
+            let Some(stored) = load(conn, &[record_id])?.remove(&record_id) else { return Ok(None) };
+            let mut stmt = conn.prepare_cached(
+                "SELECT evidence FROM applied_ops WHERE record_id = ?1 AND evidence IS NOT NULL AND outcome = 'accepted'",
+            )?;
+            let rows =
+                stmt.query_map([record_id.to_string()], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut ops = rows
+                .iter()
+                .map(|j| {
+                    serde_json::from_str::<gridwork_core::evidence::SignedOp>(j).map_err(|_| corrupt("applied_ops.evidence"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ops.sort_by(|a, b| a.stamp.cmp(&b.stamp));
+            Ok(Some((stored, ops)))
         })
         .await
     }
