@@ -32,28 +32,26 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for KeyStoreError {
 /// The core's key store over the app's.
 struct Adapter(Arc<dyn DeviceKeyStore>);
 
-fn failed(e: KeyStoreError) -> gridwork_core::Error {
-    // The app's message may say anything; the core's error carries a code only.
-    tracing::debug!(error = %e, "the app's key store failed");
-    gridwork_core::Error::KeyStore("密钥库不可用 (key_store)".into())
+/// One call into the app's key store: its failure (or, as a last guard, a panic) becomes the
+/// core's `KeyStore` error. The app's message may say anything; the core's carries a code.
+fn guarded(call: impl FnOnce() -> Result<Vec<u8>, KeyStoreError>) -> gridwork_core::error::Result<Vec<u8>> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "the app's key store failed");
+            Err(gridwork_core::Error::KeyStore("密钥库不可用 (key_store)".into()))
+        }
+        Err(_) => Err(gridwork_core::Error::KeyStore("密钥库不可用 (key_store)".into())),
+    }
 }
 
 impl gridwork_core::signer::KeyStore for Adapter {
     fn public_key(&self) -> gridwork_core::error::Result<Vec<u8>> {
-        let keys = &self.0;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keys.public_key())) {
-            Ok(r) => r.map_err(failed),
-            Err(_) => Err(gridwork_core::Error::KeyStore("密钥库不可用 (key_store)".into())),
-        }
+        guarded(|| self.0.public_key())
     }
 
     fn sign(&self, message: &[u8]) -> gridwork_core::error::Result<Vec<u8>> {
-        let keys = &self.0;
-        let message = message.to_vec();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keys.sign(message))) {
-            Ok(r) => r.map_err(failed),
-            Err(_) => Err(gridwork_core::Error::KeyStore("密钥库不可用 (key_store)".into())),
-        }
+        guarded(|| self.0.sign(message.to_vec()))
     }
 }
 

@@ -91,26 +91,9 @@ impl Server {
             .stderr(stderr)
             .spawn()
             .expect("start gridwork-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        // Read the address, then keep draining stdout so the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("gridwork-server listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("gridwork-server did not report its address");
-            }
+        let Some(url) = listening_url(&mut child) else {
+            let _ = child.kill();
+            panic!("gridwork-server did not report its address");
         };
         let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("listening address");
         Server { child: Some(child), addr, url, data: data.to_path_buf() }
@@ -182,6 +165,26 @@ impl Drop for Server {
             let _ = c.wait();
         }
     }
+}
+
+/// The URL a `gridwork-server` started with piped stdout prints (`gridwork-server listening
+/// on …`); its stdout is drained afterwards so the server never blocks on it. None if it
+/// prints none within 120 s.
+pub fn listening_url(child: &mut Child) -> Option<String> {
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("gridwork-server listening on ")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(url.trim().to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120)).ok()
 }
 
 /// A device core with its own database file under `dir`.

@@ -5,12 +5,10 @@
 
 use gridwork_core::model::RecordKind;
 use gridwork_core::{Device, DeviceConfig, Error};
-use gridwork_e2e::{KW_GRID, PASSWORD, report, server_bin};
+use gridwork_e2e::{KW_GRID, PASSWORD, listening_url, report, server_bin};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// Write a CA (`ca.pem`) and a server certificate for 127.0.0.1/localhost signed by it
 /// (`cert.pem`, `key.pem`) into `dir`.
@@ -49,20 +47,7 @@ impl TlsServer {
             .stdout(Stdio::piped())
             .spawn()
             .expect("start gridwork-server");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("gridwork-server listening on ")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(120)).expect("the server's address");
+        let url = listening_url(&mut child).expect("the server's address");
         TlsServer { child, url }
     }
 }

@@ -174,17 +174,15 @@ impl SyncService {
                 continue;
             }
             let cur = current.get(&op.record_id);
-            if let Some(s) = signed
-                && evidence::verify(s.key, &caller.device_id, op, &s.sigs[i]).is_err()
-            {
-                let refusal = Rejection::new(RejectReason::BadSignature, Some("sigs"), "设备签名与修改内容不符 (sigs)");
-                this_batch.insert(op.op_id, (op.record_id, answers.len()));
-                new_entries.push(answers.len());
-                answers.push(Answer::Known(rejected(op.op_id, refusal)));
-                continue;
-            }
+            // A signature that does not hold refuses the op like any rule (logged, repeated).
+            let ruled = match signed {
+                Some(s) if evidence::verify(s.key, &caller.device_id, op, &s.sigs[i]).is_err() => {
+                    Err(Rejection::new(RejectReason::BadSignature, Some("sigs"), "设备签名与修改内容不符 (sigs)"))
+                }
+                _ => self.rules(caller, refs, cur, op, now),
+            };
             let mut stamped = None;
-            let outcome = match self.rules(caller, refs, cur, op, now) {
+            let outcome = match ruled {
                 Ok((next, stamp)) => {
                     stamped = Some(stamp.clone());
                     let source = cases::source_of(&op.action, cur).and_then(|id| current.get(&id));

@@ -103,14 +103,10 @@ pub async fn page(State(state): State<AppState>, console: Console, Path(id): Pat
         .collect();
     let mut keys: Vec<KeyRow> = Vec::new();
     for op in &check.ops {
-        match keys.iter_mut().find(|k| k.key == op.public_key && k.device == short(&op.device_id, 13)) {
+        let device = short(&op.device_id, 13);
+        match keys.iter_mut().find(|k| k.key == op.public_key && k.device == device) {
             Some(k) => k.ops += 1,
-            None => keys.push(KeyRow {
-                device: short(&op.device_id, 13),
-                by: user_name(&refs.index, &op.user_id),
-                key: op.public_key.clone(),
-                ops: 1,
-            }),
+            None => keys.push(KeyRow { device, by: user_name(&refs.index, &op.user_id), key: op.public_key.clone(), ops: 1 }),
         }
     }
     let page = EvidencePage {
