@@ -21,9 +21,19 @@ if cargo tree -p gridwork-server -e normal,features -i gridwork-core | grep -q '
     exit 1
 fi
 
+# A private PostgreSQL cluster on a loopback port for the PostgreSQL storage tests and the
+# end-to-end run on PostgreSQL; stopped when the tests end.
+GRIDWORK_TEST_POSTGRES="$(scripts/postgres.sh start)"
+export GRIDWORK_TEST_POSTGRES
+trap 'scripts/postgres.sh stop' EXIT
+
 # The device command line (its end-to-end test runs the binary).
 cargo build --workspace --bins
+# Every storage conformance suite runs against SQLite and PostgreSQL here; the end-to-end
+# suite runs against servers on SQLite.
 cargo test --workspace
+# The end-to-end suite again, every server on PostgreSQL.
+GRIDWORK_TEST_BACKEND=postgres cargo test -p gridwork-e2e --tests
 # Open311, exports and the OpenAPI document through third-party tools (PyPI, in a venv)
 # against a real server.
 tests/interop/run.sh

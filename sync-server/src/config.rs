@@ -23,9 +23,53 @@ pub enum BlobConfig {
     S3(S3Config),
 }
 
+/// Where the database is.
+#[derive(Clone)]
+pub enum Database {
+    /// SQLite in `<data>/gridwork.db` (the default).
+    Sqlite(PathBuf),
+    /// PostgreSQL (`--database postgres://…`): several server processes may share it.
+    Postgres(String),
+}
+
+impl Database {
+    /// SQLite under `data_dir` unless a PostgreSQL connection string is given.
+    pub fn choose(data_dir: &std::path::Path, url: Option<String>) -> anyhow::Result<Database> {
+        match url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) {
+            None => Ok(Database::Sqlite(data_dir.to_path_buf())),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                // Parsed now, so that a typo fails at start with a clear message.
+                url.parse::<tokio_postgres::Config>().map_err(|_| {
+                    anyhow::anyhow!("--database 不是有效的 PostgreSQL 连接串 (postgres://user:password@host:port/db)")
+                })?;
+                Ok(Database::Postgres(url))
+            }
+            Some(_) => anyhow::bail!("--database 只接受 postgres:// 连接串；SQLite 用 --data DIR (only postgres:// URLs)"),
+        }
+    }
+
+    /// For logs: the SQLite file, or the connection string without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => dir.join(crate::storage::sqlite::DB_FILE).display().to_string(),
+            Database::Postgres(url) => crate::storage::postgres::redacted(url),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password.
+        f.write_str(&self.describe())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Local files: the SQLite database (unless `database` is PostgreSQL), photo files on
+    /// local disk, upload staging.
     pub data_dir: PathBuf,
+    pub database: Database,
     pub addr: SocketAddr,
     pub blobs: BlobConfig,
     /// Reverse proxies (addresses or CIDR blocks, `--trusted-proxy`) whose
@@ -51,8 +95,10 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// Photos in `<data>/blobs`, at most [`DEFAULT_MAX_PHOTO_BYTES`] each.
     pub fn new(data_dir: impl Into<PathBuf>, addr: SocketAddr) -> Self {
+        let data_dir = data_dir.into();
         ServerConfig {
-            data_dir: data_dir.into(),
+            database: Database::Sqlite(data_dir.clone()),
+            data_dir,
             addr,
             blobs: BlobConfig::Local,
             trusted_proxies: Vec::new(),

@@ -99,9 +99,22 @@ pub async fn open_store(data_dir: PathBuf) -> anyhow::Result<Stores> {
     Ok(Stores::of(Arc::new(store)))
 }
 
-/// Open the store in `config.data_dir`, make sure the reference data is there, and serve.
+/// Open (or create and migrate) the database: SQLite or PostgreSQL.
+pub async fn open_database(database: &config::Database) -> anyhow::Result<Stores> {
+    match database {
+        config::Database::Sqlite(dir) => open_store(dir.clone()).await,
+        config::Database::Postgres(url) => {
+            let store = storage::postgres::PgStorage::open(url)
+                .await
+                .with_context(|| format!("opening the PostgreSQL database {}", storage::postgres::redacted(url)))?;
+            Ok(Stores::of(Arc::new(store)))
+        }
+    }
+}
+
+/// Open the configured database, make sure the reference data is there, and serve.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
-    let stores = open_store(config.data_dir.clone()).await?;
+    let stores = open_database(&config.database).await?;
     bootstrap::ensure_reference(stores.reference.as_ref()).await?;
     let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock())
         .await?

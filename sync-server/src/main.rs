@@ -5,13 +5,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gridwork_core::model::Role;
 use gridwork_server::blobs::s3::S3Config;
 use gridwork_server::bootstrap;
+use gridwork_server::config::Database;
 use gridwork_server::domain::DomainError;
 use gridwork_server::domain::clock::{ServerClock, WallClock};
 use gridwork_server::http::forwarded::{ProxyNet, TrustedProxies};
 use gridwork_server::service::accounts::{NewUser, Passwords};
 use gridwork_server::service::evidence::PhotoFile;
 use gridwork_server::service::{AccountsService, ReferenceService};
-use gridwork_server::{AppState, BlobConfig, ServerConfig, open_store, start_with_state};
+use gridwork_server::{AppState, BlobConfig, ServerConfig, open_database, start_with_state};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ enum Command {
     Serve {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         #[command(flatten)]
@@ -41,6 +44,8 @@ enum Command {
     Demo {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         #[command(flatten)]
@@ -68,6 +73,17 @@ enum Command {
         #[arg(long, value_name = "TO")]
         to: PathBuf,
     },
+    /// Copy the SQLite deployment in DIR (records, history, op log, accounts, sessions, the
+    /// photos' index, the audit trail, numbers, moderation) into an empty PostgreSQL database,
+    /// in one transaction. Stop the server first; photo files stay where they are (the same
+    /// --data, or the same S3 bucket). Then serve with --database: devices carry on as before.
+    Migrate {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The PostgreSQL database to fill (postgres://…; best in GRIDWORK_DATABASE).
+        #[arg(long, value_name = "URL", env = "GRIDWORK_DATABASE", hide_env_values = true)]
+        database: String,
+    },
     /// Signed evidence: a record checked against what its devices signed.
     Evidence {
         #[command(subcommand)]
@@ -83,6 +99,8 @@ enum Command {
     EnrolCode {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
         /// The account's username.
         #[arg(long, value_name = "NAME")]
         user: String,
@@ -99,6 +117,8 @@ enum NumbersCommand {
     Report {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
     },
 }
 
@@ -123,6 +143,8 @@ enum EvidenceCommand {
         photo_dir: Option<PathBuf>,
         #[command(flatten)]
         photos: PhotoArgs,
+        #[command(flatten)]
+        db: DatabaseArg,
     },
 }
 
@@ -132,7 +154,25 @@ enum AuditCommand {
     Verify {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
     },
+}
+
+/// The database, when it is not the SQLite file in --data.
+#[derive(Args)]
+struct DatabaseArg {
+    /// A PostgreSQL database (postgres://user:password@host:port/db) instead of the SQLite
+    /// file in --data, which then holds only local files. Best given in the environment
+    /// (GRIDWORK_DATABASE): argv is visible to every local user.
+    #[arg(long, value_name = "URL", env = "GRIDWORK_DATABASE", hide_env_values = true)]
+    database: Option<String>,
+}
+
+impl DatabaseArg {
+    async fn open(self, data: &std::path::Path) -> anyhow::Result<gridwork_server::storage::Stores> {
+        open_database(&Database::choose(data, self.database)?).await
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -182,8 +222,9 @@ struct PhotoArgs {
 }
 
 impl PhotoArgs {
-    fn into_config(self, data: PathBuf, addr: SocketAddr) -> anyhow::Result<ServerConfig> {
+    fn into_config(self, data: PathBuf, db: DatabaseArg, addr: SocketAddr) -> anyhow::Result<ServerConfig> {
         let mut config = ServerConfig::new(data, addr);
+        config.database = Database::choose(&config.data_dir, db.database)?;
         config.max_photo_bytes = self.max_photo_mb * 1024 * 1024;
         config.deadline_interval = std::time::Duration::from_secs(self.deadline_interval_secs);
         config.clock_offset_file = self.clock_offset_file;
@@ -238,6 +279,8 @@ enum UserCommand {
     Add {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArg,
         #[arg(long)]
         username: String,
         #[arg(long)]
@@ -253,7 +296,10 @@ enum UserCommand {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDWORK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        // tokio-postgres logs every statement's parameters at debug level: records' personal
+        // data. Never below info, whatever GRIDWORK_LOG asks.
+        .add_directive("tokio_postgres=info".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -275,10 +321,10 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { data, addr, photos, tls } => serve(tls.apply(photos.into_config(data, addr)?)?, false).await,
-        Command::Demo { data, addr, photos, tls } => serve(tls.apply(photos.into_config(data, addr)?)?, true).await,
-        Command::Audit { command: AuditCommand::Verify { data } } => {
-            let stores = open_store(data).await?;
+        Command::Serve { data, db, addr, photos, tls } => serve(tls.apply(photos.into_config(data, db, addr)?)?, false).await,
+        Command::Demo { data, db, addr, photos, tls } => serve(tls.apply(photos.into_config(data, db, addr)?)?, true).await,
+        Command::Audit { command: AuditCommand::Verify { data, db } } => {
+            let stores = db.open(&data).await?;
             let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
             let report = gridwork_server::service::AuditService::new(stores.audit.clone(), clock).verify().await;
             stores.close().await?;
@@ -294,17 +340,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Backup { data, to } => backup(&data, &to).await,
-        Command::Evidence { command: EvidenceCommand::Verify { data, record, bundle, photo_dir, photos } } => {
+        Command::Migrate { data, database } => migrate(&data, &database).await,
+        Command::Evidence { command: EvidenceCommand::Verify { data, record, bundle, photo_dir, photos, db } } => {
             match (data, record, bundle) {
                 (Some(data), Some(record), None) => {
-                    verify_evidence(photos.into_config(data, SocketAddr::from(([127, 0, 0, 1], 0)))?, &record).await
+                    verify_evidence(photos.into_config(data, db, SocketAddr::from(([127, 0, 0, 1], 0)))?, &record).await
                 }
                 (None, _, Some(bundle)) => verify_bundle(&bundle, photo_dir.as_deref()),
                 _ => bail!("请给出 --data DIR 与记录编号，或 --bundle FILE (--data DIR ID | --bundle FILE)"),
             }
         }
-        Command::Numbers { command: NumbersCommand::Report { data } } => {
-            let stores = open_store(data).await?;
+        Command::Numbers { command: NumbersCommand::Report { data, db } } => {
+            let stores = db.open(&data).await?;
             let accounts = stores.numbers.number_accounts(None, None).await;
             stores.close().await?;
             let accounts = accounts?;
@@ -328,11 +375,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::EnrolCode { data, user, server } => enrol_code(data, &user, &server).await,
-        Command::User { command: UserCommand::Add { data, username, display_name, role, scope } } => {
+        Command::EnrolCode { data, db, user, server } => enrol_code(Database::choose(&data, db.database)?, &user, &server).await,
+        Command::User { command: UserCommand::Add { data, db, username, display_name, role, scope } } => {
             let role = Role::parse(&role).with_context(|| format!("未知角色 {role}（应为 grid_worker、officer 或 admin）"))?;
             let password = std::env::var("GRIDWORK_PASSWORD").context("请在环境变量 GRIDWORK_PASSWORD 中提供密码")?;
-            let stores = open_store(data).await?;
+            let stores = db.open(&data).await?;
             if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
                 eprintln!("已载入潍坊市组织机构和国标分类");
             }
@@ -370,13 +417,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `enrol-code`: the QR text on stdout (for scripts and tests), the rest on stderr.
-async fn enrol_code(data: PathBuf, username: &str, server: &str) -> anyhow::Result<()> {
+async fn enrol_code(database: Database, username: &str, server: &str) -> anyhow::Result<()> {
     let server = server.trim().trim_end_matches('/');
     let host = server.strip_prefix("https://").or_else(|| server.strip_prefix("http://")).unwrap_or("");
     if host.is_empty() || host.contains(char::is_whitespace) {
         bail!("--server 应为 http:// 或 https:// 开头的服务器地址");
     }
-    let stores = open_store(data).await?;
+    let stores = open_database(&database).await?;
     let reference = Arc::new(ReferenceService::new(stores.reference.clone(), stores.accounts.clone()).await?);
     let clock = Arc::new(ServerClock::new(Arc::new(WallClock::system()), None));
     let audit = Arc::new(gridwork_server::service::AuditService::new(stores.audit.clone(), clock.clone()));
@@ -409,7 +456,8 @@ async fn enrol_code(data: PathBuf, username: &str, server: &str) -> anyhow::Resu
 }
 
 async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
-    let stores = open_store(config.data_dir.clone()).await?;
+    tracing::info!(database = %config.database.describe(), "database");
+    let stores = open_database(&config.database).await?;
     if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
@@ -495,7 +543,7 @@ async fn shutdown_signal() {
 async fn verify_evidence(config: ServerConfig, record: &str) -> anyhow::Result<()> {
     let id = uuid::Uuid::parse_str(record.trim()).context("记录编号应为 UUID (record id)")?;
     let files = config.open_photo_files()?;
-    let stores = open_store(config.data_dir.clone()).await?;
+    let stores = open_database(&config.database).await?;
     let service = gridwork_server::service::EvidenceService::new(stores.records.clone(), files.blobs().clone(), None);
     let check = service.check(id).await;
     stores.close().await?;
@@ -589,6 +637,36 @@ fn print_evidence(
     } else {
         println!("完好：签名均有效，部分内容无设备签名或照片未校验 (intact, partly unsigned)");
     }
+    Ok(())
+}
+
+/// `gridwork-server migrate`: SQLite (brought to the current schema) into PostgreSQL.
+async fn migrate(data: &std::path::Path, url: &str) -> anyhow::Result<()> {
+    use gridwork_server::storage::{postgres, sqlite};
+    let Database::Postgres(url) = Database::choose(data, Some(url.to_owned()))? else {
+        bail!("--database 需要 PostgreSQL 连接串 (postgres://…)");
+    };
+    let file = data.join(sqlite::DB_FILE);
+    if !file.is_file() {
+        bail!("{} 中没有 SQLite 数据库 ({} not found)", data.display(), sqlite::DB_FILE);
+    }
+    let dir = data.to_path_buf();
+    let source = tokio::task::spawn_blocking(move || sqlite::SqliteStorage::open(&dir)).await.context("migrate")??;
+    gridwork_server::storage::Backend::close(&source).await?;
+    let target = postgres::PgStorage::open(&url).await.with_context(|| format!("连接 {} 失败", postgres::redacted(&url)))?;
+    let report = postgres::import::import_sqlite(&file, &target).await;
+    gridwork_server::storage::Backend::close(&target).await?;
+    let report = report.context("迁移失败，PostgreSQL 数据库未改动 (migration failed; nothing was written)")?;
+    for (table, rows) in &report.tables {
+        println!("{table}\t{rows}");
+    }
+    println!(
+        "已迁移 {} 条记录、{} 个账号、{} 条审计记录到 {} (migrated records, accounts, audit entries)",
+        report.rows("records"),
+        report.rows("users"),
+        report.rows("audit_log"),
+        postgres::redacted(&url)
+    );
     Ok(())
 }
 

@@ -44,6 +44,46 @@ pub fn server_bin() -> PathBuf {
     target.join("release").join("gridwork-server")
 }
 
+/// The database the servers of this test run use: SQLite in their data directory (the
+/// default), or PostgreSQL with `GRIDWORK_TEST_BACKEND=postgres` (a database per server
+/// data directory in the test cluster, see `gridwork_server::storage::postgres::testing`).
+pub fn on_postgres() -> bool {
+    match std::env::var("GRIDWORK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("GRIDWORK_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL database that belongs with the server data directory `data` (made empty
+/// the first time), when the tests run on PostgreSQL.
+fn database_for(data: &Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let data = data.to_path_buf();
+    // Its own runtime on its own thread: callers may be inside a runtime already.
+    let url = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(async move { gridwork_server::storage::postgres::testing::cluster().database_for(&data).await })
+    })
+    .join()
+    .expect("creating the test database");
+    Some(url)
+}
+
+/// A test that is about the SQLite deployment itself (its file, its backup): true, after
+/// saying so, when this run is on PostgreSQL and the test should return at once.
+pub fn skipped_on_postgres(what: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {what} is about the SQLite deployment");
+    }
+    on_postgres()
+}
+
 /// The device command line next to the test binaries (target/<profile>/gridwork-device).
 pub fn device_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
@@ -61,6 +101,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub url: String,
     data: PathBuf,
+    /// The PostgreSQL database, when the run is on PostgreSQL.
+    database: Option<String>,
 }
 
 impl Server {
@@ -75,17 +117,38 @@ impl Server {
         Self::spawn_with(data, "127.0.0.1:0", level, Stdio::from(file))
     }
 
+    /// Start a server on SQLite in `data`, whichever backend the run is on.
+    pub fn start_on_sqlite(data: &Path) -> Server {
+        Self::start_on(data, None)
+    }
+
+    /// Start a server with local files in `data` and its database in PostgreSQL at
+    /// `database` (None: SQLite in `data`), whichever backend the run is on.
+    pub fn start_on(data: &Path, database: Option<String>) -> Server {
+        Self::spawn_on(data, "127.0.0.1:0", "warn", Stdio::inherit(), database)
+    }
+
+    /// The server process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     fn spawn(data: &Path, addr: &str) -> Server {
         Self::spawn_with(data, addr, "warn", Stdio::inherit())
     }
 
     fn spawn_with(data: &Path, addr: &str, level: &str, stderr: Stdio) -> Server {
+        Self::spawn_on(data, addr, level, stderr, database_for(data))
+    }
+
+    fn spawn_on(data: &Path, addr: &str, level: &str, stderr: Stdio, database: Option<String>) -> Server {
         // The deadline job every second, on a clock tests can move (`set_clock_offset`).
         let mut child = Command::new(server_bin())
             .args(["demo", "--data"])
             .arg(data)
             .args(["--addr", addr, "--deadline-interval-secs", "1", "--clock-offset-file"])
             .arg(data.join(CLOCK_OFFSET_FILE))
+            .env("GRIDWORK_DATABASE", database.as_deref().unwrap_or(""))
             .env("GRIDWORK_LOG", level)
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -96,7 +159,7 @@ impl Server {
             panic!("gridwork-server did not report its address");
         };
         let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("listening address");
-        Server { child: Some(child), addr, url, data: data.to_path_buf() }
+        Server { child: Some(child), addr, url, data: data.to_path_buf(), database }
     }
 
     /// Graceful stop (SIGTERM), waiting for the process to end.
@@ -131,6 +194,14 @@ impl Server {
         &self.data
     }
 
+    /// A `gridwork-server` command on this server's data (`--data` and, on PostgreSQL, its
+    /// database): `sub` are the subcommand's words, e.g. `["audit", "verify"]`.
+    pub fn command(&self, sub: &[&str]) -> Command {
+        let mut cmd = Command::new(server_bin());
+        cmd.args(sub).arg("--data").arg(&self.data).env("GRIDWORK_DATABASE", self.database.as_deref().unwrap_or(""));
+        cmd
+    }
+
     /// Move the server's clock `secs` seconds from the machine's (it reads the change at once).
     pub fn set_clock_offset(&self, secs: i64) {
         std::fs::write(self.data.join(CLOCK_OFFSET_FILE), secs.to_string()).expect("write the clock offset");
@@ -138,9 +209,8 @@ impl Server {
 
     /// Add an account with the demo password while the server runs (`gridwork-server user add`).
     pub fn add_user(&self, username: &str, display_name: &str, role: &str, scope: &str) {
-        let out = Command::new(server_bin())
-            .args(["user", "add", "--data"])
-            .arg(&self.data)
+        let out = self
+            .command(&["user", "add"])
             .args(["--username", username, "--display-name", display_name, "--role", role, "--scope", scope])
             .env("GRIDWORK_PASSWORD", PASSWORD)
             .env("GRIDWORK_LOG", "warn")
@@ -151,8 +221,14 @@ impl Server {
 
     /// Start again on the same data directory and the same port.
     pub fn restart(&mut self) {
+        let database = self.database.clone();
+        self.restart_on(database);
+    }
+
+    /// Start again on the same data directory and port, on this database (None: SQLite).
+    pub fn restart_on(&mut self, database: Option<String>) {
         assert!(self.child.is_none(), "stop the server first");
-        let again = Self::spawn(&self.data, &self.addr.to_string());
+        let again = Self::spawn_on(&self.data, &self.addr.to_string(), "warn", Stdio::inherit(), database);
         assert_eq!(again.addr, self.addr);
         *self = again;
     }

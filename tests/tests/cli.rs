@@ -129,7 +129,7 @@ async fn the_audit_trail_verifies_from_the_command_line() {
     let wrong = device(dir.path(), "w", &server.url);
     assert!(wrong.login("grid.kw01", "not-the-password").await.is_err());
     server.stop();
-    let out = Command::new(server_bin()).args(["audit", "verify", "--data"]).arg(server.data_dir()).output().unwrap();
+    let out = server.command(&["audit", "verify"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("审计记录完整"), "{stdout}");

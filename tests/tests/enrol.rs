@@ -6,13 +6,11 @@
 use gridwork_core::Error;
 use gridwork_core::session::EnrolLinkError;
 use gridwork_e2e::*;
-use std::process::Command;
 
 /// A new enrolment code for `user`: the QR text the server prints.
 fn enrol_code(server: &Server, user: &str) -> String {
-    let out = Command::new(server_bin())
-        .args(["enrol-code", "--data"])
-        .arg(server.data_dir())
+    let out = server
+        .command(&["enrol-code"])
         .args(["--user", user, "--server", &server.url])
         .env("GRIDWORK_LOG", "warn")
         .output()

@@ -176,12 +176,7 @@ async fn phones_number_notices_offline_without_a_collision_and_every_number_is_a
 
     // The command line's report adds up too.
     server.stop();
-    let out = std::process::Command::new(server_bin())
-        .args(["numbers", "report", "--data"])
-        .arg(server.data_dir())
-        .env("GRIDWORK_LOG", "warn")
-        .output()
-        .unwrap();
+    let out = server.command(&["numbers", "report"]).env("GRIDWORK_LOG", "warn").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("奎文〔") && text.contains("潍城〔"), "{text}");

@@ -28,9 +28,11 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 pub mod clients;
+mod columns;
 pub mod enrolments;
 pub mod moderation;
 pub mod numbers;
+pub mod postgres;
 pub mod sqlite;
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

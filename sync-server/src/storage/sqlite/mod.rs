@@ -17,7 +17,6 @@ mod search;
 
 use super::{Backend, Result, StorageError};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use gridwork_core::sql::MigrateError;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -85,25 +84,7 @@ pub(crate) fn closed() -> StorageError {
     StorageError::Database("store is closed".into())
 }
 
-pub(crate) fn corrupt(what: &str) -> StorageError {
-    StorageError::Corrupt(what.to_owned())
-}
-
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    gridwork_core::time::format_ts(t)
-}
-
-pub(crate) fn parse_ts(s: &str, what: &str) -> Result<DateTime<Utc>> {
-    gridwork_core::time::parse_ts(s).ok_or_else(|| corrupt(what))
-}
-
-pub(crate) fn to_sql_int(n: u64, what: &str) -> Result<i64> {
-    i64::try_from(n).map_err(|_| corrupt(what))
-}
-
-pub(crate) fn from_sql_int(n: i64, what: &str) -> Result<u64> {
-    u64::try_from(n).map_err(|_| corrupt(what))
-}
+pub(crate) use super::columns::{corrupt, from_sql_int, parse_ts, to_sql_int, ts};
 
 fn configure(conn: &Connection, writer: bool) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;

@@ -2,31 +2,17 @@
 //! other processes' changes apart.
 
 use super::{SqliteStorage, corrupt, from_sql_int};
+use crate::storage::columns::{category_kind_from_str, category_kind_str};
 use crate::storage::{ReferenceStore, Result, StorageError};
 use async_trait::async_trait;
 use gridwork_core::cases::TimeLimit;
-use gridwork_core::reference::{Category, CategoryKind, OrgLevel, OrgUnit};
+use gridwork_core::reference::{Category, OrgLevel, OrgUnit};
 use gridwork_core::worktime::WorkCalendar;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn bump_reference_rev(conn: &Connection) -> Result<()> {
     conn.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'reference_rev'")?.execute([])?;
     Ok(())
-}
-
-fn category_kind_str(k: CategoryKind) -> &'static str {
-    match k {
-        CategoryKind::Component => "component",
-        CategoryKind::Matter => "matter",
-    }
-}
-
-fn category_kind_from_str(s: &str) -> Result<CategoryKind> {
-    match s {
-        "component" => Ok(CategoryKind::Component),
-        "matter" => Ok(CategoryKind::Matter),
-        _ => Err(corrupt("categories.kind")),
-    }
 }
 
 #[async_trait]
