@@ -165,7 +165,11 @@ impl PgStorage {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").await?;
+        // Made once; looked up first, since IF NOT EXISTS would log a notice at every start.
+        let made: bool = tx.query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[]).await?.get(0);
+        if !made {
+            tx.batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL)").await?;
+        }
         let applied: Option<i32> = tx.query_opt("SELECT version FROM schema_version", &[]).await?.map(|r| r.get(0));
         let applied = applied.unwrap_or(0) as usize;
         if applied > MIGRATIONS.len() {
