@@ -119,14 +119,21 @@ impl ServerConfig {
         })
     }
 
-    /// The photo files of this configuration (staging in `<data>/uploads`).
+    /// The photo files of this configuration: staging in `<data>/uploads`, or in the S3
+    /// store when photos live there (see [`PhotoFiles::shared`]).
     pub fn open_photo_files(&self) -> anyhow::Result<PhotoFiles> {
         let blobs: Arc<dyn BlobStore> = match &self.blobs {
             BlobConfig::Local => Arc::new(LocalBlobs::open(self.data_dir.join("blobs")).context("opening the blob directory")?),
             BlobConfig::S3(s3) => Arc::new(S3Blobs::new(s3).context("configuring the S3 blob store")?),
         };
         tracing::info!(store = %blobs.describe(), "photo blob store");
-        PhotoFiles::new(blobs, self.data_dir.join("uploads"), self.max_photo_bytes).context("opening the upload directory")
+        let uploads = self.data_dir.join("uploads");
+        match self.blobs {
+            // An object store may be shared by several server processes: staged there too.
+            BlobConfig::S3(_) => PhotoFiles::shared(blobs, uploads, self.max_photo_bytes),
+            BlobConfig::Local => PhotoFiles::new(blobs, uploads, self.max_photo_bytes),
+        }
+        .context("opening the upload directory")
     }
 }
 

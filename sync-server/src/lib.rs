@@ -71,6 +71,7 @@ impl RunningServer {
         let RunningServer { state, stop, task, deadlines, .. } = self;
         if let Some(job) = deadlines {
             job.abort();
+            state.deadlines().step_down().await;
         }
         let _ = stop.send(());
         match task.await {
@@ -112,11 +113,23 @@ pub async fn open_database(database: &config::Database) -> anyhow::Result<Stores
     }
 }
 
+/// The photo files of `config`; uploads staged in a shared store and given up on long ago
+/// are swept first.
+pub async fn open_photo_files(config: &ServerConfig) -> anyhow::Result<service::photos::PhotoFiles> {
+    let photos = config.open_photo_files()?;
+    match photos.sweep_staging().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "stale staged uploads removed"),
+        Err(e) => tracing::warn!(error = %e, "sweeping staged uploads failed"),
+    }
+    Ok(photos)
+}
+
 /// Open the configured database, make sure the reference data is there, and serve.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let stores = open_database(&config.database).await?;
     bootstrap::ensure_reference(stores.reference.as_ref()).await?;
-    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock())
+    let state = AppState::new(stores, open_photo_files(&config).await?, config.wall_clock())
         .await?
         .with_trusted_proxies(http::forwarded::TrustedProxies::new(config.trusted_proxies.clone()))
         .with_party_retention_days(config.party_retention_days);

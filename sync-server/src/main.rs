@@ -482,7 +482,7 @@ async fn serve(config: ServerConfig, demo: bool) -> anyhow::Result<()> {
     if bootstrap::ensure_reference(stores.reference.as_ref()).await? {
         tracing::info!("loaded the Weifang org tree and the category table");
     }
-    let state = AppState::new(stores, config.open_photo_files()?, config.wall_clock())
+    let state = AppState::new(stores, gridwork_server::open_photo_files(&config).await?, config.wall_clock())
         .await?
         .with_font(gridwork_server::config::PdfFont::at(config.font.clone()))
         .with_trusted_proxies(TrustedProxies::new(config.trusted_proxies.clone()))

@@ -575,6 +575,367 @@ async fn bulk_actions_apply_to_exactly_the_selection_or_the_filter_and_say_how_m
     html_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
 }
 
+/// The text of an HTML fragment, tags dropped and the entities askama writes read back.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(out.trim()).replace("&#34;", "\"").replace("&lt;", "<").replace("&gt;", ">")
+}
+
+/// The cells (`td` and `th`) of the table row `<tr {attr}="{key}"…>`: each one's text and
+/// its first link.
+fn cells(page: &str, attr: &str, key: &str) -> Vec<(String, Option<String>)> {
+    let start = page.find(&format!("<tr {attr}=\"{key}\"")).unwrap_or_else(|| panic!("no row {attr}={key} in {page}"));
+    let row = &page[start..];
+    let row = &row[..row.find("</tr>").expect("</tr>")];
+    let row = &row[row.find('>').expect("the tr tag") + 1..];
+    row.replace("<th", "<td")
+        .split("<td")
+        .skip(1)
+        .map(|cell| {
+            let inner = &cell[cell.find('>').expect("the cell tag") + 1..];
+            let inner = inner.split("</td").next().expect("cell").split("</th").next().expect("cell");
+            let href = inner.split("href=\"").nth(1).map(|h| unescape(h.split('"').next().expect("href")));
+            (strip_tags(inner), href)
+        })
+        .collect()
+}
+
+/// The count on a queue tab.
+fn tab_count(page: &str, code: &str) -> u64 {
+    let at = page.find(&format!("id=\"tab-{code}\"")).unwrap_or_else(|| panic!("no tab {code}"));
+    let rest = &page[at..];
+    let c = rest.find("<span class=\"count\">").expect("a count") + "<span class=\"count\">".len();
+    rest[c..].split('<').next().expect("n").parse().expect("a number")
+}
+
+/// The ids of the cases a bulk 立案 made, from the links of its answer.
+fn created_cases(page: &str) -> Vec<String> {
+    let Some(list) = page.split("新立案件：").nth(1) else { return Vec::new() };
+    let list = list.split("</p>").next().expect("the list");
+    list.split("<a href=\"/admin/records/").skip(1).map(|s| s.split('"').next().expect("id").to_owned()).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn bulk_dispatch_applies_to_exactly_the_selected_cases() {
+    let h = harness().await;
+    let reports: Vec<Record> = (0..5).map(|i| report(&format!("批量派遣{i}"), "09006")).collect();
+    let loose = report("批量派遣 未立案", "09006");
+    file_reports(&h, &[reports.clone(), vec![loose.clone()]].concat()).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let token = b.csrf().await;
+    let mut form = vec![("_csrf", token.as_str()), ("action", "open_case"), ("scope", "selected")];
+    let ids: Vec<String> = reports.iter().map(|r| r.id.to_string()).collect();
+    form.extend(ids.iter().map(|id| ("ids", id.as_str())));
+    let r = b.post("/admin/bulk", &form).await;
+    assert!(text(&r).contains("id=\"bulk-accepted\">5<"), "{}", text(&r));
+    let cases = created_cases(&text(&r));
+    assert_eq!(cases.len(), 5, "{}", text(&r));
+    let registered = b.page("/admin/records?kind=case&status=registered").await;
+    assert_eq!(sorted(row_ids(&registered)), sorted(cases.clone()));
+
+    // 派遣 three of the five to an officer.
+    let officer = user_id(&h, "officer.kw").await;
+    let to = format!("officer:{officer}");
+    let picked = [cases[0].clone(), cases[2].clone(), cases[3].clone()];
+    let rest = [cases[1].clone(), cases[4].clone()];
+    let mut form = vec![("_csrf", token.as_str()), ("action", "dispatch"), ("scope", "selected"), ("to", to.as_str())];
+    form.extend(picked.iter().map(|id| ("ids", id.as_str())));
+    let r = b.post("/admin/bulk", &form).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", text(&r));
+    let t = text(&r);
+    assert!(t.contains("批量派遣至测试officer.kw"), "{t}");
+    assert!(t.contains("共 3 条：成功 <strong id=\"bulk-accepted\">3</strong> 条"), "{t}");
+    assert!(t.contains("id=\"bulk-rejected\">0<"), "{t}");
+    // Exactly those three are dispatched, to that officer; the other two still wait.
+    let dispatched = b.page("/admin/records?kind=case&status=dispatched").await;
+    assert_eq!(sorted(row_ids(&dispatched)), sorted(picked.to_vec()));
+    let mine = b.page(&format!("/admin/records?assignee={}", urlencode(&to))).await;
+    assert_eq!(total_of(&mine), 3);
+    assert_eq!(sorted(row_ids(&mine)), sorted(picked.to_vec()));
+    for id in &picked {
+        let row = cells(&dispatched, "data-id", id);
+        assert_eq!(row[3].0, "处置中", "the stage of {id}: {row:?}");
+        assert_eq!(row.last().unwrap().0, "测试officer.kw", "the assignee of {id}: {row:?}");
+        let page = b.page(&format!("/admin/records/{id}")).await;
+        assert!(page.contains("id=\"record-status\">处置中<") && page.contains("<td>派遣"), "{page}");
+    }
+    let waiting = b.page("/admin/records?kind=case&status=registered").await;
+    assert_eq!(sorted(row_ids(&waiting)), sorted(rest.to_vec()));
+    for id in &rest {
+        let row = cells(&waiting, "data-id", id);
+        assert_eq!(row[3].0, "已立案", "{row:?}");
+        assert_eq!(row.last().unwrap().0, "", "no assignee on {id}: {row:?}");
+    }
+
+    // A mixed selection: a case already dispatched, one waiting, a report. Only the one
+    // waiting is dispatched; the page says so and names the two refused.
+    let unit = format!("unit:{}", fixtures::DISTRICT);
+    let loose_id = loose.id.to_string();
+    let r = b
+        .post(
+            "/admin/bulk",
+            &[
+                ("_csrf", &token),
+                ("action", "dispatch"),
+                ("scope", "selected"),
+                ("to", &unit),
+                ("ids", &picked[0]),
+                ("ids", &rest[0]),
+                ("ids", &loose_id),
+            ],
+        )
+        .await;
+    let t = text(&r);
+    assert!(t.contains("共 3 条：成功 <strong id=\"bulk-accepted\">1</strong> 条"), "{t}");
+    assert!(t.contains("id=\"bulk-rejected\">2<"), "{t}");
+    assert!(t.contains(&format!("/admin/records/{}\"", picked[0])) && t.contains(&format!("/admin/records/{loose_id}\"")), "{t}");
+    let dispatched = b.page("/admin/records?kind=case&status=dispatched").await;
+    assert_eq!(total_of(&dispatched), 4);
+    assert!(cells(&dispatched, "data-id", &rest[0]).last().unwrap().0.ends_with("执法中队"), "to the unit");
+    assert_eq!(cells(&dispatched, "data-id", &picked[0]).last().unwrap().0, "测试officer.kw", "not moved");
+    let waiting = b.page("/admin/records?kind=case&status=registered").await;
+    assert_eq!(row_ids(&waiting), vec![rest[1].clone()]);
+    assert!(
+        b.page(&format!("/admin/records/{loose_id}")).await.contains("id=\"record-status\">已上报<"),
+        "the report is as it was"
+    );
+
+    // 派遣 needs a valid assignee; refused, nothing changes.
+    for bad in [vec![], vec![("to", "unit:nope")], vec![("to", "officer:nobody")]] {
+        let mut form = vec![("_csrf", token.as_str()), ("action", "dispatch"), ("scope", "selected"), ("ids", rest[1].as_str())];
+        form.extend(bad);
+        html_error(&b.post("/admin/bulk", &form).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    }
+    assert_eq!(row_ids(&b.page("/admin/records?kind=case&status=registered").await), vec![rest[1].clone()]);
+}
+
+#[tokio::test]
+async fn the_queue_counts_each_tab_and_shows_the_oldest_and_nearest_to_due_first() {
+    let h = harness().await;
+    let now = chrono::Utc::now();
+    let at = |hours: i64, what: &str| {
+        let mut r = report(what, "09006");
+        r.created_at = now - chrono::Duration::hours(hours);
+        r
+    };
+    // Made (so their ids run) newest first, filed in yet another order: the queue sorts by
+    // when they were reported.
+    let (new, mid, old) = (at(1, "待办 最新"), at(2, "待办 居中"), at(3, "待办 最早"));
+    file_reports(&h, &[mid.clone(), new.clone(), old.clone()]).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let q = b.page("/admin/queue").await;
+    assert_eq!(
+        ["accept", "notices", "dispatch", "verify", "extension", "overdue"].map(|t| tab_count(&q, t)),
+        [3, 0, 0, 0, 0, 0],
+        "{q}"
+    );
+    assert!(q.contains("id=\"tab-accept\" aria-current=\"page\""), "the first tab is shown");
+    let want: Vec<String> = [&old, &mid, &new].iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(row_ids(&q), want, "oldest first");
+    assert_eq!(row_ids(&b.page("/admin/queue?tab=accept").await), want, "the tab's own URL");
+    // The tab's table link opens the same rows in the same order.
+    let link = q.split("id=\"queue-table\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+    let table = b.page(&unescape(link)).await;
+    assert_eq!((total_of(&table), row_ids(&table)), (3, want.clone()));
+
+    // 立案 the two oldest, a minute apart: they wait for 派遣, oldest first.
+    let token = b.csrf().await;
+    let r = b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &want[0])]).await;
+    let c_old = created_cases(&text(&r)).pop().expect("a case");
+    h.state.clock().wall().shift(chrono::Duration::minutes(1));
+    let r = b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &want[1])]).await;
+    let c_mid = created_cases(&text(&r)).pop().expect("a case");
+    let q = b.page("/admin/queue?tab=dispatch").await;
+    assert_eq!((tab_count(&q, "accept"), tab_count(&q, "dispatch")), (1, 2), "{q}");
+    assert_eq!(row_ids(&q), vec![c_old.clone(), c_mid.clone()], "oldest first");
+    assert_eq!(row_ids(&b.page("/admin/queue?tab=accept").await), vec![want[2].clone()]);
+
+    // 派遣 the newer case first, the older three days later: the officer sees the one due
+    // first on top, though it was opened later.
+    let officer = user_id(&h, "officer.kw").await;
+    let to = format!("officer:{officer}");
+    let r = b
+        .post(
+            &format!("/admin/records/{c_mid}/step"),
+            &[("_csrf", &token), ("from", "registered"), ("action", "dispatch"), ("to", &to)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    h.state.clock().wall().shift(chrono::Duration::days(3));
+    h.state.deadlines().run_once().await.expect("deadlines");
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let r = b.act(&format!("/admin/records/{c_old}/step"), &[("from", "registered"), ("action", "dispatch"), ("to", &to)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    let q = b.page("/admin/queue").await;
+    assert_eq!(
+        ["accept", "notices", "dispatch", "verify", "extension", "overdue"].map(|t| tab_count(&q, t)),
+        [1, 0, 0, 0, 0, 0],
+        "{q}"
+    );
+    let mut officer_b = Browser::signed_in(&h, "officer.kw").await;
+    let q = officer_b.page("/admin/queue").await;
+    assert_eq!(["mine", "unit", "overdue", "notices"].map(|t| tab_count(&q, t)), [2, 0, 0, 0], "{q}");
+    assert!(q.contains("id=\"tab-mine\" aria-current=\"page\""));
+    assert_eq!(row_ids(&q), vec![c_mid.clone(), c_old.clone()], "nearest to due first");
+    let due = |id: &str| cells(&q, "data-id", id)[8].0.clone();
+    assert!(!due(&c_mid).is_empty() && due(&c_mid) < due(&c_old), "{} before {}", due(&c_mid), due(&c_old));
+
+    // Just past the first one's deadline (the page shows China time, to the minute), it is
+    // on both overdue tabs and marked in the list; the second is not.
+    let due_mid =
+        chrono::NaiveDateTime::parse_from_str(&due(&c_mid), "%Y-%m-%d %H:%M").expect("a due time") - chrono::Duration::hours(8);
+    let past = due_mid.and_utc() + chrono::Duration::minutes(2) - chrono::Utc::now();
+    h.state.clock().wall().shift(past);
+    h.state.deadlines().run_once().await.expect("deadlines");
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let q = b.page("/admin/queue?tab=overdue").await;
+    assert_eq!(
+        ["accept", "notices", "dispatch", "verify", "extension", "overdue"].map(|t| tab_count(&q, t)),
+        [1, 0, 0, 0, 0, 1],
+        "{q}"
+    );
+    assert_eq!(row_ids(&q), vec![c_mid.clone()], "the case past its deadline");
+    let mut officer_b = Browser::signed_in(&h, "officer.kw").await;
+    let q = officer_b.page("/admin/queue?tab=overdue").await;
+    assert_eq!(["mine", "unit", "overdue", "notices"].map(|t| tab_count(&q, t)), [2, 0, 1, 0], "{q}");
+    assert_eq!(row_ids(&q), vec![c_mid.clone()]);
+    assert!(q.contains(&format!("<tr data-id=\"{c_mid}\" data-kind=\"case\" class=\"late\">")), "marked overdue");
+    html_error(&officer_b.get("/admin/queue?tab=accept").await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+    h.state.clock().wall().shift(chrono::Duration::zero());
+}
+
+/// The records index's `due_at` is the deadline the server *watches* (`Case::watched_due`),
+/// cleared once a case is marked overdue: "nearest to due first" (the officer's 派给我的
+/// tab, the table's 最近到期 sort) must still put an overdue case first.
+#[tokio::test]
+async fn an_overdue_case_stays_first_in_the_due_first_queue() {
+    let h = harness().await;
+    let (first, second) = (report("到期排序一", "09006"), report("到期排序二", "09006"));
+    file_reports(&h, &[first.clone(), second.clone()]).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let officer = user_id(&h, "officer.kw").await;
+    let to = format!("officer:{officer}");
+    let token = b.csrf().await;
+    let first_id = first.id.to_string();
+    let r = b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &first_id)]).await;
+    let early = created_cases(&text(&r)).pop().expect("a case");
+    b.done(
+        &format!("/admin/records/{early}/step"),
+        &[("from", "registered"), ("action", "dispatch"), ("to", &to)],
+        early.parse().unwrap(),
+        "dispatch",
+    )
+    .await;
+    h.state.clock().wall().shift(chrono::Duration::days(10));
+    h.state.deadlines().run_once().await.expect("deadlines");
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let second_id = second.id.to_string();
+    let token = b.csrf().await;
+    let r =
+        b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &second_id)]).await;
+    let later = created_cases(&text(&r)).pop().expect("a case");
+    b.done(
+        &format!("/admin/records/{later}/step"),
+        &[("from", "registered"), ("action", "dispatch"), ("to", &to)],
+        later.parse().unwrap(),
+        "dispatch",
+    )
+    .await;
+    let mut officer_b = Browser::signed_in(&h, "officer.kw").await;
+    let q = officer_b.page("/admin/queue").await;
+    h.state.clock().wall().shift(chrono::Duration::zero());
+    assert_eq!(row_ids(&q), vec![early, later], "the overdue case, due first, comes first");
+}
+
+#[tokio::test]
+async fn the_figures_count_per_group_and_link_to_the_rows_behind_them() {
+    let h = harness().await;
+    let (a1, a2, other) = (report("统计 占道一", "09006"), report("统计 占道二", "09006"), report("统计 堆物", "06036"));
+    file_reports(&h, &[a1.clone(), a2.clone(), other.clone()]).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let token = b.csrf().await;
+    let (a1_id, a2_id, other_id) = (a1.id.to_string(), a2.id.to_string(), other.id.to_string());
+    let r = b
+        .post(
+            "/admin/bulk",
+            &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &a1_id), ("ids", &a2_id)],
+        )
+        .await;
+    let stalls = created_cases(&text(&r));
+    assert_eq!(stalls.len(), 2, "{}", text(&r));
+    let r = b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &other_id)]).await;
+    let heap = created_cases(&text(&r)).pop().expect("a case");
+    // One of the 占道经营 cases is dispatched to the brigade and then left past its deadline.
+    let late = stalls[0].clone();
+    let unit = format!("unit:{}", fixtures::DISTRICT);
+    let r = b
+        .post(
+            &format!("/admin/records/{late}/step"),
+            &[("_csrf", &token), ("from", "registered"), ("action", "dispatch"), ("to", &unit)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", text(&r));
+    h.state.clock().wall().shift(chrono::Duration::days(10));
+    h.state.deadlines().run_once().await.expect("deadlines");
+    let mut b = Browser::signed_in(&h, "admin").await;
+
+    // By category: 2 registered in 09006 (1 due, 0 closed, 1 overdue), 1 in 06036.
+    let page = b.page("/admin/figures?by=category").await;
+    let row = cells(&page, "data-key", "09006");
+    let values: Vec<&str> = row.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(values[0].starts_with("09006"), "{values:?}");
+    assert_eq!(
+        (values[1], values[2], values[3], values[9]),
+        ("2", "1", "0", "1"),
+        "registered, due, closed, overdue: {values:?}"
+    );
+    assert_eq!(values[4], "0.0%", "结案率 of the one due: {values:?}");
+    let heap_row = cells(&page, "data-key", "06036");
+    assert_eq!((heap_row[1].0.as_str(), heap_row[2].0.as_str(), heap_row[9].0.as_str()), ("1", "0", "0"), "{heap_row:?}");
+    assert_eq!(heap_row[4].0, "—", "nothing due: no rate");
+    // Each figure links to the rows behind it.
+    let registered = b.page(row[1].1.as_deref().expect("a link on 立案数")).await;
+    assert_eq!(total_of(&registered), 2);
+    assert_eq!(sorted(row_ids(&registered)), sorted(stalls.clone()));
+    let overdue = b.page(row[9].1.as_deref().expect("a link on 超期未结")).await;
+    assert_eq!(row_ids(&overdue), vec![late.clone()]);
+    assert_eq!(row_ids(&b.page(heap_row[1].1.as_deref().expect("link")).await), vec![heap.clone()]);
+    let closed = b.page(row[3].1.as_deref().expect("a link on 结案")).await;
+    assert_eq!(total_of(&closed), 0);
+    // The headline: 3 registered, 1 overdue, each a link to its rows.
+    let kpi = page.split("id=\"kpi-overdue\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+    assert!(page.contains("id=\"kpi-overdue\">1<"), "{page}");
+    assert_eq!(row_ids(&b.page(&unescape(kpi)).await), vec![late.clone()]);
+
+    // By district and by unit, the same cases.
+    let page = b.page("/admin/figures?by=district").await;
+    let row = cells(&page, "data-key", fixtures::DISTRICT);
+    assert_eq!((row[1].0.as_str(), row[9].0.as_str()), ("3", "1"), "{row:?}");
+    assert_eq!(total_of(&b.page(row[1].1.as_deref().expect("link")).await), 3);
+    let page = b.page("/admin/figures?by=unit").await;
+    let row = cells(&page, "data-key", &unit);
+    assert!(row[0].0.ends_with("执法中队"), "{row:?}");
+    assert_eq!((row[1].0.as_str(), row[2].0.as_str(), row[9].0.as_str()), ("1", "1", "1"), "{row:?}");
+    assert_eq!(row_ids(&b.page(row[0].1.as_deref().expect("link")).await), vec![late.clone()]);
+    let undispatched = cells(&page, "data-key", "");
+    assert_eq!(undispatched[1].0, "2", "{undispatched:?}");
+    h.state.clock().wall().shift(chrono::Duration::zero());
+}
+
 #[tokio::test]
 async fn a_read_only_officer_sees_no_action_and_a_forged_post_is_403() {
     let h = harness().await;

@@ -98,7 +98,9 @@ impl FaultCounts {
 }
 
 struct Shared {
-    upstream: SocketAddr,
+    /// The servers behind the proxy: each connection goes to one drawn at random (no
+    /// sticky sessions), so a device's next connection may reach another server.
+    upstreams: Vec<SocketAddr>,
     rng: Mutex<Rng>,
     /// Percent of connections that meet a fault (0: a clean link).
     rate: AtomicU64,
@@ -131,10 +133,17 @@ const CAPTURE_LIMIT: usize = 512 * 1024;
 impl FaultProxy {
     /// A proxy to `upstream` whose faults come from `seed`, at `rate` percent of connections.
     pub async fn start(upstream: SocketAddr, seed: u64, rate: u64) -> FaultProxy {
+        Self::start_over(vec![upstream], seed, rate).await
+    }
+
+    /// A proxy that sends each connection to one of `upstreams`, drawn from `seed` like
+    /// the faults: a load balancer without sticky sessions, on a flaky link.
+    pub async fn start_over(upstreams: Vec<SocketAddr>, seed: u64, rate: u64) -> FaultProxy {
+        assert!(!upstreams.is_empty(), "a proxy needs a server");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fault proxy");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let shared = Arc::new(Shared {
-            upstream,
+            upstreams,
             rng: Mutex::new(Rng::new(seed)),
             rate: AtomicU64::new(rate),
             history: Mutex::new(Vec::new()),
@@ -217,8 +226,14 @@ impl Shared {
 
     /// One connection. Each request on it (the bytes the client sends after the previous
     /// answer began) draws its own fault: keep-alive connections carry many requests.
+    /// One of the servers, drawn at random.
+    fn upstream(&self) -> SocketAddr {
+        let n = self.upstreams.len() as u64;
+        self.upstreams[self.rng.lock().unwrap_or_else(|p| p.into_inner()).below(n) as usize]
+    }
+
     async fn serve(self: Arc<Self>, client: TcpStream) {
-        let Ok(server) = TcpStream::connect(self.upstream).await else { return };
+        let Ok(server) = TcpStream::connect(self.upstream()).await else { return };
         let (mut cr, mut cw) = client.into_split();
         let (mut sr, mut sw) = server.into_split();
         let state = Arc::new(Mutex::new(Exchange { fresh: true, ..Exchange::default() }));
@@ -325,7 +340,7 @@ impl Shared {
 
     /// Sends `bytes` to the server on a connection of their own and reads the answers away.
     async fn send_and_discard(&self, bytes: Vec<u8>) {
-        let Ok(mut s) = TcpStream::connect(self.upstream).await else { return };
+        let Ok(mut s) = TcpStream::connect(self.upstream()).await else { return };
         if s.write_all(&bytes).await.is_err() {
             return;
         }

@@ -142,14 +142,37 @@ impl Server {
     }
 
     fn spawn_on(data: &Path, addr: &str, level: &str, stderr: Stdio, database: Option<String>) -> Server {
+        Self::spawn_custom(data, "demo", addr, level, stderr, database, &[], &[])
+    }
+
+    /// Start `gridwork-server <sub>` (`serve`, or `demo` to seed the demo city first) with
+    /// local files in `data`, its database at `database` (None: SQLite in `data`), and
+    /// more arguments and environment (e.g. an S3 store that several servers share).
+    pub fn start_custom(data: &Path, sub: &str, database: Option<String>, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        Self::spawn_custom(data, sub, "127.0.0.1:0", "warn", Stdio::inherit(), database, args, envs)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn spawn_custom(
+        data: &Path,
+        sub: &str,
+        addr: &str,
+        level: &str,
+        stderr: Stdio,
+        database: Option<String>,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         // The deadline job every second, on a clock tests can move (`set_clock_offset`).
         let mut child = Command::new(server_bin())
-            .args(["demo", "--data"])
+            .args([sub, "--data"])
             .arg(data)
             .args(["--addr", addr, "--deadline-interval-secs", "1", "--clock-offset-file"])
             .arg(data.join(CLOCK_OFFSET_FILE))
+            .args(args)
             .env("GRIDWORK_DATABASE", database.as_deref().unwrap_or(""))
             .env("GRIDWORK_LOG", level)
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

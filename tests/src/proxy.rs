@@ -3,8 +3,8 @@
 //! server's answer back: a response lost on a flaky 4G link.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -22,6 +22,8 @@ pub struct Proxy {
     /// Cut every connection once this many bytes went up in total (0: never).
     cut_up_at: Arc<AtomicU64>,
     pub counters: Arc<Counters>,
+    /// Where new connections go, and how many times that changed.
+    upstream: Arc<Mutex<(SocketAddr, u64)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,18 +34,28 @@ impl Proxy {
         let drop_responses = Arc::new(AtomicBool::new(false));
         let cut_up_at = Arc::new(AtomicU64::new(0));
         let counters = Arc::new(Counters::default());
-        let (flag, cut, count) = (drop_responses.clone(), cut_up_at.clone(), counters.clone());
+        let upstream = Arc::new(Mutex::new((upstream, 0)));
+        let (flag, cut, count, to) = (drop_responses.clone(), cut_up_at.clone(), counters.clone(), upstream.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (flag, cut, count) = (flag.clone(), cut.clone(), count.clone());
+                let (flag, cut, count, to) = (flag.clone(), cut.clone(), count.clone(), to.clone());
                 tokio::spawn(async move {
-                    if let Ok(server) = TcpStream::connect(upstream).await {
-                        relay(client, server, flag, cut, count).await;
+                    let (addr, epoch) = *to.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Ok(server) = TcpStream::connect(addr).await {
+                        let moved = Moved { to, epoch };
+                        relay(client, server, flag, cut, count, moved).await;
                     }
                 });
             }
         });
-        Proxy { url, drop_responses, cut_up_at, counters, task }
+        Proxy { url, drop_responses, cut_up_at, counters, upstream, task }
+    }
+
+    /// Send new connections to `upstream` from now on, and close the open ones at their
+    /// next bytes: the address now leads to another server.
+    pub fn switch_to(&self, upstream: SocketAddr) {
+        let mut to = self.upstream.lock().unwrap_or_else(|p| p.into_inner());
+        *to = (upstream, to.1 + 1);
     }
 
     /// While on, every answer from the server is swallowed and its connection cut.
@@ -68,7 +80,26 @@ impl Drop for Proxy {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>, cut: Arc<AtomicU64>, count: Arc<Counters>) {
+/// A connection's upstream as it was when the connection was made.
+struct Moved {
+    to: Arc<Mutex<(SocketAddr, u64)>>,
+    epoch: u64,
+}
+
+impl Moved {
+    fn since(&self) -> bool {
+        self.to.lock().unwrap_or_else(|p| p.into_inner()).1 != self.epoch
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    drop_flag: Arc<AtomicBool>,
+    cut: Arc<AtomicU64>,
+    count: Arc<Counters>,
+    moved: Moved,
+) {
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let c2 = count.clone();
@@ -79,6 +110,10 @@ async fn relay(client: TcpStream, server: TcpStream, drop_flag: Arc<AtomicBool>,
         loop {
             match cr.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
+                Ok(_) if moved.since() => {
+                    dead_up.store(true, Ordering::SeqCst);
+                    break;
+                }
                 Ok(n) => {
                     let before = c2.up.load(Ordering::SeqCst);
                     let limit = cut.load(Ordering::SeqCst);

@@ -15,6 +15,7 @@
 //! Needs `chromedriver` and `chromium` (Debian: `chromium chromium-driver`). Without them the
 //! test fails when `CI=true` and is skipped (with a message) otherwise.
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use gridwork_core::cases::Case;
 use gridwork_core::model::{Record, RecordBody, Report};
@@ -253,10 +254,85 @@ impl Browser {
         serde_json::from_value(v).expect("ids")
     }
 
+    /// The table's rows as the page shows them: kind, overdue mark, 状态 and 区域 columns.
+    async fn rows(&self) -> Vec<ShownRow> {
+        let js = "var head = Array.from(document.querySelectorAll('table.records thead th')).map(h => h.innerText);\
+                  var col = n => head.findIndex(h => h.indexOf(n) === 0);\
+                  var st = col('状态'), pl = col('区域');\
+                  return Array.from(document.querySelectorAll('table.records tbody tr')).map(r => ({\
+                    id: r.dataset.id, kind: r.dataset.kind, late: r.classList.contains('late'),\
+                    status: r.cells[st].innerText, place: r.cells[pl].innerText}))";
+        let v = self.c.execute(js, vec![]).await.expect("rows");
+        let s = |r: &Value, k: &str| r[k].as_str().unwrap_or_else(|| panic!("{k} of {r}")).to_owned();
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| ShownRow {
+                id: s(r, "id"),
+                kind: s(r, "kind"),
+                late: r["late"].as_bool().expect("late"),
+                status: s(r, "status"),
+                place: s(r, "place"),
+            })
+            .collect()
+    }
+
+    /// Press one key (WebDriver key actions: down, then up) on whatever has the focus.
+    async fn press(&self, key: char) {
+        let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.c.perform_actions(keys).await.unwrap_or_else(|e| panic!("key {key:?}: {e}"));
+    }
+
+    /// The id of the element that has the keyboard's focus.
+    async fn focused(&self) -> String {
+        let v = self.c.execute("return document.activeElement ? document.activeElement.id : ''", vec![]).await.expect("focus");
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Press Tab until `id` has the focus (the page's own tab order: nothing is focused
+    /// by script).
+    async fn tab_to(&self, id: &str) {
+        for _ in 0..150 {
+            if self.focused().await == id {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("Tab never reached #{id} on {} (last focus: #{})", self.path().await, self.focused().await);
+    }
+
+    /// With a select box focused, press ArrowDown until it holds `value`.
+    async fn arrow_to(&self, id: &str, value: &str) {
+        assert_eq!(self.focused().await, id);
+        for _ in 0..100 {
+            let now = self.find(&format!("#{id}")).await.prop("value").await.unwrap().unwrap_or_default();
+            if now == value {
+                return;
+            }
+            self.press(ARROW_DOWN).await;
+        }
+        panic!("ArrowDown never chose {value} in #{id}");
+    }
+
     async fn total(&self) -> u64 {
         let t = self.text("#total").await;
         t.trim_start_matches("共").trim().trim_end_matches('条').trim().parse().unwrap_or_else(|_| panic!("total {t}"))
     }
+}
+
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
+const SPACE: char = '\u{E00D}';
+const ARROW_DOWN: char = '\u{E015}';
+
+/// A row of the records table, as shown.
+#[derive(Debug)]
+struct ShownRow {
+    id: String,
+    kind: String,
+    late: bool,
+    status: String,
+    place: String,
 }
 
 fn case(r: &Record) -> &Case {
@@ -330,6 +406,7 @@ async fn the_console_in_a_real_browser() {
     let rubbish = reporter.create(draft).unwrap();
     let dup1 = reporter.create(report(&reporter, KW_GRID, &format!("{tag} 重复上报一"))).unwrap();
     let dup2 = reporter.create(report(&reporter, KW_GRID, &format!("{tag} 重复上报二"))).unwrap();
+    let by_keys = reporter.create(report(&reporter, KW_GRID, &format!("{tag} 键盘办理 占道经营"))).unwrap();
     let rep = reporter.sync().await.unwrap();
     assert_eq!((rep.rejected, rep.photos_uploaded), (0, 1));
 
@@ -368,6 +445,8 @@ async fn the_console_in_a_real_browser() {
     b.until("the overdue rows", || async { b.exists("table.records tbody tr.late").await }).await;
     let overdue = b.row_ids().await;
     assert!(!overdue.is_empty(), "the demo city has overdue cases");
+    let all_overdue = b.rows().await;
+    let overdue_total = b.total().await;
     assert_eq!(b.c.find_all(Locator::Css("table.records tbody tr:not(.late)")).await.unwrap().len(), 0);
     // The community of the first, then that community only.
     b.click("table.records tbody tr a.open").await;
@@ -375,10 +454,32 @@ async fn the_console_in_a_real_browser() {
     let grid = b.text("#field-grid").await;
     let community = grid.rsplit('（').next().unwrap().trim_end_matches('）').split('-').next().unwrap().to_owned();
     assert_eq!(community.len(), 12, "{grid}");
+    // `奎文区 东关街道 胜利东街社区 第1网格（…）`: the community's name, as the table's 区域 shows it.
+    let community_name = grid.split_whitespace().nth(2).unwrap_or_else(|| panic!("a community in {grid}")).to_owned();
+    assert!(community_name.ends_with("社区"), "{grid}");
     b.goto(&format!("/admin/records?kind=case&overdue=1&org={community}")).await;
-    let in_community = b.row_ids().await;
-    assert!(!in_community.is_empty() && in_community.len() <= overdue.len().max(in_community.len()));
-    assert!(b.total().await >= 1);
+    let in_community = b.rows().await;
+    let ids: Vec<&str> = in_community.iter().map(|r| r.id.as_str()).collect();
+    assert!(ids.contains(&overdue[0].as_str()), "the case the community was read from is in its list: {ids:?}");
+    // Every row shown is an overdue case of that community, as the page shows it.
+    for r in &in_community {
+        assert_eq!(r.kind, "case", "{r:?}");
+        assert!(r.late && r.status.contains("超期"), "not shown overdue: {r:?}");
+        assert!(r.place.split_whitespace().any(|p| p == community_name), "not in {community_name}: {r:?}");
+    }
+    // And none is missing: each overdue case the unfiltered list showed in that community.
+    let community_total = b.total().await;
+    assert_eq!(community_total as usize, in_community.len(), "all on one page");
+    assert!(community_total <= overdue_total, "{community_total} of {overdue_total}");
+    for r in all_overdue.iter().filter(|r| r.place.split_whitespace().any(|p| p == community_name)) {
+        assert!(ids.contains(&r.id.as_str()), "{r:?} is missing from the community's list");
+    }
+    // The last of them, opened: its grid is in that community, and it is marked overdue.
+    let last = &in_community.last().unwrap().id;
+    b.goto(&format!("/admin/records/{last}")).await;
+    assert!(b.text("#field-grid").await.contains(&format!("（{community}-")), "{last}");
+    assert!(b.text("#record-title").await.contains("超期"));
+    b.goto(&format!("/admin/records?kind=case&overdue=1&org={community}")).await;
     assert_eq!(
         b.find("#f-org").await.prop("value").await.unwrap().as_deref(),
         Some(community.as_str()),
@@ -443,6 +544,50 @@ async fn the_console_in_a_real_browser() {
     let seen = shown(&reporter, case_id).expect("the case is on the reporter's phone");
     assert_eq!(case(&seen).reply.as_deref(), Some("您反映的问题已派遣至奎文执法中队，将尽快处置。"));
     b.clean("08-case-replied").await;
+
+    // The main flow with the keyboard alone (WebDriver key actions, no clicks, nothing
+    // focused by script): Tab to each control in the page's order, arrows in the select
+    // boxes, Enter or Space on the buttons. 立案 (not yet dispatched), then 派遣 to the
+    // officer, then a reply from a template; each reaches the phones.
+    b.goto(&format!("/admin/records/{}", by_keys.id)).await;
+    b.wait_path("/admin/records/").await;
+    b.tab_to("open-submit").await;
+    b.press(ENTER).await;
+    b.until("the case opened by the keyboard", || async { b.path().await.contains("done=open_case") }).await;
+    b.wait_path("/admin/records/").await;
+    assert_eq!(b.text("#flash").await, "已立案");
+    assert_eq!(b.text("#record-status").await, "已立案", "立案 only: it waits for 派遣");
+    let keyed_case: Uuid = b.path().await.trim_start_matches("/admin/records/").split('?').next().unwrap().parse().unwrap();
+    assert_ne!(keyed_case, by_keys.id);
+    b.tab_to("dispatch-to").await;
+    b.arrow_to("dispatch-to", &format!("officer:{officer_id}")).await;
+    b.tab_to("dispatch-submit").await;
+    b.press(SPACE).await;
+    b.until("the 派遣 by the keyboard", || async { b.path().await.contains("done=dispatch") }).await;
+    b.wait_path("/admin/records/").await;
+    assert_eq!(b.text("#flash").await, "已派遣");
+    assert_eq!(b.text("#record-status").await, "处置中");
+    assert!(b.text("#timeline").await.contains("派遣"), "the timeline has the step");
+    b.tab_to("reply-template").await;
+    b.press(ARROW_DOWN).await; // the first template; it fills the text and moves the focus there
+    b.until("the template's text", || async {
+        b.find("#reply-text").await.prop("value").await.unwrap().is_some_and(|v| v.contains("派遣至王建国"))
+    })
+    .await;
+    let keyed_reply = b.find("#reply-text").await.prop("value").await.unwrap().unwrap();
+    b.tab_to("reply-submit").await;
+    b.press(ENTER).await;
+    b.until("the reply by the keyboard", || async { b.path().await.contains("done=reply") }).await;
+    b.wait_path("/admin/records/").await;
+    assert_eq!(b.text("#field-reply").await, keyed_reply.trim());
+    b.clean("08b-case-by-keyboard").await;
+    officer.sync().await.unwrap();
+    let on_phone = shown(&officer, keyed_case).expect("the keyboard's case is on the officer's phone");
+    assert_eq!(on_phone.status, gridwork_core::model::Status::Dispatched);
+    assert_eq!(case(&on_phone).assignee, Some(gridwork_core::cases::Assignee::Officer { user_id: officer_id.clone() }));
+    reporter.sync().await.unwrap();
+    let seen = shown(&reporter, keyed_case).expect("the keyboard's case is on the reporter's phone");
+    assert_eq!(case(&seen).reply.as_deref(), Some(keyed_reply.trim()));
 
     // Reveal a party's phone: masked, then shown, then in the audit trail.
     b.goto("/admin/records?kind=notice&org=370705").await; // 奎文区: the officer below may see it

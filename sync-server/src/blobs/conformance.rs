@@ -169,6 +169,27 @@ pub async fn large_object_roundtrip(store: Arc<dyn BlobStore>, scratch: &Path) {
     assert_eq!(sha_hex(&got), sha_hex(&data));
 }
 
+/// Small objects put from memory read back whole; a listing finds exactly the objects
+/// under a prefix (at any depth), with their lengths, and not those beside it.
+pub async fn put_bytes_and_list_by_prefix(store: Arc<dyn BlobStore>, _scratch: &Path) {
+    let a = noise(1000, 7);
+    store.put_bytes("staging/ab/12/0000-03e8", a.clone().into()).await.expect("put");
+    store.put_bytes("staging/ab/12/03e8-0002", bytes::Bytes::from_static(b"xy")).await.expect("put");
+    store.put_bytes("staging/ab/34/0000-0001", bytes::Bytes::from_static(b"z")).await.expect("put");
+    store.put_bytes("staging/abc/0000-0001", bytes::Bytes::from_static(b"q")).await.expect("put");
+    assert_eq!(read_all(store.as_ref(), "staging/ab/12/0000-03e8").await.expect("present"), a);
+    let mut under = store.list("staging/ab").await.expect("list");
+    under.sort_by(|x, y| x.key.cmp(&y.key));
+    let got: Vec<(&str, u64)> = under.iter().map(|l| (l.key.as_str(), l.len)).collect();
+    assert_eq!(got, [("staging/ab/12/0000-03e8", 1000), ("staging/ab/12/03e8-0002", 2), ("staging/ab/34/0000-0001", 1)]);
+    let age = chrono::Utc::now() - under[0].modified;
+    assert!(age < chrono::Duration::minutes(5) && age > chrono::Duration::minutes(-5), "modified now: {age}");
+    assert!(store.list("staging/none").await.expect("list").is_empty(), "nothing under an unknown prefix");
+    store.delete("staging/ab/12/03e8-0002").await.expect("delete");
+    assert_eq!(store.list("staging/ab/12").await.expect("list").len(), 1);
+    assert!(store.list("../x").await.is_err(), "prefixes are checked like keys");
+}
+
 /// An `s3s-fs` server on a free loopback port, serving a temporary directory with one
 /// bucket; killed on drop.
 pub struct S3sFs {
@@ -265,7 +286,8 @@ macro_rules! blob_conformance {
             get_of_a_missing_key_is_none,
             invalid_keys_are_refused,
             concurrent_reader_never_sees_a_partial_object,
-            large_object_roundtrip
+            large_object_roundtrip,
+            put_bytes_and_list_by_prefix
         );
     };
     (@cases $open:expr; $($case:ident),*) => {

@@ -2,8 +2,9 @@
 //! renames over the key's path and fsyncs the directory: a reader opens either the old
 //! file or the new one, never a part, and an acknowledged put survives a power cut.
 
-use super::{Blob, BlobResult, BlobStore, check_key};
+use super::{Blob, BlobResult, BlobStore, Listed, check_key};
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
 use std::fs;
 use std::io;
@@ -54,13 +55,28 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-fn put_blocking(src: &Path, tmp: &Path, dest: &Path) -> io::Result<()> {
+/// Where a put takes its bytes from.
+enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+fn put_blocking(src: Source<'_>, tmp: &Path, dest: &Path) -> io::Result<()> {
     let result = (|| {
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
         }
-        fs::copy(src, tmp)?;
-        fs::OpenOptions::new().write(true).open(tmp)?.sync_all()?;
+        match src {
+            Source::File(src) => {
+                fs::copy(src, tmp)?;
+                fs::OpenOptions::new().write(true).open(tmp)?.sync_all()?;
+            }
+            Source::Bytes(bytes) => {
+                let mut f = fs::File::create(tmp)?;
+                io::Write::write_all(&mut f, bytes)?;
+                f.sync_all()?;
+            }
+        }
         fs::rename(tmp, dest)?;
         if let Some(parent) = dest.parent() {
             sync_dir(parent)?;
@@ -73,16 +89,65 @@ fn put_blocking(src: &Path, tmp: &Path, dest: &Path) -> io::Result<()> {
     result
 }
 
+/// The files under `dir` (the directory of key `prefix`), as keys.
+fn list_blocking(dir: &Path, prefix: &str) -> io::Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), prefix.to_owned())];
+    while let Some((dir, key)) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                // Removed meanwhile (another upload finished): not listed.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let child = format!("{key}/{name}");
+            if meta.is_dir() {
+                stack.push((entry.path(), child));
+            } else {
+                let modified = meta.modified().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default();
+                out.push(Listed { key: child, len: meta.len(), modified });
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[async_trait]
 impl BlobStore for LocalBlobs {
     async fn put_file(&self, key: &str, src: &Path) -> BlobResult<()> {
         let dest = self.path_of(key)?;
         let tmp = self.tmp_path();
         let src = src.to_path_buf();
-        tokio::task::spawn_blocking(move || put_blocking(&src, &tmp, &dest))
+        tokio::task::spawn_blocking(move || put_blocking(Source::File(&src), &tmp, &dest))
             .await
             .map_err(|e| io::Error::other(e.to_string()))??;
         Ok(())
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> BlobResult<()> {
+        let dest = self.path_of(key)?;
+        let tmp = self.tmp_path();
+        tokio::task::spawn_blocking(move || put_blocking(Source::Bytes(&bytes), &tmp, &dest))
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))??;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> BlobResult<Vec<Listed>> {
+        let dir = self.path_of(prefix)?;
+        let prefix = prefix.to_owned();
+        let listed = tokio::task::spawn_blocking(move || list_blocking(&dir, &prefix))
+            .await
+            .map_err(|e| io::Error::other(e.to_string()))??;
+        Ok(listed)
     }
 
     async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {

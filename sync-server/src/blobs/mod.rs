@@ -48,10 +48,24 @@ pub trait BlobStore: Send + Sync {
     /// The object under `key`, streamed; `None` if there is none.
     async fn get(&self, key: &str) -> BlobResult<Option<Blob>>;
     async fn exists(&self, key: &str) -> BlobResult<bool>;
+    /// Store `bytes` (a small object: a staged piece of an upload) under `key`, atomically
+    /// as [`BlobStore::put_file`].
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> BlobResult<()>;
+    /// Every object whose key starts with the segments of `prefix` (`staging/ab`: keys
+    /// under `staging/ab/`), in no particular order.
+    async fn list(&self, prefix: &str) -> BlobResult<Vec<Listed>>;
     /// Remove `key`; removing a missing key is not an error.
     async fn delete(&self, key: &str) -> BlobResult<()>;
     /// For logs: which store this is (no credentials).
     fn describe(&self) -> String;
+}
+
+/// One object of a [`BlobStore::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub len: u64,
+    pub modified: chrono::DateTime<chrono::Utc>,
 }
 
 /// Key of a photo's file.

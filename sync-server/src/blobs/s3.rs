@@ -2,12 +2,13 @@
 //! `object_store` crate. S3 makes an object visible only once its PUT (or multipart
 //! upload) completes, so readers never see a part. Reads are streamed.
 
-use super::{Blob, BlobError, BlobResult, BlobStore, check_key};
+use super::{Blob, BlobError, BlobResult, BlobStore, Listed, check_key};
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStoreExt, RetryConfig, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -115,6 +116,18 @@ impl BlobStore for S3Blobs {
         } else {
             self.put_multipart(&path, file).await
         }
+    }
+
+    async fn put_bytes(&self, key: &str, bytes: Bytes) -> BlobResult<()> {
+        let path = Self::path_of(key)?;
+        self.store.put(&path, bytes.into()).await.map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> BlobResult<Vec<Listed>> {
+        let path = Self::path_of(prefix)?;
+        let metas: Vec<object_store::ObjectMeta> = self.store.list(Some(&path)).try_collect().await.map_err(store_err)?;
+        Ok(metas.into_iter().map(|m| Listed { key: m.location.to_string(), len: m.size, modified: m.last_modified }).collect())
     }
 
     async fn get(&self, key: &str) -> BlobResult<Option<Blob>> {

@@ -8,13 +8,14 @@
 //! the real sync service, so the op log's rules are checked against each backend too),
 //! [`photos`], [`cases`] (assignments, departures, deadlines, numbers), [`audit`], [`search`],
 //! [`numbers`] (notice-number blocks), [`clients`] (Open311 client applications),
-//! [`enrolments`] (enrolment codes).
+//! [`enrolments`] (enrolment codes), [`leases`] (jobs run by one process at a time).
 
 pub mod accounts;
 pub mod audit;
 pub mod cases;
 pub mod clients;
 pub mod enrolments;
+pub mod leases;
 pub mod moderation;
 pub mod numbers;
 pub mod photos;
@@ -136,6 +137,7 @@ macro_rules! storage_conformance {
             clients::clients_roundtrip_revoke_and_filed_requests,
             moderation::hiding_and_redactions_roundtrip_with_their_history,
             enrolments::codes_are_used_once_before_they_expire,
+            leases::a_lease_has_one_holder_until_it_runs_out,
             numbers::blocks_follow_each_other_and_never_overlap,
             numbers::a_number_is_used_once_and_only_from_its_device_block,
             numbers::returns_and_losses_close_blocks_and_every_number_is_accounted

@@ -79,8 +79,20 @@ impl ServerClock {
     }
 
     /// The stamp an op is ordered by: its own, unless it runs too far ahead of ours.
-    pub fn stamp(&self, op_hlc: &Hlc, now: DateTime<Utc>) -> Hlc {
-        effective_hlc(op_hlc, &self.hlc, ms(now))
+    /// `stored` is the highest clock the record holds now (read inside the unit of work):
+    /// the clock first moves past it, and an op this server made itself (the console, the
+    /// deadline job: stamped with its node before the record was read) is stamped afresh,
+    /// so that it orders after every write already stored, whichever server process
+    /// accepted that write and however far its clock ran ahead of ours.
+    pub fn stamp(&self, op_hlc: &Hlc, stored: Option<&Hlc>, now: DateTime<Utc>) -> Hlc {
+        let now = ms(now);
+        if let Some(high) = stored {
+            self.hlc.observe_at(high, now);
+        }
+        if op_hlc.node == self.hlc.node() {
+            return self.hlc.tick_at(now);
+        }
+        effective_hlc(op_hlc, &self.hlc, now)
     }
 
     /// A fresh stamp for the server's own answer (e.g. a login).
@@ -108,6 +120,20 @@ mod tests {
         let clock = ServerClock::new(Arc::new(WallClock::system()), Some(&far));
         assert!(clock.tick() > far);
         assert!(clock.peek() > far);
+    }
+
+    #[test]
+    fn own_ops_are_stamped_after_what_another_process_stored() {
+        let clock = ServerClock::new(Arc::new(WallClock::system()), None);
+        let mine = clock.tick();
+        // Another server process, its clock a minute ahead, wrote the record since.
+        let other = Hlc::new(mine.wall_ms + 60_000, 3, "server");
+        let stamp = clock.stamp(&mine, Some(&other), Utc::now());
+        assert!(stamp > other, "{stamp} after {other}");
+        // A device's op keeps its own stamp (it may lose to the later write: that is LWW).
+        let phone = Hlc::new(mine.wall_ms, 0, "phone");
+        assert_eq!(clock.stamp(&phone, Some(&other), Utc::now()), phone);
+        assert!(clock.tick() > other);
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! overdue (超期), and a notice still 已告知 at the end of its rectification day becomes
 //! 逾期未整改. The changes are ops of the system actor through the ordinary push path, so
 //! they are checked by the same rules and sync to every device like any other edit.
+//!
+//! Several server processes may share one database: the job runs in whichever holds the
+//! `deadlines` lease (renewed at each run; taken over by another process once its holder
+//! has missed [`LEASE_RUNS`] runs), so a deadline is marked once, not once per process.
 
 use crate::domain::DomainError;
 use crate::domain::access::Caller;
@@ -9,6 +13,7 @@ use crate::domain::clock::ServerClock;
 use crate::service::reference::ReferenceService;
 use crate::service::sync::SyncService;
 use crate::storage::RecordStore;
+use crate::storage::leases::LeaseStore;
 use gridwork_core::cases::{CaseStep, SYSTEM_USER, StepAction};
 use gridwork_core::model::{RecordBody, Role, Status};
 use gridwork_core::protocol::{Op, OpAction, Outcome, RecordPatch};
@@ -19,6 +24,11 @@ use uuid::Uuid;
 
 /// Records looked at per run (the rest wait for the next run).
 const PER_RUN: u32 = 500;
+/// The lease's name.
+pub const LEASE: &str = "deadlines";
+/// A lease lasts this many runs: a holder that stops (killed, cut off from the database)
+/// is replaced after about this many intervals.
+pub const LEASE_RUNS: u32 = 3;
 
 /// What one run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,6 +42,9 @@ pub struct DeadlineService {
     sync: Arc<SyncService>,
     reference: Arc<ReferenceService>,
     clock: Arc<ServerClock>,
+    leases: Arc<dyn LeaseStore>,
+    /// This process's name as a lease holder (unique per start).
+    holder: String,
 }
 
 impl DeadlineService {
@@ -40,8 +53,23 @@ impl DeadlineService {
         sync: Arc<SyncService>,
         reference: Arc<ReferenceService>,
         clock: Arc<ServerClock>,
+        leases: Arc<dyn LeaseStore>,
     ) -> Self {
-        DeadlineService { records, sync, reference, clock }
+        let holder = format!("{}-{}", std::process::id(), Uuid::now_v7().simple());
+        DeadlineService { records, sync, reference, clock, leases, holder }
+    }
+
+    /// Take or renew the job's lease for `LEASE_RUNS` runs of `every`: true if this
+    /// process is the one to run it now.
+    pub async fn lead(&self, every: Duration) -> Result<bool, DomainError> {
+        Ok(self.leases.take_lease(LEASE, &self.holder, every.saturating_mul(LEASE_RUNS)).await?)
+    }
+
+    /// Give the lease up (at shutdown), so another process takes over at its next run.
+    pub async fn step_down(&self) {
+        if let Err(e) = self.leases.release_lease(LEASE, &self.holder).await {
+            tracing::warn!(error = %e, "releasing the deadline lease failed");
+        }
     }
 
     /// The system actor: an admin's rights over the whole city, its own name.
@@ -89,12 +117,22 @@ impl DeadlineService {
         Ok(run)
     }
 
-    /// Run every `every` until the task is dropped.
+    /// Run every `every` while this process holds the lease, until the task is dropped.
     pub fn spawn(self: Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut leading = false;
             loop {
-                if let Err(e) = self.run_once().await {
-                    tracing::error!(error = %e, "deadline run failed");
+                match self.lead(every).await {
+                    Ok(lead) => {
+                        if lead != leading {
+                            tracing::info!(holder = %self.holder, lead, "deadline job lease");
+                            leading = lead;
+                        }
+                        if lead && let Err(e) = self.run_once().await {
+                            tracing::error!(error = %e, "deadline run failed");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "taking the deadline lease failed"),
                 }
                 tokio::time::sleep(every).await;
             }

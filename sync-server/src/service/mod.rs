@@ -19,6 +19,7 @@ pub mod open311;
 pub mod photos;
 pub mod public_notices;
 pub mod reference;
+pub mod staging;
 pub mod stalls;
 pub mod sync;
 

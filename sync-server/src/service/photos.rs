@@ -7,6 +7,10 @@
 //! checked (hash, image type, decodable), thumbnailed, put into the blob store and
 //! recorded; a failed check removes the staging file, so nothing half-written remains.
 //! Appends to one photo are serialised by a per-photo async mutex.
+//!
+//! Servers that share an object store ([`PhotoFiles::shared`]) stage in that store instead
+//! (`staging.rs`), so that an upload resumes through any of them; the local directory then
+//! only holds the file being checked.
 
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::{Blob, BlobStore, photo_key, thumb_key};
@@ -14,6 +18,7 @@ use crate::domain::DomainError;
 use crate::domain::access::Caller;
 use crate::domain::error::{Conflict, InvalidKind, TooLarge};
 use crate::service::reference::ReferenceService;
+use crate::service::staging::{PIECE, StoreStaging};
 use crate::storage::moderation::Region;
 use crate::storage::{PhotoRow, PhotoSight, PhotoStore};
 use bytes::Bytes;
@@ -50,6 +55,8 @@ static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// upload locks.
 pub struct PhotoFiles {
     blobs: Arc<dyn BlobStore>,
+    /// Staging in the blob store (several servers on one store); `None`: in `uploads`.
+    shared: Option<StoreStaging>,
     uploads: PathBuf,
     max_bytes: u64,
     locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
@@ -86,7 +93,25 @@ impl PhotoFiles {
                 let _ = fs::remove_file(path);
             }
         }
-        Ok(PhotoFiles { blobs, uploads, max_bytes, locks: Mutex::new(HashMap::new()) })
+        Ok(PhotoFiles { blobs, shared: None, uploads, max_bytes, locks: Mutex::new(HashMap::new()) })
+    }
+
+    /// Photos in `blobs`, staged in `blobs` too, so that any server process sharing the
+    /// store resumes an upload another one started; `scratch_dir` holds this process's
+    /// files being checked. Staged uploads untouched for [`STALE_UPLOAD`] are swept by
+    /// [`PhotoFiles::sweep_staging`].
+    pub fn shared(blobs: Arc<dyn BlobStore>, scratch_dir: impl Into<PathBuf>, max_bytes: u64) -> io::Result<Self> {
+        let mut files = Self::new(blobs.clone(), scratch_dir, max_bytes)?;
+        files.shared = Some(StoreStaging::new(blobs));
+        Ok(files)
+    }
+
+    /// Remove uploads staged in a shared store and untouched for [`STALE_UPLOAD`].
+    pub async fn sweep_staging(&self) -> io::Result<usize> {
+        match &self.shared {
+            Some(staging) => staging.sweep(STALE_UPLOAD).await,
+            None => Ok(0),
+        }
     }
 
     /// The default layout under the data directory: blobs in `<data>/blobs`, staging in
@@ -244,8 +269,13 @@ impl PhotosService {
             return Ok(done(&row));
         }
         self.open_upload(&caller.user_id, &req.sha256)?;
-        let (part, size_file, size) = (self.files.part_path(&req.sha256), self.files.size_path(&req.sha256), req.size);
-        let offset = blocking(move || prepare_staging(&part, &size_file, size)).await?;
+        let offset = match &self.files.shared {
+            Some(staging) => staging.begin(&req.sha256, req.size).await.map_err(DomainError::internal)?,
+            None => {
+                let (part, size_file, size) = (self.files.part_path(&req.sha256), self.files.size_path(&req.sha256), req.size);
+                blocking(move || prepare_staging(&part, &size_file, size)).await?
+            }
+        };
         if offset == req.size {
             // Every byte arrived earlier but finishing failed (e.g. the blob store was down).
             return self.finish(&caller.user_id, &req.sha256, req.size).await;
@@ -298,6 +328,9 @@ impl PhotosService {
         if let Some(row) = self.held_for(caller, sha256).await? {
             return Ok(done(&row));
         }
+        if let Some(staging) = &self.files.shared {
+            return self.append_shared(staging, caller, sha256, offset, content_length, body).await;
+        }
         let part = self.files.part_path(sha256);
         let size_file = self.files.size_path(sha256);
         let Some(declared) = blocking(move || read_declared(&size_file)).await? else {
@@ -349,6 +382,69 @@ impl PhotosService {
         if now == declared { self.finish(&caller.user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
     }
 
+    /// [`Self::append_locked`] into a shared store: what arrives is put as pieces of at most
+    /// [`PIECE`] bytes (kept even when the connection breaks), so memory stays bounded.
+    async fn append_shared<S, E>(
+        &self,
+        staging: &StoreStaging,
+        caller: &Caller,
+        sha256: &str,
+        offset: u64,
+        content_length: Option<u64>,
+        body: S,
+    ) -> Result<UploadStatus, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+    {
+        let Some((declared, held)) = staging.progress(sha256).await.map_err(DomainError::internal)? else {
+            return Err(DomainError::Conflict(Conflict::UploadOffset));
+        };
+        if held != offset {
+            return Err(DomainError::Conflict(Conflict::UploadOffset));
+        }
+        let room = declared.saturating_sub(offset);
+        if content_length.is_some_and(|n| n > room) {
+            return Err(too_long());
+        }
+        let mut buf = bytes::BytesMut::new();
+        let (mut written, mut put) = (0u64, Vec::new());
+        let mut body = std::pin::pin!(body);
+        let outcome = loop {
+            match tokio::time::timeout(BODY_IDLE_TIMEOUT, body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    if written + (buf.len() + chunk.len()) as u64 > room {
+                        break Err(too_long());
+                    }
+                    buf.extend_from_slice(&chunk);
+                    while buf.len() >= PIECE {
+                        let piece = buf.split_to(PIECE).freeze();
+                        let len = piece.len() as u64;
+                        match staging.put_piece(sha256, declared, offset + written, piece).await {
+                            Ok(key) => put.push(key),
+                            Err(e) => return Err(DomainError::internal(e)),
+                        }
+                        written += len;
+                    }
+                }
+                Ok(None) => break Ok(()),
+                // The connection broke or stalled: keep what arrived.
+                Ok(Some(Err(_))) | Err(_) => break Err(DomainError::Interrupted),
+            }
+        };
+        if matches!(outcome, Err(DomainError::Invalid { kind: InvalidKind::UploadTooLong, .. })) {
+            staging.remove(&put).await.map_err(DomainError::internal)?;
+            return Err(too_long());
+        }
+        if !buf.is_empty() {
+            let len = buf.len() as u64;
+            staging.put_piece(sha256, declared, offset + written, buf.freeze()).await.map_err(DomainError::internal)?;
+            written += len;
+        }
+        outcome?;
+        let now = offset + written;
+        if now == declared { self.finish(&caller.user_id, sha256, declared).await } else { Ok(status(sha256, declared, now)) }
+    }
+
     /// Every byte has arrived: check, thumbnail, store, record. A failed check removes the
     /// staging file; a failure of the blob store or the database keeps it, so the next POST
     /// finishes the upload without the bytes being sent again.
@@ -364,6 +460,16 @@ impl PhotosService {
         let part = self.files.part_path(sha256);
         let size_file = self.files.size_path(sha256);
         let thumb = self.files.thumb_tmp_path(sha256);
+        if let Some(staging) = &self.files.shared
+            && !staging.assemble(sha256, size, &part).await.map_err(DomainError::internal)?
+        {
+            let _ = tokio::fs::remove_file(&part).await;
+            // Another server process finished it a moment ago (and removed the pieces).
+            if let Some(row) = self.store.photo_uploaded(sha256).await? {
+                return Ok(done(&row));
+            }
+            return Err(DomainError::Conflict(Conflict::UploadOffset));
+        }
         let checked = {
             let (part, thumb, want) = (part.clone(), thumb.clone(), sha256.to_owned());
             let _decoding = DECODES.acquire().await.map_err(DomainError::internal)?;
@@ -398,6 +504,9 @@ impl PhotosService {
                     Ok(())
                 })
                 .await?;
+                if let Some(staging) = &self.files.shared {
+                    staging.discard(sha256).await.map_err(DomainError::internal)?;
+                }
                 let (kind, message) = match bad {
                     Checked::HashMismatch => (InvalidKind::HashMismatch, "照片内容与声明的SHA-256不符"),
                     _ => (InvalidKind::NotAPhoto, "照片只能是JPEG、PNG或WebP格式"),
@@ -412,6 +521,10 @@ impl PhotosService {
         .await;
         if let Err(e) = stored {
             let _ = tokio::fs::remove_file(&thumb).await;
+            if self.files.shared.is_some() {
+                // The pieces stay in the store for the next attempt.
+                let _ = tokio::fs::remove_file(&part).await;
+            }
             return Err(DomainError::internal(format!("blob store: {e}")));
         }
         let row = PhotoRow {
@@ -431,6 +544,9 @@ impl PhotosService {
             Ok(())
         })
         .await?;
+        if let Some(staging) = &self.files.shared {
+            staging.discard(sha256).await.map_err(DomainError::internal)?;
+        }
         tracing::info!(user = %user_id, size, "photo uploaded");
         Ok(status(sha256, size, size))
     }

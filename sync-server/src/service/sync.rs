@@ -334,7 +334,8 @@ impl SyncService {
         op: &Op,
         now: DateTime<Utc>,
     ) -> Result<(NewVersion, Hlc), Rejection> {
-        let stamp = self.clock.stamp(&op.hlc, now);
+        let stored = current.and_then(|c| c.clocks.values().max());
+        let stamp = self.clock.stamp(&op.hlc, stored, now);
         let state = apply_op(current, op, &stamp, &caller.actor(), refs, now)?;
         Ok((version(state, refs)?, stamp))
     }

@@ -30,6 +30,7 @@ use uuid::Uuid;
 pub mod clients;
 mod columns;
 pub mod enrolments;
+pub mod leases;
 pub mod moderation;
 pub mod numbers;
 pub mod postgres;
@@ -479,6 +480,8 @@ pub struct Stores {
     pub enrolments: Arc<dyn enrolments::EnrolmentStore>,
     /// Hidden records and redacted public photos (`moderation.rs`).
     pub moderation: Arc<dyn moderation::ModerationStore>,
+    /// Jobs that run in one server process at a time (`leases.rs`).
+    pub leases: Arc<dyn leases::LeaseStore>,
     backend: Arc<dyn Backend>,
 }
 
@@ -494,6 +497,7 @@ impl Stores {
             + numbers::NumberStore
             + enrolments::EnrolmentStore
             + moderation::ModerationStore
+            + leases::LeaseStore
             + Backend
             + 'static,
     {
@@ -507,6 +511,7 @@ impl Stores {
             numbers: backend.clone(),
             enrolments: backend.clone(),
             moderation: backend.clone(),
+            leases: backend.clone(),
             backend,
         }
     }

@@ -8,6 +8,7 @@ mod audit;
 pub mod backup;
 mod clients;
 mod enrolments;
+mod leases;
 mod moderation;
 mod numbers;
 mod photos;
@@ -42,6 +43,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_changes.sql"),
     include_str!("migrations/012_evidence.sql"),
     include_str!("migrations/013_timeline.sql"),
+    include_str!("migrations/014_leases.sql"),
 ];
 
 pub struct SqliteStorage {

@@ -94,8 +94,14 @@ fn order(sort: SortKey) -> (&'static str, bool) {
         SortKey::NewestFirst => ("created_at", true),
         SortKey::OldestFirst => ("created_at", false),
         SortKey::UpdatedFirst => ("updated_at", true),
-        // Records without a deadline sort after every date ('~' is above any digit).
-        SortKey::DueFirst => ("coalesce(due_at, '~')", false),
+        // Overdue cases first (by their own deadline: the watched one, `due_at`, is cleared
+        // once the server marked them), then the running ones nearest to due, then records
+        // without a deadline ('~' is above any digit).
+        SortKey::DueFirst => (
+            "(CASE WHEN overdue THEN '0' || coalesce(json_extract(doc, '$.body.case.due_at'), '') \
+              ELSE '1' || coalesce(due_at, '~') END)",
+            false,
+        ),
     }
 }
 
