@@ -1019,3 +1019,489 @@ fn the_doc_names_every_reason_step_header_and_path() {
         assert!(doc.contains(p), "the path {p}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The OpenAPI document has every route of the device API and of Open311, and nothing else:
+// the routes are read from the routers' own source (`.route(path, methods)` in
+// src/http/api/*.rs and src/http/open311/*.rs, their paths worked out from the constants,
+// `let`s and `format!`s they are made of), and every path of the document is probed on the
+// real router.
+
+/// A Rust source file, its line comments dropped.
+fn rust_source(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+}
+
+/// Byte offsets of `s` outside string literals, with the bracket depth there.
+fn depths(s: &str) -> Vec<(usize, char, i32)> {
+    let (mut out, mut depth, mut in_str, mut escaped) = (Vec::new(), 0, false, false);
+    for (i, c) in s.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => {
+                out.push((i, c, depth));
+                depth += 1;
+            }
+            ')' | ']' | '}' => {
+                depth -= 1;
+                out.push((i, c, depth));
+            }
+            _ => out.push((i, c, depth)),
+        }
+    }
+    out
+}
+
+/// What is inside the brackets that open at byte `open`.
+fn inside(s: &str, open: usize) -> &str {
+    let d = depths(&s[open..]);
+    let close = d.iter().skip(1).find(|(_, c, depth)| matches!(c, ')' | ']' | '}') && *depth == 0).expect("balanced").0;
+    &s[open + 1..open + close]
+}
+
+/// `s` split at its top-level commas.
+fn top_level_args(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c, depth) in depths(s) {
+        if c == ',' && depth == 0 {
+            out.push(s[start..i].trim());
+            start = i + 1;
+        }
+    }
+    out.push(s[start..].trim());
+    out.retain(|a| !a.is_empty());
+    out
+}
+
+/// The `const NAME: &str = "…";` and `let name = …;` of a source file.
+#[derive(Default)]
+struct Bindings {
+    consts: BTreeMap<String, String>,
+    lets: BTreeMap<String, String>,
+}
+
+impl Bindings {
+    fn of(src: &str) -> Bindings {
+        let mut b = Bindings::default();
+        for line in src.lines().map(str::trim) {
+            let line = line.strip_prefix("pub ").unwrap_or(line);
+            if let Some(rest) = line.strip_prefix("const ")
+                && let Some((name, value)) = rest.split_once(": &str = ")
+            {
+                b.consts.insert(name.trim().to_owned(), value.trim_end_matches(';').to_owned());
+            } else if let Some(rest) = line.strip_prefix("let ")
+                && let Some((name, value)) = rest.split_once(" = ")
+                && value.ends_with(';')
+            {
+                // The first: a router is made before the handlers below it.
+                b.lets.entry(name.trim().to_owned()).or_insert_with(|| value.trim_end_matches(';').to_owned());
+            }
+        }
+        b
+    }
+}
+
+/// The string a route's path expression makes: literals, `route_of(…)` (the path relative
+/// to `/v1`, as `http/api/mod.rs` has it), `format!` with `{}` and `{name}`, `paths::X`
+/// (core/src/protocol.rs) and the file's own constants and `let`s.
+fn eval_path(expr: &str, file: &Bindings, protocol: &Bindings, what: &str) -> String {
+    let e = expr.trim().trim_start_matches('&').trim();
+    let call = |name: &str| e.strip_prefix(name).filter(|r| r.starts_with('(') && r.ends_with(')')).map(|r| &r[1..r.len() - 1]);
+    if let Some(lit) = e.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        assert!(!lit.contains('\\'), "{what}: an escape in {e}");
+        return lit.to_owned();
+    }
+    if let Some(inner) = call("route_of") {
+        let p = eval_path(inner, file, protocol, what);
+        return p.strip_prefix(paths::PREFIX).unwrap_or(&p).to_owned();
+    }
+    if let Some(inner) = call("format!") {
+        let args = top_level_args(inner);
+        let template = args[0].strip_prefix('"').and_then(|r| r.strip_suffix('"')).expect("a format string");
+        let mut rest = args[1..].iter();
+        let (mut out, mut chars) = (String::new(), template.chars().peekable());
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    out.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    out.push('}');
+                }
+                '{' => {
+                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    let arg = if name.is_empty() { rest.next().expect("a format argument").to_string() } else { name };
+                    out.push_str(&eval_path(&arg, file, protocol, what));
+                }
+                c => out.push(c),
+            }
+        }
+        return out;
+    }
+    if let Some(name) = e.strip_prefix("paths::") {
+        let v = protocol.consts.get(name).unwrap_or_else(|| panic!("{what}: no paths::{name} in core/src/protocol.rs"));
+        return eval_path(v, file, protocol, what);
+    }
+    if let Some(v) = file.consts.get(e).or_else(|| file.lets.get(e)) {
+        return eval_path(v, file, protocol, what);
+    }
+    panic!("{what}: cannot work out the path `{e}`: teach eval_path (tests/protocol_doc.rs) this form");
+}
+
+/// The methods of a method router chain (`post(issue).get(open)`, `patch(f).layer(…)`).
+fn methods_of(chain: &str) -> Vec<Method> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for (_, c, depth) in depths(chain) {
+        if depth != 0 {
+            continue;
+        }
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        if c == '(' {
+            match word.as_str() {
+                "get" => out.push(Method::GET),
+                "post" => out.push(Method::POST),
+                "put" => out.push(Method::PUT),
+                "patch" => out.push(Method::PATCH),
+                "delete" => out.push(Method::DELETE),
+                "head" => out.push(Method::HEAD),
+                "options" => out.push(Method::OPTIONS),
+                "trace" => out.push(Method::TRACE),
+                "connect" => out.push(Method::CONNECT),
+                "any" | "on" | "method_router" => panic!("`{word}(…)` in `{chain}`: list its methods here"),
+                _ => {}
+            }
+        }
+        word.clear();
+    }
+    assert!(!out.is_empty(), "no method in `{chain}`");
+    out
+}
+
+/// One route a router serves.
+#[derive(Debug)]
+struct Route {
+    method: Method,
+    /// The whole path, its prefix included (`/open311/v2/{file}`).
+    path: String,
+    /// For a capture of the form `name.ext` (Open311's `{file}`): the names the handler
+    /// serves, if it compares the name with fixed ones (`"discovery" =>`); else any name.
+    names: Vec<String>,
+    origin: String,
+}
+
+/// The fixed names a handler compares its `{file}` name with: `"x" =>`, `name != "x"`.
+fn handler_names(src: &str, handler: &str) -> Vec<String> {
+    let start = src.find(&format!("fn {handler}(")).unwrap_or_else(|| panic!("no fn {handler}"));
+    let body = &src[start..];
+    let body = &body[..body.find("\n}").expect("the handler's end")];
+    let mut out = Vec::new();
+    for (i, _) in body.match_indices('"') {
+        let rest = &body[i + 1..];
+        let Some(end) = rest.find('"') else { continue };
+        let lit = &rest[..end];
+        let ok = !lit.is_empty() && lit.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let before = body[..i].trim_end();
+        if ok && (rest[end + 1..].trim_start().starts_with("=>") || before.ends_with("name !=") || before.ends_with("name ==")) {
+            out.push(lit.to_owned());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every route of the device API and of Open311, from the routers' source.
+fn served_routes() -> Vec<Route> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let protocol = Bindings::of(&rust_source(&root.join("../core/src/protocol.rs")));
+    // Where each router file is nested, as src/http/mod.rs and http/api/mod.rs say.
+    let http = rust_source(&root.join("src/http/mod.rs"));
+    let api = rust_source(&root.join("src/http/api/mod.rs"));
+    assert!(http.contains(".nest(gridwork_core::protocol::paths::PREFIX, api::router("), "the device API under /v1");
+    assert!(http.contains(".nest(open311::PREFIX, open311::router())"), "Open311 under its prefix");
+    assert!(api.contains(".merge(crate::http::open311::clients::admin_router())"), "the Open311 clients under /v1");
+    let mut out = Vec::new();
+    for dir in ["src/http/api", "src/http/open311"] {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(dir)).expect(dir).map(|e| e.expect("entry").path()).collect();
+        files.sort();
+        for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+            let src = rust_source(&file);
+            let name = format!("{dir}/{}", file.file_name().expect("name").to_string_lossy());
+            let calls: Vec<usize> = src.match_indices(".route(").map(|(i, _)| i + ".route".len()).collect();
+            for other in [".route_service(", ".nest(", ".nest_service(", ".fallback_service("] {
+                assert!(!src.contains(other), "{name}: `{other}…)` is not read by this test: teach served_routes");
+            }
+            if calls.is_empty() {
+                continue;
+            }
+            let prefix = match name.as_str() {
+                n if n.starts_with("src/http/api/") => paths::PREFIX,
+                "src/http/open311/clients.rs" => paths::PREFIX,
+                "src/http/open311/mod.rs" => gridwork_server::http::open311::PREFIX,
+                n => panic!("{n} has routes: say in served_routes (tests/protocol_doc.rs) where it is nested"),
+            };
+            let bindings = Bindings::of(&src);
+            for open in calls {
+                let args = top_level_args(inside(&src, open));
+                assert_eq!(args.len(), 2, "{name}: .route({})", args.join(", "));
+                let what = format!("{name}: .route({}, …)", args[0]);
+                let path = format!("{prefix}{}", eval_path(args[0], &bindings, &protocol, &what));
+                for method in methods_of(args[1]) {
+                    // The handler of this method, for the names a `{file}` route serves.
+                    let handler = args[1]
+                        .split(&format!("{}(", method.as_str().to_ascii_lowercase()))
+                        .nth(1)
+                        .and_then(|r| r.split(')').next())
+                        .unwrap_or("")
+                        .trim()
+                        .to_owned();
+                    let names = if path.ends_with("{file}")
+                        && !handler.is_empty()
+                        && handler.chars().all(|c| c.is_alphanumeric() || c == '_')
+                    {
+                        handler_names(&src, &handler)
+                    } else {
+                        Vec::new()
+                    };
+                    out.push(Route { method, path: path.clone(), names, origin: what.clone() });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The formats a `{file}` capture ends in (`split` in http/open311/mod.rs: `"json" => …`).
+fn open311_formats() -> Vec<String> {
+    let src = rust_source(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/open311/mod.rs"));
+    let names = handler_names(&src, "split");
+    assert!(names.contains(&"json".to_owned()) && names.contains(&"xml".to_owned()), "{names:?}");
+    names
+}
+
+fn is_capture(seg: &str) -> bool {
+    seg.starts_with('{') && seg.ends_with('}')
+}
+
+/// Whether a documented path is one the route's pattern matches (a capture takes a whole
+/// segment; a `{file}` capture with fixed names only `<name>.<format>`).
+fn route_matches(route: &Route, documented: &str, formats: &[String]) -> bool {
+    let (r, d): (Vec<&str>, Vec<&str>) = (route.path.split('/').collect(), documented.split('/').collect());
+    r.len() == d.len()
+        && r.iter().zip(&d).all(|(r, d)| {
+            if !is_capture(r) {
+                return r == d;
+            }
+            if *r != "{file}" {
+                return !d.is_empty();
+            }
+            let Some((name, ext)) = d.rsplit_once('.') else { return false };
+            formats.iter().any(|f| f == ext)
+                && (if route.names.is_empty() { !name.is_empty() } else { route.names.iter().any(|n| n == name) })
+        })
+}
+
+/// The document's operations: (path, method).
+fn documented_operations() -> Vec<(String, Method)> {
+    let doc = openapi::build();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("a method");
+            out.push((path.clone(), m));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_the_routers_serve_is_in_the_openapi_document() {
+    let routes = served_routes();
+    assert!(routes.len() >= 25, "only {} routes read from the routers: {routes:#?}", routes.len());
+    let formats = open311_formats();
+    let documented = documented_operations();
+    let mut missing = Vec::new();
+    for route in &routes {
+        let served = |path: &str| documented.iter().any(|(p, m)| *m == route.method && p == path);
+        if route.path.ends_with("{file}") && !route.names.is_empty() {
+            // Each name in each format: `discovery.json`, `discovery.xml`, …
+            let base = route.path.trim_end_matches("{file}");
+            for name in &route.names {
+                for f in &formats {
+                    let path = format!("{base}{name}.{f}");
+                    if !served(&path) {
+                        missing.push(format!("{} {path} ({})", route.method, route.origin));
+                    }
+                }
+            }
+        } else if route.path.ends_with("{file}") {
+            // An id in each format: `requests/{service_request_id}.json`, `.xml`.
+            for f in &formats {
+                let ok = documented
+                    .iter()
+                    .any(|(p, m)| *m == route.method && route_matches(route, p, &formats) && p.ends_with(&format!("}}.{f}")));
+                if !ok {
+                    missing.push(format!("{} {} as .{f} ({})", route.method, route.path, route.origin));
+                }
+            }
+        } else if !documented.iter().any(|(p, m)| *m == route.method && route_matches(route, p, &formats)) {
+            missing.push(format!("{} {} ({})", route.method, route.path, route.origin));
+        }
+    }
+    assert!(missing.is_empty(), "served but not in the OpenAPI document:\n{}", missing.join("\n"));
+    // And the document has nothing under these prefixes that no route serves.
+    let surfaces = [paths::PREFIX, gridwork_server::http::open311::PREFIX];
+    let unserved: Vec<String> = documented
+        .iter()
+        .filter(|(p, _)| surfaces.iter().any(|s| p.starts_with(&format!("{s}/"))))
+        .filter(|(p, m)| !routes.iter().any(|r| r.method == *m && route_matches(r, p, &formats)))
+        .map(|(p, m)| format!("{m} {p}"))
+        .collect();
+    assert!(unserved.is_empty(), "in the OpenAPI document but no route serves it:\n{}", unserved.join("\n"));
+    assert!(routes.iter().all(|r| r.method != Method::PUT), "the probe below relies on no route taking PUT");
+}
+
+#[tokio::test]
+async fn every_path_of_the_openapi_document_is_served_by_the_real_router() {
+    let h = common::harness().await;
+    let admin = common::login(&h, "admin").await;
+    // Real values for the path parameters that name something: a service, a filed request.
+    let r = common::send(&h.app, axum::http::Request::builder().uri("/open311/v2/services.json"), Body::empty()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let services: Value = r.json();
+    let code = services[0]["service_code"].as_str().expect("a service").to_owned();
+    let body = json!({"name": "探测", "grid": fixtures::GRID, "lat": 36.7069, "lon": 119.1617});
+    let req = common::authed(Method::POST, "/v1/open311/clients", &admin).header("content-type", "application/json");
+    let r = common::send(&h.app, req, Body::from(body.to_string())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let created: Value = r.json();
+    let (key, client) = (created["api_key"].as_str().expect("key").to_owned(), created["client"]["id"].clone());
+    let form = format!("api_key={key}&service_code={code}&lat=36.7069&long=119.1617&description=probe");
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/open311/v2/requests.json")
+        .header("content-type", "application/x-www-form-urlencoded");
+    let r = common::send(&h.app, req, Body::from(form)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let filed: Value = r.json();
+    let id = filed[0]["service_request_id"].as_str().expect("id").to_owned();
+    let token = filed[0]["token"].as_str().expect("token").to_owned();
+    let value_of = |param: &str| -> String {
+        match param {
+            "sha256" => "0".repeat(64),
+            "id" => client.as_str().expect("client id").to_owned(),
+            "service_code" => code.clone(),
+            "service_request_id" => id.clone(),
+            "token" => token.clone(),
+            other => panic!("no probe value for the path parameter `{other}`: add one here"),
+        }
+    };
+    let concrete = |path: &str| -> String {
+        let mut out = String::new();
+        let mut rest = path;
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').expect("a closing brace") + open;
+            out.push_str(&rest[..open]);
+            out.push_str(&value_of(&rest[open + 1..close]));
+            rest = &rest[close + 1..];
+        }
+        out.push_str(rest);
+        out
+    };
+    // Without credentials: a route answers 401 or 403 (or 400, 415, 422 on an empty body)
+    // before it looks for anything; only a path no route has is 404, a method it lacks 405.
+    let probe = |method: Method, uri: String| {
+        let app = h.app.clone();
+        async move {
+            let r = common::send(&app, axum::http::Request::builder().method(method.clone()).uri(&uri), Body::empty()).await;
+            (r.status, String::from_utf8_lossy(&r.body).into_owned())
+        }
+    };
+    let documented = documented_operations();
+    assert!(documented.len() >= 30, "{} operations", documented.len());
+    let mut wrong = Vec::new();
+    for (path, method) in &documented {
+        let uri = concrete(path);
+        let (status, body) = probe(method.clone(), uri.clone()).await;
+        if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
+            wrong.push(format!("{method} {path} ({uri}): {status} {body}"));
+        }
+        // The path is routed, whatever the method: one it never takes is 405, not 404.
+        let (status, body) = probe(Method::PUT, uri.clone()).await;
+        if status != StatusCode::METHOD_NOT_ALLOWED {
+            wrong.push(format!("PUT {path} ({uri}): {status}, not 405: {body}"));
+        }
+    }
+    assert!(wrong.is_empty(), "documented but not served:\n{}", wrong.join("\n"));
+    // The probe can tell: a path no route has is 404, a method a route lacks 405.
+    for (method, uri, want) in [
+        (Method::GET, "/v1/numbers/nothing-here", StatusCode::NOT_FOUND),
+        (Method::GET, "/open311/v2/services/a/b.json", StatusCode::NOT_FOUND),
+        (Method::GET, "/open311/v2/nothing.json", StatusCode::NOT_FOUND),
+        (Method::DELETE, paths::NUMBER_ACCOUNTS, StatusCode::METHOD_NOT_ALLOWED),
+        (Method::POST, "/open311/v2/discovery.json", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        assert_eq!(probe(method.clone(), uri.to_owned()).await.0, want, "{method} {uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_number_accounts_answer_is_what_the_openapi_document_says() {
+    let h = common::harness().await;
+    let logins = sign_in_roles(&h).await;
+    common::take_block(&h, &logins["officer"], 10).await;
+    let r = common::send(&h.app, common::authed(Method::GET, paths::NUMBER_ACCOUNTS, &logins["admin"]), Body::empty()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let doc = openapi::build();
+    let op = &doc["paths"][paths::NUMBER_ACCOUNTS]["get"];
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"],
+        "#/components/schemas/NumberAccount"
+    );
+    let schemas = openapi::schemas();
+    let keys_of = |schema: &Value, key: &str| -> BTreeSet<String> {
+        schema[key].as_array().map_or_else(
+            || schema[key].as_object().expect("properties").keys().cloned().collect(),
+            |a| a.iter().map(|v| v.as_str().expect("a name").to_owned()).collect(),
+        )
+    };
+    let answer: Vec<Value> = r.json();
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    for (schema, value) in [("NumberAccount", &answer[0]), ("NumberBlock", &answer[0]["block"])] {
+        let have: BTreeSet<String> = value.as_object().expect("an object").keys().cloned().collect();
+        assert_eq!(keys_of(&schemas[schema], "properties"), have, "{schema}: the fields");
+        assert_eq!(keys_of(&schemas[schema], "required"), have, "{schema}: all required");
+        for (field, v) in value.as_object().expect("object") {
+            let p = &schemas[schema]["properties"][field];
+            let ty = p["type"].as_str();
+            let ok = match v {
+                Value::Number(n) => (ty == Some("integer") && (n.is_u64() || p["minimum"].is_null())) || ty == Some("number"),
+                Value::String(_) => ty == Some("string") || p["$ref"] == "#/components/schemas/DateTime",
+                Value::Object(_) => p["$ref"] == "#/components/schemas/NumberBlock",
+                _ => false,
+            };
+            assert!(ok, "{schema}.{field}: {v} against {p}");
+        }
+    }
+    // Grid workers and officers are refused, as the document's `(admin)` says.
+    let r = common::send(&h.app, common::authed(Method::GET, paths::NUMBER_ACCOUNTS, &logins["officer"]), Body::empty()).await;
+    r.error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(op["summary"].as_str().is_some_and(|s| s.contains("(admin)")));
+}

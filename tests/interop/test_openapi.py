@@ -12,6 +12,6 @@ def test_the_served_document_is_valid_openapi_3_1(base_url: str):
     assert doc["openapi"].startswith("3.1")
     validate(doc)
     paths = doc["paths"]
-    for p in ["/v1/sync/push", "/v1/sync/pull", "/v1/exports/records.csv", "/open311/v2/requests.json", "/open311/v2/requests.xml",
+    for p in ["/v1/sync/push", "/v1/sync/pull", "/v1/numbers/accounts", "/v1/exports/records.csv", "/open311/v2/requests.json", "/open311/v2/requests.xml",
               "/open311/v2/discovery.xml", "/open311/v2/requests/{service_request_id}.json", "/open311/v2/tokens/{token}.xml"]:
         assert p in paths, p

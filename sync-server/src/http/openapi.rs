@@ -11,8 +11,8 @@
 use crate::http::api::exports;
 use crate::http::open311::{self, Discovery, Endpoint, ErrorEntry};
 use crate::service::open311::{
-    ClientInfo, CreatedClient, FiledAnswer, MAX_IDS, MAX_PAGE_SIZE, NewClient, Service, ServiceDefinition, ServiceRequest,
-    TokenAnswer,
+    ClientInfo, CreatedClient, FiledAnswer, MAX_IDS, MAX_MEDIA_URL, MAX_PAGE_SIZE, NewClient, Service, ServiceDefinition,
+    ServiceRequest, TokenAnswer,
 };
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -629,6 +629,27 @@ pub fn schemas() -> Map<String, Value> {
             json!({ "id": uint(), "prefix": { "type": "string" }, "year": { "type": "integer" }, "first": uint(), "last": uint() }),
         ),
     );
+    let count = |what: &str| described(uint(), what);
+    put(
+        "NumberAccount",
+        described(
+            object(
+                &["block", "device_id", "user_id", "issued_at", "used", "cancelled", "returned", "lost", "open"],
+                json!({
+                    "block": r("NumberBlock"),
+                    "device_id": { "type": "string", "description": "the device the block was issued to" },
+                    "user_id": { "type": "string", "description": "the account that asked for it" },
+                    "issued_at": r("DateTime"),
+                    "used": count("on a notice (cancelled ones included)"),
+                    "cancelled": count("of those, on a cancelled notice (作废: the number is kept, never reused)"),
+                    "returned": count("given back by the device, never used"),
+                    "lost": count("given up with the device when it changed hands or was revoked, never used"),
+                    "open": count("still the device's to use: used + returned + lost + open is the block's length"),
+                }),
+            ),
+            "号段台账: one block handed out and what became of its numbers",
+        ),
+    );
     put("BlockRequest", object(&["count"], json!({ "count": { "type": "integer", "minimum": 1, "maximum": MAX_BLOCK } })));
     put(
         "ReturnRequest",
@@ -832,6 +853,10 @@ pub fn build() -> Value {
         paths::NUMBER_RETURN.into(),
         json!({ "post": device_op("退回未用号码 give back unused numbers", vec![], Some(r("ReturnRequest")), json!({ "200": ok("how many went back", r("ReturnResponse")) })) }),
     );
+    p.insert(
+        paths::NUMBER_ACCOUNTS.into(),
+        json!({ "get": device_op("号段台账 every block and its numbers' fate (admin)", vec![], None, json!({ "200": ok("one entry per block issued", array(r("NumberAccount"), None)) })) }),
+    );
 
     // Exports.
     let list = |what: &str| query(what, json!({ "type": "string" }), "comma-separated");
@@ -900,12 +925,31 @@ pub fn build() -> Value {
         query("page_size", json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE }), "default 100"),
         query("jurisdiction_id", json!({ "type": "string" }), "ignored: one jurisdiction"),
     ];
+    // The form's rules, as `Open311Service::file` checks them (a form breaking one is 400,
+    // a wrong or missing key 403). Its texts become a report's, checked by the core's
+    // `validate` (no control characters, `char::is_control`, but tab and newline).
+    const CONTROL: &str = "\\u0000-\\u001f\\u007f-\\u009f";
+    let no_control = "[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]";
     let form_props = json!({
-        "api_key": { "type": "string" }, "jurisdiction_id": { "type": "string" }, "service_code": { "type": "string" },
-        "lat": { "type": "number" }, "long": { "type": "number" }, "address_string": { "type": "string" }, "address_id": { "type": "string" },
+        "api_key": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$", "description": "the key of a live client application (64 hex digits; an admin makes one with POST /v1/open311/clients, and revokes it); wrong, missing or revoked: 403. May also come in the query string" },
+        "jurisdiction_id": { "type": "string", "description": "ignored: one jurisdiction" },
+        "service_code": { "type": "string", "pattern": "\\S", "description": "a `service_code` of services.json (a GB/T 47678.5 小类); blank is missing" },
+        "lat": { "type": "number", "minimum": -90, "maximum": 90, "description": "WGS-84; with `long`" },
+        "long": { "type": "number", "minimum": -180, "maximum": 180, "description": "WGS-84; with `lat`" },
+        "address_string": { "type": "string", "maxLength": MAX_ADDRESS_CHARS, "pattern": format!("^{no_control}*[^\\s{CONTROL}]{no_control}*$"), "description": "the place in words, not blank, no control characters but tab and newline; without lat/long the request is placed at its client application's intake point" },
+        "address_id": { "type": "string", "description": "not supported: give lat and long, or address_string" },
         "email": { "type": "string" }, "device_id": { "type": "string" }, "account_id": { "type": "string" },
         "first_name": { "type": "string" }, "last_name": { "type": "string" }, "phone": { "type": "string" },
-        "description": { "type": "string" }, "media_url": { "type": "string" },
+        "description": { "type": "string", "maxLength": MAX_DESCRIPTION_CHARS, "pattern": format!("^{no_control}*$"), "description": "the report's description, no control characters but tab and newline (blank: the service's name and the client's)" },
+        "media_url": { "type": "string", "pattern": format!("^https?://[^\\s{CONTROL}]*$"), "description": format!("a link to a photo, kept as a link: http(s), no spaces or control characters, at most {MAX_MEDIA_URL} bytes") },
+    });
+    let form = json!({
+        "type": "object",
+        "required": ["api_key", "service_code"],
+        "properties": form_props,
+        "description": "a location is required: lat and long together, or address_string. The contact fields (email, device_id, account_id, first_name, last_name, phone) are personal data: never read, never stored",
+        "anyOf": [{ "required": ["lat", "long"] }, { "required": ["address_string"] }],
+        "dependentRequired": { "lat": ["long"], "long": ["lat"] },
     });
     for (ext, js) in [("json", true), ("xml", false)] {
         p.insert(
@@ -921,7 +965,7 @@ pub fn build() -> Value {
             json!({ "get": open311_op("服务定义 service definition", js, vec![path_param("service_code", json!({ "type": "string" }))], r("Open311ServiceDefinition"), "200") }),
         );
         let mut post = open311_op("提交诉求 file a request", js, vec![], array(r("Open311Filed"), None), "201");
-        post["requestBody"] = json!({ "required": true, "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object", "required": ["api_key", "service_code"], "properties": form_props } } } });
+        post["requestBody"] = json!({ "required": true, "content": { "application/x-www-form-urlencoded": { "schema": form } } });
         p.insert(
             o("requests", ext),
             json!({
