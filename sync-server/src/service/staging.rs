@@ -69,7 +69,7 @@ fn parse(sha256: &str, listed: Vec<Listed>) -> Listing {
             out.pieces.push((size, Piece { key: l.key, offset, len }));
         }
     }
-    out.sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
     out
 }
 
