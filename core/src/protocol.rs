@@ -434,7 +434,7 @@ pub struct PushResponse {
     pub server_hlc: Hlc,
 }
 
-/// `GET /v1/sync/pull?since=<seq>&limit=<n>`
+/// `GET /v1/sync/pull?since=<seq>&limit=<n>[&epoch=<e>][&pending=<n>]`
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
@@ -445,6 +445,10 @@ pub struct PullQuery {
     /// The `epoch` of the answer the cursor came from (absent on a first pull).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<u64>,
+    /// Changes and photos the device still has to send (its outbox and photo queue as the
+    /// pull starts): shown to admins beside the device's last sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
 }
 
 /// A record the caller may no longer see (e.g. a case dispatched elsewhere): the device

@@ -148,10 +148,17 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
     let auth = ctx.auth(&session, &device_id);
     let mut report = SyncReport::default();
     let mut progress = SyncProgress { phase: SyncPhase::Pulling, ..Default::default() };
-    let (mut cursor, mut epoch) = ctx.store.read_async(|c| Ok((meta::cursor(c)?, meta::epoch(c)?))).await?;
+    let (mut cursor, mut epoch, pending) = ctx
+        .store
+        .read_async(|c| {
+            // What is still to send, told to the server for its admins' device list.
+            let pending = outbox::pending_count(c)? + crate::store::photos::queue_size(c)?.0;
+            Ok((meta::cursor(c)?, meta::epoch(c)?, pending))
+        })
+        .await?;
     let mut reference_checked = false;
     loop {
-        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE).await?;
+        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE, pending).await?;
         report.count(wire);
         ctx.clock.observe(&page.server_hlc);
         if let Some(base) = page.restart {

@@ -333,16 +333,18 @@ impl Transport {
         self.call(Method::Post, paths::PUSH, Some(auth), Some(req)).await
     }
 
-    /// A page after `since`, a cursor of the history `epoch` (None on a first pull).
+    /// A page after `since`, a cursor of the history `epoch` (None on a first pull); the
+    /// device says how much it still has to send (`pending`).
     pub async fn pull(
         &self,
         auth: Auth<'_>,
         since: u64,
         epoch: Option<u64>,
         limit: u32,
+        pending: u64,
     ) -> Result<(protocol::PullResponse, WireBytes)> {
         let epoch = epoch.map(|e| format!("&epoch={e}")).unwrap_or_default();
-        let path = format!("{}?since={since}&limit={limit}{epoch}", paths::PULL);
+        let path = format!("{}?since={since}&limit={limit}{epoch}&pending={pending}", paths::PULL);
         self.call::<(), _>(Method::Get, &path, Some(auth), None).await
     }
 

@@ -272,6 +272,21 @@ async fn one_device_is_revoked_alone_and_last_seen_is_kept() {
     let page = admin.page("/admin/accounts").await;
     let mine = row(&page, &id);
     assert_eq!(mine.matches("data-session=\"live\"").count(), 2, "{mine}");
+    assert_eq!(mine.matches("data-pending=\"—\"").count(), 2, "no pull reported yet: {mine}");
+    // A pull says how much the phone still has to send: the page shows it by the device.
+    let pull = |pending: &str| format!("{}?since=0&pending={pending}", paths::PULL);
+    assert_eq!(send(&h.app, authed(Method::GET, &pull("3"), &first), Body::empty()).await.status, StatusCode::OK);
+    let page = admin.page("/admin/accounts").await;
+    let mine = row(&page, &id);
+    assert_eq!(mine.matches("data-pending=\"3\"").count(), 1, "{mine}");
+    assert_eq!(send(&h.app, authed(Method::GET, &pull("0"), &first), Body::empty()).await.status, StatusCode::OK);
+    let page = admin.page("/admin/accounts").await;
+    let mine = row(&page, &id);
+    assert_eq!(mine.matches("data-pending=\"0\"").count(), 1, "all sent: {mine}");
+    assert_eq!(
+        send(&h.app, authed(Method::GET, &pull("-1"), &first), Body::empty()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let device = first.device.to_string();
     let page = act(&mut admin, &format!("/admin/accounts/{id}/revoke"), &[("_csrf", &csrf), ("device", &device)]).await;
     assert!(page.contains("该设备已退出登录"));

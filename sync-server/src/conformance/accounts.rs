@@ -162,6 +162,19 @@ pub async fn devices_list_their_newest_session_and_last_seen(s: Stores) {
     let of_a = s.accounts.device_sessions(Some(a)).await.expect("sessions");
     assert_eq!(of_a[0].last_seen_at, Some(at(20)), "never backwards");
     assert!(s.accounts.find_live_session("dev-h3").await.expect("find").is_some(), "touching keeps it live");
+    assert_eq!(of_a[0].last_sync, None, "no pull reported yet");
+
+    // A device's pulls: the latest one counts, a late write of an earlier one does not.
+    use crate::storage::LastSync;
+    s.accounts.record_sync("dev-h3", LastSync { at: at(30), pending: 7 }).await.expect("sync");
+    s.accounts.record_sync("dev-h3", LastSync { at: at(25), pending: 9 }).await.expect("late sync");
+    s.accounts.record_sync("dev-none", LastSync { at: at(30), pending: 1 }).await.expect("unknown: nothing");
+    let of_a = s.accounts.device_sessions(Some(a)).await.expect("sessions");
+    assert_eq!(of_a[0].last_sync, Some(LastSync { at: at(30), pending: 7 }));
+    s.accounts.record_sync("dev-h3", LastSync { at: at(31), pending: 0 }).await.expect("sync");
+    let of_a = s.accounts.device_sessions(Some(a)).await.expect("sessions");
+    assert_eq!(of_a[0].last_sync, Some(LastSync { at: at(31), pending: 0 }), "all sent");
+    assert_eq!(of_a[1].last_sync, None, "another device's session is untouched");
 
     let all = s.accounts.device_sessions(None).await.expect("sessions");
     let mine: Vec<&str> =

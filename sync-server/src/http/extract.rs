@@ -284,8 +284,11 @@ mod tests {
         assert!(
             matches!(parse_query::<PullQuery>("since=abc"), Err(AppError::InvalidRequest(m)) if m.starts_with("since") && !m.contains("abc"))
         );
-        assert!(matches!(parse_query::<PullQuery>("since=5&limit=10"), Ok(PullQuery { since: 5, limit: Some(10), epoch: None })));
-        assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None, epoch: None })));
+        assert!(matches!(
+            parse_query::<PullQuery>("since=5&limit=10"),
+            Ok(PullQuery { since: 5, limit: Some(10), epoch: None, pending: None })
+        ));
+        assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None, epoch: None, pending: None })));
         assert!(parse_query::<PullQuery>("bogus=1").is_err());
     }
 }

@@ -762,6 +762,11 @@ pub fn build() -> Value {
     let mut p = Map::new();
     let since = query("since", uint(), "the cursor: the `next` of the previous page (0 for everything)");
     let epoch = query("epoch", uint(), "the `epoch` of the answer the cursor came from (absent on a first pull)");
+    let pending = query(
+        "pending",
+        uint(),
+        "changes and photos the device still has to send (shown to admins beside the device's last sync); optional",
+    );
     let limit = query(
         "limit",
         json!({ "type": "integer", "minimum": 1, "default": DEFAULT_PULL_LIMIT }),
@@ -792,7 +797,7 @@ pub fn build() -> Value {
     );
     p.insert(paths::REVOKE.into(), json!({ "post": device_op("吊销会话 revoke sessions (admin)", vec![], Some(r("RevokeRequest")), json!({ "200": ok("revoked", r("RevokeResponse")) })) }));
     p.insert(paths::PUSH.into(), json!({ "post": device_op("推送 push ops", vec![], Some(r("PushRequest")), json!({ "200": ok("one result per op", r("PushResponse")) })) }));
-    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit, epoch], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
+    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit, epoch, pending], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
     p.insert(
         paths::REFERENCE.into(),
         json!({ "get": device_op(

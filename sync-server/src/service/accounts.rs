@@ -165,6 +165,8 @@ pub struct AccountsService {
     numbers: Arc<NumberService>,
     /// When this process last wrote each session's last-seen time (by token hash).
     seen: Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// What this process last wrote of each session's last pull: when, and the count.
+    synced: Mutex<HashMap<String, (chrono::DateTime<chrono::Utc>, u64)>>,
     /// Wrong passwords by client address: how many, and when the last was (this process's
     /// memory: a guesser spreading over usernames meets it; each username has its own, stored).
     addresses: Mutex<HashMap<std::net::IpAddr, (u32, chrono::DateTime<chrono::Utc>)>>,
@@ -200,6 +202,7 @@ impl AccountsService {
             audit,
             numbers,
             seen: Mutex::new(HashMap::new()),
+            synced: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
         }
     }
@@ -374,6 +377,26 @@ impl AccountsService {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn(write)),
             Err(_) => tracing::warn!("session last-seen not written: no runtime"),
+        }
+    }
+
+    /// The session's device pulled, with `pending` changes and photos still to send (what
+    /// the accounts page shows). Written when the count changed or at most once per
+    /// [`LAST_SEEN_EVERY`] otherwise; a failure to write is only logged.
+    pub async fn note_sync(&self, session: &Session, pending: u64) {
+        let now = self.clock.now();
+        {
+            let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+            if synced.get(&session.token_hash).is_some_and(|(at, n)| *n == pending && now - *at < LAST_SEEN_EVERY) {
+                return;
+            }
+            if synced.len() >= 4096 {
+                synced.retain(|_, (at, _)| now - *at < LAST_SEEN_EVERY);
+            }
+            synced.insert(session.token_hash.clone(), (now, pending));
+        }
+        if let Err(e) = self.store.record_sync(&session.token_hash, crate::storage::LastSync { at: now, pending }).await {
+            tracing::warn!(error = %e, "a device's last sync not written");
         }
     }
 

@@ -117,6 +117,17 @@ pub struct DeviceSession {
     /// When the session last authenticated a request (kept to about a minute); None if
     /// never since it was made, or before this was kept.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// The device's last pull, and how many changes and photos it said were still waiting
+    /// to go then; None if it never said (an older app, or no sync yet).
+    pub last_sync: Option<LastSync>,
+}
+
+/// A device's last pull as it reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastSync {
+    pub at: DateTime<Utc>,
+    /// Changes and photos the device still had to send.
+    pub pending: u64,
 }
 
 /// A page of a pull: records with `seq` set, ascending, the records that left the view,
@@ -267,6 +278,9 @@ pub trait AccountStore: Send + Sync {
     async fn device_sessions(&self, user_id: Option<&str>) -> Result<Vec<DeviceSession>>;
     /// The session was used at `at` (callers write this at most about once a minute).
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()>;
+    /// The session's device pulled at `at` with `pending` changes and photos still to send
+    /// (never moves backwards in time).
+    async fn record_sync(&self, token_hash: &str, sync: LastSync) -> Result<()>;
 
     /// The wrong passwords given for `username` in a row, and when the last was.
     async fn login_failures(&self, username: &str) -> Result<Option<(u32, DateTime<Utc>)>>;

@@ -3,7 +3,7 @@
 use super::route_of;
 use crate::http::error::AppError;
 use crate::http::extract::{BearerSession, Json, Query};
-use crate::service::SyncService;
+use crate::service::{AccountsService, SyncService};
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
@@ -25,8 +25,14 @@ async fn push(
 
 async fn pull(
     State(sync): State<Arc<SyncService>>,
+    State(accounts): State<Arc<AccountsService>>,
     BearerSession(session): BearerSession,
     Query(q): Query<PullQuery>,
 ) -> Result<Json<PullResponse>, AppError> {
-    Ok(Json(sync.pull(&session.caller, q).await?))
+    let pending = q.pending;
+    let answer = sync.pull(&session.caller, q).await?;
+    if let Some(pending) = pending {
+        accounts.note_sync(&session, pending).await;
+    }
+    Ok(Json(answer))
 }

@@ -39,6 +39,10 @@ pub struct DeviceRow {
     pub device_name: String,
     pub signed_in: String,
     pub last_seen: String,
+    /// The device's last pull (empty: it never said).
+    pub last_sync: String,
+    /// Changes and photos it still had to send then ("—" when unknown).
+    pub pending: String,
     pub live: bool,
     pub ended: String,
 }
@@ -131,6 +135,8 @@ fn row_of(o: AccountOverview, refs: &RefIndex, me: &str) -> AccountRow {
             device_name: d.session.device_name.unwrap_or_default(),
             signed_in: local_time(d.session.created_at),
             last_seen: d.last_seen_at.map(local_time).unwrap_or_default(),
+            last_sync: d.last_sync.map(|s| local_time(s.at)).unwrap_or_default(),
+            pending: d.last_sync.map_or_else(|| "—".to_owned(), |s| s.pending.to_string()),
             live: d.session.revoked_at.is_none(),
             ended: d.session.revoked_at.map(local_time).unwrap_or_default(),
         })

@@ -5,8 +5,8 @@
 //! disabling or rescoping an account) take the writer lock, so that two of them never
 //! interleave: SQLite gets that from its one writer connection.
 
-use super::{PgStorage, corrupt, from_sql_int, parse_ts, ts};
-use crate::storage::{Account, AccountStore, DeviceSession, Result, SessionRow, StorageError, User};
+use super::{PgStorage, corrupt, from_sql_int, parse_ts, to_sql_int, ts};
+use crate::storage::{Account, AccountStore, DeviceSession, LastSync, Result, SessionRow, StorageError, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::model::Role;
@@ -251,7 +251,8 @@ impl AccountStore for PgStorage {
         // The newest session of each (account, device); a live one first among equals.
         let stmt = c
             .prepare_cached(
-                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key
+                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key,
+                        last_sync_at, pending
                  FROM (
                      SELECT *, ROW_NUMBER() OVER (
                          PARTITION BY user_id, device_id
@@ -270,6 +271,13 @@ impl AccountStore for PgStorage {
                 let created_at: String = r.try_get(4)?;
                 let revoked_at: Option<String> = r.try_get(5)?;
                 let last_seen_at: Option<String> = r.try_get(6)?;
+                let last_sync = match (r.try_get::<_, Option<String>>(8)?, r.try_get::<_, Option<i64>>(9)?) {
+                    (Some(at), Some(pending)) => Some(LastSync {
+                        at: parse_ts(&at, "sessions.last_sync_at")?,
+                        pending: from_sql_int(pending, "sessions.pending")?,
+                    }),
+                    _ => None,
+                };
                 Ok(DeviceSession {
                     session: SessionRow {
                         token_hash: r.try_get(0)?,
@@ -281,9 +289,22 @@ impl AccountStore for PgStorage {
                         device_key: r.try_get(7)?,
                     },
                     last_seen_at: last_seen_at.map(|t| parse_ts(&t, "sessions.last_seen_at")).transpose()?,
+                    last_sync,
                 })
             })
             .collect()
+    }
+
+    async fn record_sync(&self, token_hash: &str, sync: LastSync) -> Result<()> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(
+                "UPDATE sessions SET last_sync_at = $2, pending = $3
+                 WHERE token_hash = $1 AND (last_sync_at IS NULL OR last_sync_at <= $2)",
+            )
+            .await?;
+        c.execute(&stmt, &[&token_hash, &ts(sync.at), &to_sql_int(sync.pending, "sessions.pending")?]).await?;
+        Ok(())
     }
 
     async fn touch_session(&self, token_hash: &str, at: DateTime<Utc>) -> Result<()> {

@@ -33,7 +33,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 /// The schema, one migration per file; the table `schema_version` counts the applied ones.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql"), include_str!("migrations/002_leases.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_leases.sql"),
+    include_str!("migrations/003_last_sync.sql"),
+];
 
 /// Held (transaction-scoped) by every write transaction that reads before it writes: the
 /// equivalent of SQLite's one writer connection (see the module doc).

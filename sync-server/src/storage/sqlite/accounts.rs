@@ -1,8 +1,8 @@
 //! Accounts and device sessions in SQLite. Adding a user, or changing one's role or scope,
 //! bumps the reference revision: devices show users' names from the reference data.
 
-use super::{SqliteStorage, corrupt, from_sql_int, parse_ts, ts};
-use crate::storage::{Account, AccountStore, DeviceSession, Result, SessionRow, StorageError, User};
+use super::{SqliteStorage, corrupt, from_sql_int, parse_ts, to_sql_int, ts};
+use crate::storage::{Account, AccountStore, DeviceSession, LastSync, Result, SessionRow, StorageError, User};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwork_core::model::Role;
@@ -264,7 +264,8 @@ impl AccountStore for SqliteStorage {
         self.read(move |conn| {
             // The newest session of each (account, device); a live one first among equals.
             let mut stmt = conn.prepare_cached(
-                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key FROM (
+                "SELECT token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key,
+                        last_sync_at, pending FROM (
                      SELECT *, ROW_NUMBER() OVER (
                          PARTITION BY user_id, device_id
                          ORDER BY created_at DESC, revoked_at IS NULL DESC, token_hash
@@ -274,27 +275,57 @@ impl AccountStore for SqliteStorage {
                  ORDER BY created_at DESC, user_id, device_id",
             )?;
             type Tuple = (String, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>);
+            type Synced = (Option<String>, Option<i64>);
             let rows = stmt
-                .query_map([&user_id], |r| -> rusqlite::Result<Tuple> {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+                .query_map([&user_id], |r| -> rusqlite::Result<(Tuple, Synced)> {
+                    Ok((
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?),
+                        (r.get(8)?, r.get(9)?),
+                    ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             rows.into_iter()
-                .map(|(token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key)| {
-                    Ok(DeviceSession {
-                        session: SessionRow {
-                            token_hash,
-                            user_id,
-                            device_id,
-                            device_name,
-                            created_at: parse_ts(&created_at, "sessions.created_at")?,
-                            revoked_at: revoked_at.map(|t| parse_ts(&t, "sessions.revoked_at")).transpose()?,
-                            device_key,
-                        },
-                        last_seen_at: last_seen_at.map(|t| parse_ts(&t, "sessions.last_seen_at")).transpose()?,
-                    })
-                })
+                .map(
+                    |(
+                        (token_hash, user_id, device_id, device_name, created_at, revoked_at, last_seen_at, device_key),
+                        synced,
+                    )| {
+                        let last_sync = match synced {
+                            (Some(at), Some(pending)) => Some(LastSync {
+                                at: parse_ts(&at, "sessions.last_sync_at")?,
+                                pending: from_sql_int(pending, "sessions.pending")?,
+                            }),
+                            _ => None,
+                        };
+                        Ok(DeviceSession {
+                            session: SessionRow {
+                                token_hash,
+                                user_id,
+                                device_id,
+                                device_name,
+                                created_at: parse_ts(&created_at, "sessions.created_at")?,
+                                revoked_at: revoked_at.map(|t| parse_ts(&t, "sessions.revoked_at")).transpose()?,
+                                device_key,
+                            },
+                            last_seen_at: last_seen_at.map(|t| parse_ts(&t, "sessions.last_seen_at")).transpose()?,
+                            last_sync,
+                        })
+                    },
+                )
                 .collect()
+        })
+        .await
+    }
+
+    async fn record_sync(&self, token_hash: &str, sync: LastSync) -> Result<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE sessions SET last_sync_at = ?2, pending = ?3
+                 WHERE token_hash = ?1 AND (last_sync_at IS NULL OR last_sync_at <= ?2)",
+            )?
+            .execute(params![token_hash, ts(sync.at), to_sql_int(sync.pending, "sessions.pending")?])?;
+            Ok(())
         })
         .await
     }

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/012_evidence.sql"),
     include_str!("migrations/013_timeline.sql"),
     include_str!("migrations/014_leases.sql"),
+    include_str!("migrations/015_last_sync.sql"),
 ];
 
 pub struct SqliteStorage {

@@ -1,0 +1,3 @@
+-- A device's last pull and what it said was still waiting to go (the accounts page).
+ALTER TABLE sessions ADD COLUMN last_sync_at TEXT;
+ALTER TABLE sessions ADD COLUMN pending INTEGER;
