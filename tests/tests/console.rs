@@ -651,6 +651,17 @@ async fn the_console_in_a_real_browser() {
             let points: u64 = b.find("#map").await.attr("data-loaded").await.unwrap().unwrap().parse().unwrap();
             assert!(points > 0, "the demo city's records are on the map");
             assert!(b.text("#map-count").await.contains(&format!("{points} 个点")));
+            // The GCJ-02 shift used with Chinese web tiles, against the reference vector of
+            // the common implementations (coordtransform, eviltransform, Hutool): WGS-84
+            // 39.915, 116.404 → GCJ-02 39.91640428150164, 116.41024449916938; back to
+            // WGS-84 within a few metres; points outside China unchanged.
+            let js = "const c = window.gridworkCoords; return [c.toGcj(39.915, 116.404), \
+                      c.toWgs(39.91640428150164, 116.41024449916938), c.toGcj(48.8566, 2.3522)];";
+            let got: Vec<Vec<f64>> = serde_json::from_value(b.c.execute(js, vec![]).await.expect("coords")).expect("numbers");
+            let near = |p: &[f64], lat: f64, lon: f64, tol: f64| (p[0] - lat).abs() < tol && (p[1] - lon).abs() < tol;
+            assert!(near(&got[0], 39.91640428150164, 116.41024449916938, 1e-9), "WGS-84 → GCJ-02: {:?}", got[0]);
+            assert!(near(&got[1], 39.915, 116.404, 5e-5), "GCJ-02 → WGS-84: {:?}", got[1]);
+            assert!(near(&got[2], 48.8566, 2.3522, 1e-12), "outside China unchanged: {:?}", got[2]);
         }
         b.clean(name).await;
     }

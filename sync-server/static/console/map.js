@@ -35,6 +35,8 @@
     var g = toGcj(lat, lon);
     return [lat * 2 - g[0], lon * 2 - g[1]];
   }
+  // For the browser test: the conversion checked against published reference values.
+  window.gridworkCoords = { toGcj: toGcj, toWgs: toWgs };
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; });
   }
