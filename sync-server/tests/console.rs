@@ -1228,3 +1228,33 @@ async fn bench_table_and_figures_at_100k_records() {
         eprintln!("{:>8.1} ms  {path}", t.elapsed().as_secs_f64() * 1000.0 / f64::from(RUNS));
     }
 }
+
+/// An internal note added on the console shows on the case's page (its timeline) and never
+/// in what the public reads (Open311's `status_notes`).
+#[tokio::test]
+async fn an_internal_note_shows_on_the_case_and_never_in_public() {
+    let h = harness().await;
+    let rep = report("备注测试 井盖松动", "09006");
+    file_reports(&h, std::slice::from_ref(&rep)).await;
+    let mut b = Browser::signed_in(&h, "admin").await;
+    let token = b.csrf().await;
+    let rep_id = rep.id.to_string();
+    let r = b.post("/admin/bulk", &[("_csrf", &token), ("action", "open_case"), ("scope", "selected"), ("ids", &rep_id)]).await;
+    let case = created_cases(&text(&r)).pop().expect("a case");
+    let note = "内部备注：先联系物业核实产权";
+    b.done(
+        &format!("/admin/records/{case}/step"),
+        &[("from", "registered"), ("action", "note"), ("note", note)],
+        case.parse().unwrap(),
+        "note",
+    )
+    .await;
+    let page = b.page(&format!("/admin/records/{case}")).await;
+    assert!(page.contains(note), "the note is on the case's page");
+    // The public sees the report, with the case opened from it (docs/open311.md).
+    let req = axum::http::Request::builder().uri(format!("/open311/v2/requests/{rep_id}.json"));
+    let public = send(&h.app, req, axum::body::Body::empty()).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", text(&public));
+    assert!(text(&public).contains(&rep_id), "the report is public: {}", text(&public));
+    assert!(!text(&public).contains("内部备注"), "no internal note in public: {}", text(&public));
+}
