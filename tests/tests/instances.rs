@@ -11,11 +11,11 @@
 //! the default pass of the suite; the pass with `GRIDWORK_TEST_BACKEND=postgres` skips it
 //! (it would run the same thing again).
 
+use gridwork_core::Device;
 use gridwork_core::model::{PhotoStage, Record, RecordBody};
 use gridwork_core::photos::sample::{SampleExif, sample_jpeg};
 use gridwork_core::protocol::{BodyPatch, RecordPatch, ReportPatch};
 use gridwork_core::store::records::RecordQuery;
-use gridwork_core::{Device, DeviceConfig};
 use gridwork_e2e::faults::{FaultProxy, Rng};
 use gridwork_e2e::proxy::Proxy;
 use gridwork_e2e::*;
@@ -67,16 +67,6 @@ fn once_only() -> bool {
 async fn shared() -> Shared {
     let db = gridwork_server::storage::postgres::testing::cluster().fresh_database().await;
     Shared { db, s3: S3sFs::start() }
-}
-
-fn open_device(dir: &Path, name: &str, url: &str) -> Device {
-    Device::open(DeviceConfig {
-        db_path: dir.join(format!("{name}.db")),
-        server_url: url.to_owned(),
-        db_key: None,
-        allow_plain_http: false,
-    })
-    .expect("open device")
 }
 
 fn text_of(r: &Record) -> Option<&str> {
@@ -132,7 +122,7 @@ struct Made {
 /// One phone's day: a few rounds of reports (every other with a photo large enough to
 /// be cut mid-upload), an edit of an earlier one, and a sync through the flaky link.
 async fn phone_day(dir: PathBuf, url: String, user: &'static str, grid: &'static str, seed: u64) -> (Device, Made, u32) {
-    let d = open_device(&dir, user, &url);
+    let d = device(&dir, user, &url);
     login(&d, user).await;
     let mut made = Made::default();
     let mut rng = Rng::new(seed);
@@ -291,7 +281,7 @@ async fn an_upload_cut_on_one_server_resumes_on_the_other() {
     let a = shared.server(&dir.path().join("a"), "demo");
     let b = shared.server(&dir.path().join("b"), "serve");
     let link = Proxy::start(a.addr).await;
-    let worker = open_device(dir.path(), "worker", &link.url);
+    let worker = device(dir.path(), "worker", &link.url);
     worker.login("grid.kw01", PASSWORD).await.expect("login");
     let r = worker.create(report(&worker, KW_GRID, &format!("{TAG} 断点续传"))).expect("create");
     let file = dir.path().join("big.jpg");
