@@ -12,7 +12,8 @@ use crate::store::meta::{self, StoredSession};
 use crate::store::{DbKey, Store, outbox};
 use crate::transport::{Auth, HttpClient, Transport};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 #[derive(Clone, Debug)]
@@ -37,7 +38,14 @@ pub struct DeviceContext {
     session: RwLock<Option<StoredSession>>,
     /// Where the signing key lives: the database unless the app gave its platform's.
     key_store: RwLock<Arc<dyn KeyStore>>,
+    /// When the party-retention purge last ran: it scans every closed notice, so a sync
+    /// that brought nothing runs it at most every [`PURGE_EVERY`].
+    purged_at: Mutex<Option<Instant>>,
 }
+
+/// How often an idle device re-checks the party retention (time alone makes a closed
+/// notice due; a day's granularity is what the rule needs, an hour is plenty).
+pub const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Who edits on this device, owned so that store work on the blocking pool can use it.
 #[derive(Clone, Debug)]
@@ -115,7 +123,20 @@ impl DeviceContext {
             network: RwLock::new(Network::Unmetered),
             refs: RwLock::new(refs),
             session: RwLock::new(session),
+            purged_at: Mutex::new(None),
         })
+    }
+
+    /// Is the retention purge due: something new came in, or it has not run for
+    /// [`PURGE_EVERY`]?
+    pub fn purge_due(&self, something_changed: bool) -> bool {
+        let at = *self.purged_at.lock().unwrap_or_else(|p| p.into_inner());
+        something_changed || at.is_none_or(|t| t.elapsed() >= PURGE_EVERY)
+    }
+
+    /// The purge has just run.
+    pub fn note_purged(&self) {
+        *self.purged_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     pub fn session(&self) -> Option<StoredSession> {

@@ -51,8 +51,9 @@ impl Device {
         let ctx = DeviceContext::open(config, client)?;
         // Parties past their retention go before anything is shown, offline too; a failure
         // is retried at the next sync and must not keep the app from opening.
-        if let Err(e) = purge::run(&ctx.store, purge::device_now(&ctx.clock)) {
-            tracing::warn!(error = %e, "could not remove the party of closed notices");
+        match purge::run(&ctx.store, purge::device_now(&ctx.clock)) {
+            Ok(_) => ctx.note_purged(),
+            Err(e) => tracing::warn!(error = %e, "could not remove the party of closed notices"),
         }
         Ok(Device {
             ctx: Arc::new(ctx),

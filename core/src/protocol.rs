@@ -449,6 +449,34 @@ pub struct PullQuery {
     /// pull starts): shown to admins beside the device's last sync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<u64>,
+    /// `true`: answer the records this device created and its user last changed as
+    /// [`OwnRecord`] digests in `own` rather than in full (the device rebuilds them from
+    /// the changes it pushed, and asks again without this on any mismatch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_digests: Option<bool>,
+}
+
+/// A record of the caller's own in a pull answer (see [`PullQuery::own_digests`]): what the
+/// server gave it when it accepted the device's last change, and a digest of the whole
+/// record as it would have been sent ([`record_digest`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OwnRecord {
+    pub id: Uuid,
+    pub seq: u64,
+    pub updated_at: DateTime<Utc>,
+    /// [`record_digest`] of the record: 32 lowercase hex digits.
+    pub digest: String,
+}
+
+/// The digest of a record as sent in a pull answer: SHA-256 of its JSON (the serialisation
+/// of [`Record`], which both ends share), the first 16 bytes in hex. Equal digests mean the
+/// device's rebuilt copy is the server's, byte for byte.
+pub fn record_digest(record: &Record) -> String {
+    use sha2::{Digest, Sha256};
+    // A record always serialises; were it ever not to, the empty digest just never matches.
+    let json = serde_json::to_vec(record).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..16])
 }
 
 /// A record the caller may no longer see (e.g. a case dispatched elsewhere): the device
@@ -469,6 +497,9 @@ pub struct PullResponse {
     /// Records that left the caller's view after `since` (tombstones), in sequence order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<Removed>,
+    /// With `own_digests=true`: the caller's own records of this page, as digests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own: Vec<OwnRecord>,
     /// Cursor for the next pull.
     pub next: u64,
     pub has_more: bool,

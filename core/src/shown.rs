@@ -7,6 +7,7 @@ use crate::context::{DeviceContext, LocalActor};
 use crate::error::{Error, Result};
 use crate::merge::{self, StoredRecord};
 use crate::model::Record;
+use crate::protocol::{OwnRecord, record_digest};
 use crate::reference::RefIndex;
 use crate::store::{outbox, records};
 use rusqlite::Connection;
@@ -71,6 +72,27 @@ impl Replay {
     pub fn remove(&self, tx: &Connection, id: Uuid) -> Result<()> {
         let keep = outbox::open_for_record(tx, id)?;
         records::depart(tx, id, keep)
+    }
+
+    /// The server's state of one of this device's own records, rebuilt from the copy the
+    /// device last had and the changes it pushed since (see `PullQuery::own_digests`), or
+    /// `None` when the rebuild does not match the server's digest (someone else changed it,
+    /// a change was purged here, ...): then the device asks for it in full.
+    pub fn own_version(&self, tx: &Connection, own: &OwnRecord) -> Result<Option<Record>> {
+        let (Some(actor), Some(refs)) = (self.actor.as_ref(), self.refs.as_ref()) else { return Ok(None) };
+        let base = records::get(tx, own.id)?.and_then(|(_, server)| server);
+        let after = base.as_ref().and_then(|b| b.seq).unwrap_or(0);
+        let mut current = base.map(|record| StoredRecord { record, clocks: BTreeMap::new() });
+        for op in outbox::accepted_through(tx, own.id, after, own.seq)? {
+            match merge::apply_op(current.as_ref(), &op, &op.hlc, &actor.actor(), refs, own.updated_at) {
+                Ok(next) => current = Some(StoredRecord { record: next.record, clocks: BTreeMap::new() }),
+                Err(_) => return Ok(None),
+            }
+        }
+        let Some(StoredRecord { mut record, .. }) = current else { return Ok(None) };
+        record.seq = Some(own.seq);
+        record.updated_at = own.updated_at;
+        Ok((record_digest(&record) == own.digest).then_some(record))
     }
 
     /// Store the server's state of one record, with pending ops on top; note who changed

@@ -157,8 +157,12 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
         })
         .await?;
     let mut reference_checked = false;
+    let mut retention_changed = false;
+    // This device's own records come as digests; a page whose rebuild misses is asked
+    // for again in full.
+    let mut own_digests = true;
     loop {
-        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE, pending).await?;
+        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE, pending, own_digests).await?;
         report.count(wire);
         ctx.clock.observe(&page.server_hlc);
         if let Some(base) = page.restart {
@@ -185,17 +189,27 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
             (cursor, epoch) = (0, new_epoch);
             continue;
         }
-        let (n, next, has_more) = ((page.records.len() + page.removed.len()) as u64, page.next, page.has_more);
+        let n = (page.records.len() + page.removed.len() + page.own.len()) as u64;
+        let (next, has_more) = (page.next, page.has_more);
         let retention = page.party_retention_days;
         let page_epoch = page.epoch;
         epoch = page_epoch.or(epoch);
         let reference_version = page.reference_version;
         let clock = ctx.clock.peek().to_string();
         let replay = Replay::of(ctx);
-        let (records, removed) = (page.records, page.removed);
-        ctx.store
+        let (records, removed, own) = (page.records, page.removed, page.own);
+        let stored = ctx
+            .store
             .write_async(move |tx| {
-                for rec in records {
+                // Rebuilt before anything is written: one miss and the page comes again.
+                let mut rebuilt = Vec::with_capacity(own.len());
+                for o in &own {
+                    match replay.own_version(tx, o)? {
+                        Some(rec) => rebuilt.push(rec),
+                        None => return Ok(None),
+                    }
+                }
+                for rec in records.into_iter().chain(rebuilt) {
                     replay.apply_server_record(tx, rec)?;
                 }
                 for gone in removed {
@@ -205,12 +219,25 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
                 if let Some(e) = page_epoch {
                     meta::set(tx, meta::EPOCH, &e.to_string())?;
                 }
-                if let Some(days) = retention {
-                    meta::set(tx, meta::PARTY_RETENTION_DAYS, &days.to_string())?;
-                }
-                meta::set(tx, meta::HLC, &clock)
+                // The server sends its retention on every page: a change is what matters.
+                let changed = match retention {
+                    Some(days) if meta::get(tx, meta::PARTY_RETENTION_DAYS)? != Some(days.to_string()) => {
+                        meta::set(tx, meta::PARTY_RETENTION_DAYS, &days.to_string())?;
+                        true
+                    }
+                    _ => false,
+                };
+                meta::set(tx, meta::HLC, &clock)?;
+                Ok(Some(changed))
             })
             .await?;
+        let Some(changed) = stored else {
+            tracing::debug!(cursor, "own records did not rebuild: pulling the page in full");
+            own_digests = false;
+            continue;
+        };
+        own_digests = true;
+        retention_changed |= changed;
         cursor = next;
         report.pulled += n;
         progress.pulled = report.pulled;
@@ -228,16 +255,21 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
             break;
         }
     }
-    purge_parties(ctx).await;
+    // The purge scans every closed notice: after a pull that brought records or a
+    // retention, else hourly, so an idle sync stays one cheap round trip.
+    if ctx.purge_due(report.pulled > 0 || retention_changed) {
+        purge_parties(ctx).await;
+    }
     Ok(report)
 }
 
-/// Remove the parties of notices closed longer ago than the retention (after each pull,
-/// and when the device opens). A failure is logged and retried at the next sync: it must
-/// not stop the sync.
+/// Remove the parties of notices closed longer ago than the retention (when the device
+/// opens, after a pull that brought something, and hourly). A failure is logged and
+/// retried at the next sync: it must not stop the sync.
 pub async fn purge_parties(ctx: &DeviceContext) {
     let now = purge::device_now(&ctx.clock);
-    if let Err(e) = purge::run_async(&ctx.store, now).await {
-        tracing::warn!(error = %e, "could not remove the party of closed notices");
+    match purge::run_async(&ctx.store, now).await {
+        Ok(_) => ctx.note_purged(),
+        Err(e) => tracing::warn!(error = %e, "could not remove the party of closed notices"),
     }
 }

@@ -342,9 +342,11 @@ impl Transport {
         epoch: Option<u64>,
         limit: u32,
         pending: u64,
+        own_digests: bool,
     ) -> Result<(protocol::PullResponse, WireBytes)> {
         let epoch = epoch.map(|e| format!("&epoch={e}")).unwrap_or_default();
-        let path = format!("{}?since={since}&limit={limit}{epoch}&pending={pending}", paths::PULL);
+        let own = if own_digests { "&own_digests=true" } else { "" };
+        let path = format!("{}?since={since}&limit={limit}{epoch}&pending={pending}{own}", paths::PULL);
         self.call::<(), _>(Method::Get, &path, Some(auth), None).await
     }
 

@@ -834,3 +834,27 @@ async fn a_body_that_never_finishes_is_a_typed_408() {
     tokio::time::resume();
     r.error(StatusCode::REQUEST_TIMEOUT, "request_timeout");
 }
+
+#[tokio::test]
+async fn own_records_come_as_digests_only_to_the_device_that_made_them() {
+    let h = harness().await;
+    let phone = login(&h, "grid.kw01").await;
+    let other_phone = login(&h, "grid.kw01").await;
+    let ops: Vec<Op> = (0..3).map(create).collect();
+    assert!(push(&h, &phone, ops.clone()).await.results.iter().all(|r| r.outcome == Outcome::Accepted));
+
+    let full = pull(&h, &phone, "since=0").await;
+    let own = pull(&h, &phone, "since=0&own_digests=true").await;
+    assert_eq!((full.records.len(), full.own.len()), (3, 0));
+    assert_eq!((own.records.len(), own.own.len()), (0, 3));
+    assert_eq!((own.next, own.has_more), (full.next, full.has_more));
+    for (o, r) in own.own.iter().zip(&full.records) {
+        assert_eq!((o.id, Some(o.seq), o.updated_at), (r.id, r.seq, r.updated_at));
+        assert_eq!(o.digest, gridwork_core::protocol::record_digest(r));
+    }
+    // The same account on another phone, and `false`, get them in full.
+    assert_eq!(pull(&h, &other_phone, "since=0&own_digests=true").await.records.len(), 3);
+    assert_eq!(pull(&h, &phone, "since=0&own_digests=false").await.own.len(), 0);
+    let r = req(Method::GET, &format!("{}?since=0&own_digests=1", paths::PULL)).auth(&phone).send(&h.app).await;
+    r.error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request");
+}

@@ -49,7 +49,10 @@ async fn push_and_pull_10k() {
     let mut since = 0;
     let mut n = 0;
     loop {
-        let page = sync.pull(&caller, PullQuery { since, limit: Some(1000), epoch: None, pending: None }).await.expect("pull");
+        let page = sync
+            .pull(&caller, PullQuery { since, limit: Some(1000), epoch: None, pending: None, own_digests: None })
+            .await
+            .expect("pull");
         n += page.records.len();
         since = page.next;
         if !page.has_more {
@@ -68,7 +71,10 @@ async fn push_and_pull_10k() {
     // A pull when nothing changed.
     let t = Instant::now();
     for _ in 0..1000 {
-        let page = sync.pull(&caller, PullQuery { since, limit: None, epoch: None, pending: None }).await.expect("pull");
+        let page = sync
+            .pull(&caller, PullQuery { since, limit: None, epoch: None, pending: None, own_digests: None })
+            .await
+            .expect("pull");
         assert!(page.records.is_empty());
     }
     let idle = t.elapsed();

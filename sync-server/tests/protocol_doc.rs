@@ -207,6 +207,7 @@ enum Parsed {
     Push(PushRequest),
     Pull(Box<PullResponse>),
     Record(Box<Record>),
+    Own(gridwork_core::protocol::OwnRecord),
     Other,
 }
 
@@ -218,6 +219,7 @@ fn parse(ty: &str, what: &str, value: &Value) -> Parsed {
         "PushRequest" => Parsed::Push(round_trip(what, value)),
         "PullResponse" => Parsed::Pull(Box::new(round_trip(what, value))),
         "Record" => Parsed::Record(Box::new(round_trip(what, value))),
+        "OwnRecord" => Parsed::Own(round_trip(what, value)),
         "ErrorBody" => round_trip::<ErrorBody>(what, value).into_other(),
         "LoginRequest" => round_trip::<LoginRequest>(what, value).into_other(),
         "LoginResponse" => round_trip::<LoginResponse>(what, value).into_other(),
@@ -289,7 +291,9 @@ fn doc_ops(parsed: &[(Example, Parsed)]) -> Vec<(Role, Op, usize)> {
 fn every_wire_example_parses_as_its_type_and_is_what_the_code_writes() {
     let parsed = parsed_examples();
     let count = |ty: &str| parsed.iter().filter(|(e, _)| e.ty == ty).count();
-    for ty in ["Op", "PushRequest", "PushResponse", "PullResponse", "Record", "LoginRequest", "LoginResponse", "PhotoRef"] {
+    for ty in
+        ["Op", "PushRequest", "PushResponse", "PullResponse", "Record", "OwnRecord", "LoginRequest", "LoginResponse", "PhotoRef"]
+    {
         assert!(count(ty) > 0, "docs/protocol.md has no {ty} example");
     }
     // A create of every kind, an update of every kind that takes updates, and steps.
@@ -326,6 +330,24 @@ fn every_wire_example_parses_as_its_type_and_is_what_the_code_writes() {
         for r in records {
             validate_record(r, &refs).unwrap_or_else(|e| panic!("line {}: record {} does not validate: {e:?}", ex.line, r.id));
         }
+    }
+    // A documented own-record digest is that of the documented record it names.
+    let documented: Vec<&Record> = parsed
+        .iter()
+        .flat_map(|(_, p)| match p {
+            Parsed::Record(r) => vec![&**r],
+            Parsed::Pull(pull) => pull.records.iter().collect(),
+            _ => vec![],
+        })
+        .collect();
+    for (ex, p) in &parsed {
+        let Parsed::Own(own) = p else { continue };
+        let r = documented
+            .iter()
+            .find(|r| r.id == own.id)
+            .unwrap_or_else(|| panic!("line {}: the own record {} is not documented in full", ex.line, own.id));
+        assert_eq!((Some(own.seq), own.updated_at), (r.seq, r.updated_at), "line {}: seq and updated_at", ex.line);
+        assert_eq!(own.digest, gridwork_core::protocol::record_digest(r), "line {}: the digest of {}", ex.line, own.id);
     }
 }
 

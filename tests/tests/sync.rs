@@ -427,3 +427,115 @@ async fn an_oversized_push_batch_is_split() {
     assert!(rep.round_trips > 2, "the batch was split ({} round trips)", rep.round_trips);
     assert_eq!(worker.pending_count().unwrap(), 0);
 }
+
+/// A raw pull of `device`'s session after `since` (no compression), for what crossed the
+/// wire: the answer and its length.
+async fn raw_pull(
+    url: &str,
+    device: &gridwork_core::Device,
+    since: u64,
+    own: bool,
+) -> (gridwork_core::protocol::PullResponse, usize) {
+    let session = device.context().session().expect("signed in");
+    let own = if own { "&own_digests=true" } else { "" };
+    let body = reqwest::Client::new()
+        .get(format!("{url}{}?since={since}&limit=1000{own}", gridwork_core::protocol::paths::PULL))
+        .bearer_auth(&session.token)
+        .header(gridwork_core::protocol::DEVICE_HEADER, device.device_id().to_string())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    (serde_json::from_slice(&body).unwrap(), body.len())
+}
+
+fn cursor_of(device: &gridwork_core::Device) -> u64 {
+    device.context().store.read(gridwork_core::store::meta::cursor).unwrap()
+}
+
+/// A device that pushed records gets them back as digests, rebuilds them from what it
+/// pushed and ends with exactly the server's records; one changed by the same account on
+/// another phone comes in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_does_not_pull_back_what_it_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let phone = logged_in(dir.path(), "phone-a", &server.url, "officer.kuiwen").await;
+    let peer = logged_in(dir.path(), "peer", &server.url, "officer.kuiwen2").await;
+    phone.sync().await.unwrap(); // the demo city, and a block of notice numbers
+    peer.sync().await.unwrap();
+    let before = cursor_of(&phone);
+
+    let made: Vec<_> = (0..40).map(|_| phone.create(notice(&phone, KW_GRID)).unwrap()).collect();
+    let rep = phone.sync().await.unwrap();
+    assert_eq!((rep.pushed, rep.accepted, rep.pulled), (40, 40, 40), "pushed, then pulled back as digests");
+    assert!(made.iter().all(|r| phone.get(r.id).unwrap().unwrap().record.sync_state == SyncState::Synced));
+
+    // On the wire: the same page as digests, or in full for anyone else (or when asked).
+    let (own, own_len) = raw_pull(&server.url, &phone, before, true).await;
+    let (full, full_len) = raw_pull(&server.url, &phone, before, false).await;
+    let made_ids: HashSet<Uuid> = made.iter().map(|r| r.id).collect();
+    assert_eq!(own.own.iter().map(|o| o.id).collect::<HashSet<_>>(), made_ids);
+    assert!(own.records.iter().all(|r| !made_ids.contains(&r.id)));
+    assert_eq!(full.records.iter().filter(|r| made_ids.contains(&r.id)).count(), 40);
+    assert!(full.own.is_empty());
+    assert_eq!((own.next, own.has_more), (full.next, full.has_more));
+    assert!(full_len >= 3 * own_len, "in full {full_len} bytes, as digests {own_len}");
+    let (peers_view, _) = raw_pull(&server.url, &peer, before, true).await;
+    assert!(peers_view.own.is_empty(), "another officer's device gets them in full");
+
+    // What the phone rebuilt is the server's record, byte for byte (seq and time too).
+    peer.sync().await.unwrap();
+    let same = |id: Uuid| {
+        let mine = phone.get(id).unwrap().unwrap().record.record;
+        let theirs = peer.get(id).unwrap().unwrap().record.record;
+        assert_eq!(mine, theirs, "{id}");
+        assert_eq!(gridwork_core::protocol::record_digest(&mine), gridwork_core::protocol::record_digest(&theirs));
+    };
+    made.iter().for_each(|r| same(r.id));
+
+    // An edit here comes back as a digest too, and rebuilds.
+    let at = cursor_of(&phone);
+    let facts = RecordPatch {
+        body: Some(BodyPatch::Notice(NoticePatch {
+            facts: Some("店外占用人行道摆放水果，已当场告知".into()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    phone.update(made[1].id, facts).unwrap();
+    assert_eq!(phone.sync().await.unwrap().pulled, 1);
+    let (own, _) = raw_pull(&server.url, &phone, at, true).await;
+    assert_eq!(own.own.iter().map(|o| o.id).collect::<Vec<_>>(), vec![made[1].id]);
+    peer.sync().await.unwrap();
+    same(made[1].id);
+
+    // The same account on another phone edits a record made here: the server still names
+    // it this phone's, the rebuild misses, and the phone takes the page in full.
+    let other = logged_in(dir.path(), "phone-b", &server.url, "officer.kuiwen").await;
+    other.sync().await.unwrap();
+    let at = cursor_of(&phone);
+    let shop = RecordPatch {
+        body: Some(BodyPatch::Notice(NoticePatch {
+            legal_basis: Some("《潍坊市城市市容和环境卫生管理办法》第十七条".into()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    other.update(made[0].id, shop).unwrap();
+    other.sync().await.unwrap();
+    let (own, _) = raw_pull(&server.url, &phone, at, true).await;
+    assert_eq!(own.own.iter().map(|o| o.id).collect::<Vec<_>>(), vec![made[0].id], "the server cannot tell");
+    let rep = phone.sync().await.unwrap();
+    assert_eq!((rep.pulled, rep.round_trips), (1, 2), "asked as digests, then in full");
+    peer.sync().await.unwrap();
+    same(made[0].id);
+    let RecordBody::Notice(n) = phone.get(made[0].id).unwrap().unwrap().record.record.body else { panic!() };
+    assert_eq!(n.legal_basis, "《潍坊市城市市容和环境卫生管理办法》第十七条");
+    // And an idle sync after all this is still one round trip.
+    assert_eq!(phone.sync().await.unwrap().round_trips, 1);
+}

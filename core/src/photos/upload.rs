@@ -14,6 +14,7 @@ use chrono::Utc;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Bytes per append request: a photo as ingest makes it (2048 px, well under 1 MiB)
 /// usually goes in one request, one round trip and one server flush.
@@ -53,7 +54,7 @@ impl Shared<'_> {
     }
 }
 
-/// Upload every photo in the queue, oldest first ([`PARALLEL_UPLOADS`] at a time).
+/// Upload every photo in the queue, oldest first, [`PARALLEL_UPLOADS`] at a time.
 pub async fn upload_all(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> Result<SyncReport> {
     let session = ctx.require_session()?;
     let device_id = ctx.device_id.to_string();
@@ -72,23 +73,31 @@ pub async fn upload_all(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>
         }),
         observer,
     };
-    for batch in queue.chunks(PARALLEL_UPLOADS) {
-        let results = match batch {
-            [a, b] => {
-                let (x, y) = tokio::join!(upload_one(ctx, auth, a, &shared), upload_one(ctx, auth, b, &shared));
-                vec![x, y]
-            }
-            more => {
-                let mut out = Vec::with_capacity(more.len());
-                for photo in more {
-                    out.push(upload_one(ctx, auth, photo, &shared).await);
+    // Lanes that each take the next photo of the queue (oldest first): a photo the server
+    // is still checking holds up only its own lane. A failure stops both lanes after the
+    // photo each has in hand, and is the answer (each photo uploaded is marked so already).
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let lane = || async {
+        let mut done = SyncReport::default();
+        while !failed.load(Ordering::Relaxed) {
+            let Some(photo) = queue.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+            match upload_one(ctx, auth, photo, &shared).await {
+                Ok(r) => done.add(&r),
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return (done, Some(e));
                 }
-                out
             }
-        };
-        for r in results {
-            report.add(&r?);
         }
+        (done, None)
+    };
+    const _: () = assert!(PARALLEL_UPLOADS == 2, "upload_all joins two lanes");
+    let ((a, a_err), (b, b_err)) = tokio::join!(lane(), lane());
+    report.add(&a);
+    report.add(&b);
+    if let Some(e) = a_err.or(b_err) {
+        return Err(e);
     }
     shared.update(|p| p.current_photo = None);
     Ok(report)

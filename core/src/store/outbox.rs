@@ -70,6 +70,18 @@ pub fn accepted_after(conn: &Connection, record_id: Uuid, seq: u64) -> Result<Ve
     rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
 }
 
+/// This device's changes of a record the server accepted with a seq in `(after, upto]`, in
+/// the order the server applied them.
+pub fn accepted_through(conn: &Connection, record_id: Uuid, after: u64, upto: u64) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM outbox WHERE record_id = ?1 AND state = 'accepted' AND server_seq > ?2 AND server_seq <= ?3
+         ORDER BY server_seq",
+    )?;
+    let (after, upto) = (i64::try_from(after).unwrap_or(i64::MAX), i64::try_from(upto).unwrap_or(i64::MAX));
+    let rows = stmt.query_map(params![record_id.to_string(), after, upto], |r| r.get::<_, String>(0))?;
+    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+}
+
 /// The server lost everything above `seq` (it was restored from a backup): the changes it
 /// had accepted with a higher seq are pending again, to be pushed again (the server knows
 /// their op ids no more). How many.

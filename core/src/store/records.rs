@@ -170,6 +170,9 @@ pub fn save_shown(conn: &Connection, rec: &Record) -> Result<()> {
 /// Store the server's state of a record and what to show (the server's state with pending
 /// local ops on top).
 pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> Result<()> {
+    // Mostly nothing is pending on top of the server's copy: one serialisation for both.
+    let server_doc = serde_json::to_string(server)?;
+    let doc = if shown == server { server_doc.clone() } else { serde_json::to_string(shown)? };
     conn.prepare_cached(
         "INSERT INTO records(id, kind, author, status, grid, created_at, updated_at, doc, server_doc, seq, source_id,
                              category, lat, lon, stall)
@@ -187,8 +190,8 @@ pub fn save_from_server(conn: &Connection, shown: &Record, server: &Record) -> R
         shown.org.grid,
         ts(shown.created_at),
         ts(shown.updated_at),
-        serde_json::to_string(shown)?,
-        serde_json::to_string(server)?,
+        doc,
+        server_doc,
         server.seq.map(|s| s as i64),
         source_of(server),
         place_of(shown).0,

@@ -286,9 +286,16 @@ mod tests {
         );
         assert!(matches!(
             parse_query::<PullQuery>("since=5&limit=10"),
-            Ok(PullQuery { since: 5, limit: Some(10), epoch: None, pending: None })
+            Ok(PullQuery { since: 5, limit: Some(10), epoch: None, pending: None, own_digests: None })
         ));
-        assert!(matches!(parse_query::<PullQuery>(""), Ok(PullQuery { since: 0, limit: None, epoch: None, pending: None })));
+        assert!(matches!(
+            parse_query::<PullQuery>(""),
+            Ok(PullQuery { since: 0, limit: None, epoch: None, pending: None, own_digests: None })
+        ));
         assert!(parse_query::<PullQuery>("bogus=1").is_err());
+        assert!(matches!(parse_query::<PullQuery>("own_digests=true"), Ok(PullQuery { own_digests: Some(true), .. })));
+        assert!(
+            matches!(parse_query::<PullQuery>("own_digests=yes"), Err(AppError::InvalidRequest(m)) if m.starts_with("own_digests"))
+        );
     }
 }

@@ -462,12 +462,26 @@ pub fn schemas() -> Map<String, Value> {
         object(&["results", "server_hlc"], json!({ "results": array(r("OpResult"), None), "server_hlc": r("Hlc") })),
     );
     put(
+        "OwnRecord",
+        described(
+            object(
+                &["id", "seq", "updated_at", "digest"],
+                json!({
+                    "id": r("Uuid"), "seq": uint(), "updated_at": { "type": "string", "format": "date-time" },
+                    "digest": described(json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }), "SHA-256 of the record's JSON as it would have been sent, first 16 bytes in hex"),
+                }),
+            ),
+            "one of the caller's own records (created on its device, last changed by its user), answered as a digest with `own_digests=true`",
+        ),
+    );
+    put(
         "PullResponse",
         object(
             &["records", "next", "has_more", "reference_version", "server_hlc"],
             json!({
                 "records": array(r("Record"), None),
                 "removed": array(object(&["id", "seq"], json!({ "id": r("Uuid"), "seq": uint() })), None),
+                "own": described(array(r("OwnRecord"), None), "with `own_digests=true`: the caller's own records of this page, as digests; absent when empty"),
                 "next": uint(), "has_more": { "type": "boolean" }, "reference_version": { "type": "string" }, "server_hlc": r("Hlc"),
                 "party_retention_days": { "type": "integer", "minimum": 0, "description": "days a closed notice's party stays on a device (`--party-retention-days`)" },
                 "epoch": described(uint(), "the history the cursor belongs to: send it back as `epoch` with the next pull"),
@@ -767,6 +781,11 @@ pub fn build() -> Value {
         uint(),
         "changes and photos the device still has to send (shown to admins beside the device's last sync); optional",
     );
+    let own_digests = query(
+        "own_digests",
+        json!({ "type": "boolean" }),
+        "`true`: the device's own records (created on it, last changed by its user) come as digests in `own`, not in full; optional",
+    );
     let limit = query(
         "limit",
         json!({ "type": "integer", "minimum": 1, "default": DEFAULT_PULL_LIMIT }),
@@ -797,7 +816,7 @@ pub fn build() -> Value {
     );
     p.insert(paths::REVOKE.into(), json!({ "post": device_op("吊销会话 revoke sessions (admin)", vec![], Some(r("RevokeRequest")), json!({ "200": ok("revoked", r("RevokeResponse")) })) }));
     p.insert(paths::PUSH.into(), json!({ "post": device_op("推送 push ops", vec![], Some(r("PushRequest")), json!({ "200": ok("one result per op", r("PushResponse")) })) }));
-    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit, epoch, pending], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
+    p.insert(paths::PULL.into(), json!({ "get": device_op("拉取 pull changes", vec![since, limit, epoch, pending, own_digests], None, json!({ "200": ok("a page", r("PullResponse")) })) }));
     p.insert(
         paths::REFERENCE.into(),
         json!({ "get": device_op(
