@@ -57,16 +57,43 @@ pub async fn push(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
     }
     let mut progress = SyncProgress { phase: SyncPhase::Pushing, push_total, ..Default::default() };
     notify(observer, &progress);
-    loop {
-        let batch = ctx.store.read_async(|c| outbox::next_batch(c, PUSH_BATCH)).await?;
-        if batch.is_empty() {
-            break;
-        }
-        push_batch(ctx, auth, batch, &mut report).await?;
+    // The next batch is read and signed while the one before is on the wire (the server
+    // still takes them one after the other, in order).
+    let mut batch = next_signed(ctx, 0).await?;
+    while let Some(signed) = batch {
+        let after = signed.last_seq;
+        let (sent, next) = tokio::join!(push_batch(ctx, auth, signed.ops, signed.sigs, &mut report), next_signed(ctx, after));
+        sent?;
+        batch = next?;
         progress.pushed = report.pushed;
         notify(observer, &progress);
     }
     Ok(report)
+}
+
+/// A batch of pending ops with the device's signature of each.
+struct SignedBatch {
+    ops: Vec<Op>,
+    sigs: Vec<String>,
+    /// The `local_seq` of the last op: the next batch starts after it.
+    last_seq: i64,
+}
+
+/// The oldest pending ops after `after`, signed with the device's key (off the async
+/// threads: a platform key store may take its time); `None` when nothing is left.
+async fn next_signed(ctx: &DeviceContext, after: i64) -> Result<Option<SignedBatch>> {
+    let keys = ctx.key_store();
+    let device_id = ctx.device_id.to_string();
+    ctx.store
+        .read_async(move |c| {
+            let batch = outbox::next_batch_after(c, after, PUSH_BATCH)?;
+            let Some(&(last_seq, _)) = batch.last() else { return Ok(None) };
+            let ops: Vec<Op> = batch.into_iter().map(|(_, op)| op).collect();
+            // Each op signed with the device's key: the server keeps the signature as evidence.
+            let sigs = ops.iter().map(|op| crate::signer::sign_op(&*keys, &device_id, op)).collect::<Result<Vec<_>>>()?;
+            Ok(Some(SignedBatch { ops, sigs, last_seq }))
+        })
+        .await
 }
 
 /// Store the server's answers to `ops`, and show the records of refused ones again as the
@@ -97,16 +124,15 @@ async fn store_results(ctx: &DeviceContext, ops: &[Op], results: Vec<OpResult>) 
         .await
 }
 
-async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, batch: Vec<Op>, report: &mut SyncReport) -> Result<()> {
-    let ids: Vec<_> = batch.iter().map(|o| o.op_id).collect();
+async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, ops: Vec<Op>, sigs: Vec<String>, report: &mut SyncReport) -> Result<()> {
+    let ids: Vec<_> = ops.iter().map(|o| o.op_id).collect();
     let attempted = ids.clone();
-    ctx.store.write_async(move |tx| outbox::mark_attempted(tx, &attempted)).await?;
-    // Each op signed with the device's key: the server keeps the signature as evidence.
-    let keys = ctx.key_store();
-    let device_id = ctx.device_id.to_string();
-    let sigs = batch.iter().map(|op| crate::signer::sign_op(&*keys, &device_id, op)).collect::<Result<Vec<_>>>()?;
-    let request = PushRequest { ops: batch, sigs };
-    match ctx.transport.push(auth, &request).await {
+    let request = PushRequest { ops, sigs };
+    // The attempt is counted as the request goes out, not before it.
+    let (counted, answer) =
+        tokio::join!(ctx.store.write_async(move |tx| outbox::mark_attempted(tx, &attempted)), ctx.transport.push(auth, &request));
+    counted?;
+    match answer {
         Ok((resp, wire)) => {
             report.count(wire);
             if resp.results.len() != ids.len() || resp.results.iter().zip(&ids).any(|(r, id)| r.op_id != *id) {
@@ -123,7 +149,7 @@ async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, batch: Vec<Op>, report:
         // objects to stands alone, and keep that one as rejected, so that one bad op
         // cannot block the queue for ever.
         Err(Error::Server { status: status @ (413 | 422), code, message }) => {
-            let mut ops = request.ops;
+            let (mut ops, mut sigs) = (request.ops, request.sigs);
             if ops.len() == 1 {
                 let rejection = Rejection::new(RejectReason::Invalid, None, format!("{message} ({code})"));
                 let result = OpResult { op_id: ops[0].op_id, outcome: Outcome::Rejected, seq: None, rejection: Some(rejection) };
@@ -132,9 +158,10 @@ async fn push_batch(ctx: &DeviceContext, auth: Auth<'_>, batch: Vec<Op>, report:
                 return store_results(ctx, &ops, vec![result]).await;
             }
             tracing::debug!(status, n = ops.len(), "push refused as a whole; splitting the batch");
-            let second = ops.split_off(ops.len() / 2);
-            Box::pin(push_batch(ctx, auth, ops, report)).await?;
-            Box::pin(push_batch(ctx, auth, second, report)).await
+            let half = ops.len() / 2;
+            let (second, second_sigs) = (ops.split_off(half), if sigs.len() > half { sigs.split_off(half) } else { Vec::new() });
+            Box::pin(push_batch(ctx, auth, ops, sigs, report)).await?;
+            Box::pin(push_batch(ctx, auth, second, second_sigs, report)).await
         }
         Err(e) => Err(e),
     }
@@ -161,8 +188,14 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
     // This device's own records come as digests; a page whose rebuild misses is asked
     // for again in full.
     let mut own_digests = true;
+    // The next page, asked for while this one is stored: the server builds and sends it
+    // while the device writes. Used only once this page is stored; dropped otherwise.
+    let mut ahead = None;
     loop {
-        let (page, wire) = ctx.transport.pull(auth, cursor, epoch, PULL_PAGE, pending, own_digests).await?;
+        let (page, wire) = match ahead.take() {
+            Some(fetched) => fetched?,
+            None => ctx.transport.pull(auth, cursor, epoch, PULL_PAGE, pending, own_digests).await?,
+        };
         report.count(wire);
         ctx.clock.observe(&page.server_hlc);
         if let Some(base) = page.restart {
@@ -198,45 +231,50 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
         let clock = ctx.clock.peek().to_string();
         let replay = Replay::of(ctx);
         let (records, removed, own) = (page.records, page.removed, page.own);
-        let stored = ctx
-            .store
-            .write_async(move |tx| {
-                // Rebuilt before anything is written: one miss and the page comes again.
-                let mut rebuilt = Vec::with_capacity(own.len());
-                for o in &own {
-                    match replay.own_version(tx, o)? {
-                        Some(rec) => rebuilt.push(rec),
-                        None => return Ok(None),
-                    }
+        let store = ctx.store.write_async(move |tx| {
+            // Rebuilt before anything is written: one miss and the page comes again.
+            let mut rebuilt = Vec::with_capacity(own.len());
+            for o in &own {
+                match replay.own_version(tx, o)? {
+                    Some(rec) => rebuilt.push(rec),
+                    None => return Ok(None),
                 }
-                for rec in records.into_iter().chain(rebuilt) {
-                    replay.apply_server_record(tx, rec)?;
+            }
+            for rec in records.into_iter().chain(rebuilt) {
+                replay.apply_server_record(tx, rec)?;
+            }
+            for gone in removed {
+                replay.remove(tx, gone.id)?;
+            }
+            meta::set(tx, meta::CURSOR, &next.to_string())?;
+            if let Some(e) = page_epoch {
+                meta::set(tx, meta::EPOCH, &e.to_string())?;
+            }
+            // The server sends its retention on every page: a change is what matters.
+            let changed = match retention {
+                Some(days) if meta::get(tx, meta::PARTY_RETENTION_DAYS)? != Some(days.to_string()) => {
+                    meta::set(tx, meta::PARTY_RETENTION_DAYS, &days.to_string())?;
+                    true
                 }
-                for gone in removed {
-                    replay.remove(tx, gone.id)?;
-                }
-                meta::set(tx, meta::CURSOR, &next.to_string())?;
-                if let Some(e) = page_epoch {
-                    meta::set(tx, meta::EPOCH, &e.to_string())?;
-                }
-                // The server sends its retention on every page: a change is what matters.
-                let changed = match retention {
-                    Some(days) if meta::get(tx, meta::PARTY_RETENTION_DAYS)? != Some(days.to_string()) => {
-                        meta::set(tx, meta::PARTY_RETENTION_DAYS, &days.to_string())?;
-                        true
-                    }
-                    _ => false,
-                };
-                meta::set(tx, meta::HLC, &clock)?;
-                Ok(Some(changed))
-            })
-            .await?;
-        let Some(changed) = stored else {
+                _ => false,
+            };
+            meta::set(tx, meta::HLC, &clock)?;
+            Ok(Some(changed))
+        });
+        let fetch_next = async {
+            match has_more {
+                true => Some(ctx.transport.pull(auth, next, epoch, PULL_PAGE, pending, true).await),
+                false => None,
+            }
+        };
+        let (stored, fetched) = tokio::join!(store, fetch_next);
+        let Some(changed) = stored? else {
             tracing::debug!(cursor, "own records did not rebuild: pulling the page in full");
             own_digests = false;
             continue;
         };
         own_digests = true;
+        ahead = fetched;
         retention_changed |= changed;
         cursor = next;
         report.pulled += n;

@@ -81,14 +81,7 @@ async fn local_create() {
     let dev = logged_in(dir.path(), "officer", &server.url, "officer.kuiwen").await;
     take_numbers(&server.url, &dev, 1001).await;
     // The floor: the same row into a same-shaped table, same pragmas, one transaction each.
-    let bare = rusqlite::Connection::open(dir.path().join("bare.db")).unwrap();
-    bare.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).unwrap();
-    bare.pragma_update(None, "synchronous", "FULL").unwrap();
-    bare.execute_batch(
-        "CREATE TABLE records (id TEXT PRIMARY KEY, kind TEXT, author TEXT, status TEXT, grid TEXT,
-         created_at TEXT, updated_at TEXT, doc TEXT NOT NULL, server_doc TEXT, seq INTEGER)",
-    )
-    .unwrap();
+    let bare = bare_db(&dir.path().join("bare.db"));
     let sample = dev.create(notice(&dev, KW_GRID)).unwrap();
     let doc = serde_json::to_string(&sample).unwrap();
     let (mut t_create, mut t_bare) = (Vec::new(), Vec::new());
@@ -114,9 +107,9 @@ async fn local_create() {
     );
 }
 
-/// The floor of a sync of `docs`: a bare insert of the same documents into a same-shaped
-/// table (WAL, synchronous FULL as the device store) in one transaction.
-fn bare_insert(path: &std::path::Path, docs: &[(String, String)]) -> Duration {
+/// The floor's database: a table shaped as the device's records, with the device store's
+/// pragmas (WAL, synchronous FULL).
+fn bare_db(path: &std::path::Path) -> rusqlite::Connection {
     let bare = rusqlite::Connection::open(path).unwrap();
     bare.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).unwrap();
     bare.pragma_update(None, "synchronous", "FULL").unwrap();
@@ -125,6 +118,13 @@ fn bare_insert(path: &std::path::Path, docs: &[(String, String)]) -> Duration {
          created_at TEXT, updated_at TEXT, doc TEXT NOT NULL, server_doc TEXT, seq INTEGER)",
     )
     .unwrap();
+    bare
+}
+
+/// The floor of a sync of `docs`: a bare insert of the same documents into a same-shaped
+/// table ([`bare_db`]) in one transaction.
+fn bare_insert(path: &std::path::Path, docs: &[(String, String)]) -> Duration {
+    let bare = bare_db(path);
     let t = Instant::now();
     bare.execute_batch("BEGIN IMMEDIATE").unwrap();
     {

@@ -357,6 +357,39 @@ async fn a_cancelled_sync_is_completed_by_the_next_one() {
     assert!(made.is_subset(&ids(&admin)));
 }
 
+/// A pull cancelled after its first page (the next page already asked for while the first
+/// was stored) keeps that page, and the next pull brings the rest exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_pull_is_completed_by_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let worker = logged_in(dir.path(), "worker", &server.url, "grid.kw01").await;
+    let made: HashSet<Uuid> =
+        (0..2500).map(|i| worker.create(report(&worker, KW_GRID, &format!("巡查发现问题{i}"))).unwrap().id).collect();
+    assert_eq!(worker.sync().await.unwrap().accepted, 2500);
+
+    let whole = logged_in(dir.path(), "whole", &server.url, "admin").await;
+    let all = whole.sync().await.unwrap().pulled;
+    assert!(all > 2 * u64::from(gridwork_core::sync::PULL_PAGE), "{all} records: three pages or more");
+    assert_eq!(whole.record_count().unwrap(), all, "a whole pull brings each record once");
+
+    let admin = logged_in(dir.path(), "admin", &server.url, "admin").await;
+    let cancel_after_first_page = |p: &gridwork_core::events::SyncProgress| {
+        if p.pulled > 0 {
+            admin.cancel_sync();
+        }
+    };
+    let out = admin.sync_with(Some(&cancel_after_first_page)).await;
+    assert!(matches!(out, Err(Error::Cancelled)), "{out:?}");
+    let kept = admin.record_count().unwrap();
+    assert!(kept > 0 && kept < all, "{kept} of {all} kept after the cancel");
+
+    let rep = admin.sync().await.unwrap();
+    assert_eq!(kept + rep.pulled, all, "every record pulled exactly once");
+    assert_eq!(ids(&admin), ids(&whole));
+    assert!(made.is_subset(&ids(&admin)));
+}
+
 /// A phone handed from one grid worker to another: the second cannot push the first's
 /// pending changes under their own name, and does not see the first's records.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

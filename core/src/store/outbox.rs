@@ -50,9 +50,21 @@ pub fn pending_count(conn: &Connection) -> Result<u64> {
 
 /// The oldest pending ops, in the order they were made.
 pub fn next_batch(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
-    let mut stmt = conn.prepare_cached("SELECT op FROM outbox WHERE state = 'pending' ORDER BY local_seq LIMIT ?1")?;
-    let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
-    rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    Ok(next_batch_after(conn, 0, limit)?.into_iter().map(|(_, op)| op).collect())
+}
+
+/// The oldest pending ops made after the op at `after` (a `local_seq`; 0 for all), each
+/// with its own `local_seq`: the push reads the next batch while the last is in flight.
+pub fn next_batch_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<(i64, Op)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT local_seq, op FROM outbox WHERE state = 'pending' AND local_seq > ?1 ORDER BY local_seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| {
+        let (seq, op) = r?;
+        Ok((seq, serde_json::from_str(&op)?))
+    })
+    .collect()
 }
 
 pub fn pending_for_record(conn: &Connection, record_id: Uuid) -> Result<Vec<Op>> {
