@@ -43,11 +43,14 @@ cargo build --workspace --bins
 # time. `scripts/soak.sh` runs 1,000.
 export GRIDWORK_FAULT_SESSIONS="${GRIDWORK_FAULT_SESSIONS:-50}"
 fault_seed="${GRIDWORK_FAULT_SEED:-1735551332}" # the test's own default (0x67726964)
+for n in "$fault_seed" "$GRIDWORK_FAULT_SESSIONS"; do
+    [[ "$n" =~ ^[0-9]{1,18}$ ]] || { echo "test.sh: GRIDWORK_FAULT_SEED and GRIDWORK_FAULT_SESSIONS are decimal numbers" >&2; exit 2; }
+done
 step cargo test --workspace
 GRIDWORK_FAULT_SEED="$fault_seed" cargo test --workspace
 # The end-to-end suite again, every server on PostgreSQL.
 step end-to-end on PostgreSQL
-GRIDWORK_FAULT_SEED=$((fault_seed + GRIDWORK_FAULT_SESSIONS)) GRIDWORK_TEST_BACKEND=postgres cargo test -p gridwork-e2e --tests
+GRIDWORK_FAULT_SEED=$((10#$fault_seed + 10#$GRIDWORK_FAULT_SESSIONS)) GRIDWORK_TEST_BACKEND=postgres cargo test -p gridwork-e2e --tests
 # Open311, exports and the OpenAPI document through third-party tools (PyPI, in a venv)
 # against a real server.
 step interop

@@ -341,7 +341,8 @@ impl Device {
 
     /// One sync at a time (a sync asked for while one runs waits, then runs); stops early
     /// (dropping the work in flight) on `cancel_sync`. Every stored step is its own
-    /// transaction, so stopping anywhere is safe.
+    /// transaction, so stopping anywhere is safe; a transaction already running when the
+    /// sync is dropped ends before the cancel is answered.
     async fn cancellable(&self, work: impl Future<Output = Result<SyncReport>>) -> Result<SyncReport> {
         let cancelled = self.cancel.notified();
         tokio::pin!(cancelled);
@@ -350,9 +351,17 @@ impl Device {
             guard = self.sync_lock.lock() => guard,
             _ = &mut cancelled => return Err(Error::Cancelled),
         };
-        tokio::select! {
-            out = work => out,
-            _ = cancelled => Err(Error::Cancelled),
+        let finished = tokio::select! {
+            out = work => Some(out),
+            _ = cancelled => None,
+        };
+        // Here the work is dropped; what it left running on the blocking pool is not.
+        match finished {
+            Some(out) => out,
+            None => {
+                self.ctx.store.settle().await;
+                Err(Error::Cancelled)
+            }
         }
     }
 

@@ -270,6 +270,10 @@ pub async fn pull(ctx: &DeviceContext, observer: Option<&dyn SyncObserver>) -> R
         let (stored, fetched) = tokio::join!(store, fetch_next);
         let Some(changed) = stored? else {
             tracing::debug!(cursor, "own records did not rebuild: pulling the page in full");
+            // The page asked for early is dropped, but it crossed the wire.
+            if let Some(Ok((_, wire))) = &fetched {
+                report.count(*wire);
+            }
             own_digests = false;
             continue;
         };

@@ -267,7 +267,8 @@ impl GridworkClient {
         Ok(self.inner.sync().await?.into())
     }
 
-    /// Stop the syncs running now; they fail with `Cancelled`.
+    /// Stop the syncs running now; they fail with `Cancelled` once what they had begun
+    /// writing to the device's store is written (nothing of theirs lands later).
     pub fn cancel_sync(&self) {
         self.inner.cancel_sync()
     }

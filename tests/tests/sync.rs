@@ -383,11 +383,58 @@ async fn a_cancelled_pull_is_completed_by_the_next_one() {
     assert!(matches!(out, Err(Error::Cancelled)), "{out:?}");
     let kept = admin.record_count().unwrap();
     assert!(kept > 0 && kept < all, "{kept} of {all} kept after the cancel");
+    // Nothing the cancelled pull began lands after the cancel was answered.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(admin.record_count().unwrap(), kept, "a page stored after the cancel returned");
 
     let rep = admin.sync().await.unwrap();
     assert_eq!(kept + rep.pulled, all, "every record pulled exactly once");
     assert_eq!(ids(&admin), ids(&whole));
     assert!(made.is_subset(&ids(&admin)));
+}
+
+/// A page whose own records do not rebuild is taken again in full while the next page was
+/// already asked for as digests: that early answer is dropped, not stored, and every record
+/// arrives once, the other phone's edit included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_does_not_rebuild_drops_the_page_asked_for_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("server"));
+    let phone = logged_in(dir.path(), "phone-a", &server.url, "grid.kw01").await;
+    let other = logged_in(dir.path(), "phone-b", &server.url, "grid.kw01").await;
+    phone.sync().await.unwrap();
+    let first: Vec<Uuid> = (0..10).map(|i| phone.create(report(&phone, KW_GRID, &format!("楼道堆物{i}"))).unwrap().id).collect();
+    assert_eq!(phone.push().await.unwrap().accepted, 10);
+    // The same account on another phone edits one of them: the server still counts it as
+    // this phone's record, and its digest will not match what this phone rebuilds.
+    other.sync().await.unwrap();
+    let patch = RecordPatch {
+        body: Some(BodyPatch::Report(gridwork_core::protocol::ReportPatch {
+            description: Some("楼道堆物（物业已清理）".into()),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    other.update(first[0], patch).unwrap();
+    other.sync().await.unwrap();
+    // Enough own records after the edit for a second page.
+    let page = gridwork_core::sync::PULL_PAGE as usize;
+    let later: Vec<Uuid> =
+        (0..page + 500).map(|i| phone.create(report(&phone, KW_GRID, &format!("巡查发现{i}"))).unwrap().id).collect();
+    assert_eq!(phone.push().await.unwrap().accepted, (page + 500) as u64);
+
+    let rep = phone.pull().await.unwrap();
+    assert_eq!(rep.pulled, (page + 510) as u64, "each record once");
+    // Page one as digests (a miss), page two asked for early (dropped), page one in full,
+    // page two again while page one is stored.
+    assert_eq!(rep.round_trips, 4);
+    let RecordBody::Report(r) = phone.get(first[0]).unwrap().unwrap().record.record.body else { panic!("a report") };
+    assert_eq!(r.description, "楼道堆物（物业已清理）");
+    for id in first.iter().chain(&later) {
+        assert_eq!(phone.get(*id).unwrap().unwrap().record.sync_state, SyncState::Synced, "{id}");
+    }
+    assert_eq!(phone.pending_count().unwrap(), 0);
+    assert_eq!(phone.sync().await.unwrap().round_trips, 1, "then an idle sync");
 }
 
 /// A phone handed from one grid worker to another: the second cannot push the first's

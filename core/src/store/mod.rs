@@ -64,6 +64,9 @@ pub struct Store {
     key: Option<DbKey>,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Held (shared) by every [`Store::write_async`] until its transaction has ended, even
+    /// when the future that asked for it was dropped: [`Store::settle`] waits for them.
+    writes_in_flight: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,7 +112,13 @@ impl Store {
         writer.pragma_update(None, "synchronous", "FULL")?;
         schema::migrate(&mut writer)?;
         writer.set_prepared_statement_cache_capacity(64);
-        Ok(Store { path, key, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Store {
+            path,
+            key,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            writes_in_flight: Arc::new(tokio::sync::RwLock::new(())),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -163,7 +172,22 @@ impl Store {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write(f)).await.map_err(|e| Error::Io(format!("store worker: {e}")))?
+        let in_flight = self.writes_in_flight.clone().read_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let out = store.write(f);
+            drop(in_flight);
+            out
+        })
+        .await
+        .map_err(|e| Error::Io(format!("store worker: {e}")))?
+    }
+
+    /// Wait until every [`Store::write_async`] started so far has committed or rolled
+    /// back. A dropped future does not stop its transaction on the blocking pool: a
+    /// cancelled sync settles before it answers, so that nothing it began lands later
+    /// (e.g. over the next account's fresh start).
+    pub async fn settle(&self) {
+        drop(self.writes_in_flight.write().await);
     }
 
     /// [`Store::read`] on the blocking pool.
