@@ -48,13 +48,9 @@ pub fn pending_count(conn: &Connection) -> Result<u64> {
     Ok(conn.prepare_cached("SELECT count(*) FROM outbox WHERE state = 'pending'")?.query_row([], |r| r.get::<_, i64>(0))? as u64)
 }
 
-/// The oldest pending ops, in the order they were made.
-pub fn next_batch(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
-    Ok(next_batch_after(conn, 0, limit)?.into_iter().map(|(_, op)| op).collect())
-}
-
-/// The oldest pending ops made after the op at `after` (a `local_seq`; 0 for all), each
-/// with its own `local_seq`: the push reads the next batch while the last is in flight.
+/// The oldest pending ops, in the order they were made, after the op at `after` (a
+/// `local_seq`; 0 for all), each with its `local_seq`: the push reads the next batch while
+/// the last is in flight.
 pub fn next_batch_after(conn: &Connection, after: i64, limit: usize) -> Result<Vec<(i64, Op)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT local_seq, op FROM outbox WHERE state = 'pending' AND local_seq > ?1 ORDER BY local_seq LIMIT ?2",
